@@ -1,0 +1,56 @@
+/**
+ * The catalogue of edge-agent error codes. Every code here is documented in docs/errors.md;
+ * test/errors.test.ts ties the two together in both directions.
+ */
+export class StoreEdgeError extends Error {
+  readonly code: string;
+  readonly statusCode: number;
+  readonly details: unknown;
+
+  constructor(code: string, message: string, statusCode: number, options?: { cause?: unknown; details?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StoreEdgeError';
+    this.code = code;
+    this.statusCode = statusCode;
+    this.details = options?.details;
+  }
+}
+
+type ErrorFactory = (message?: string, options?: { cause?: unknown; details?: unknown }) => StoreEdgeError;
+
+function defineError(code: string, defaultMessage: string, statusCode = 500): ErrorFactory & { code: string } {
+  const factory = (message?: string, options?: { cause?: unknown; details?: unknown }) =>
+    new StoreEdgeError(code, message ?? defaultMessage, statusCode, options);
+  return Object.assign(factory, { code });
+}
+
+export const errors = {
+  /** config */
+  EDGE_ERR_CONFIG_INVALID: defineError('EDGE_ERR_CONFIG_INVALID', 'configuration is invalid', 500),
+  EDGE_ERR_CONFIG_UNREADABLE: defineError('EDGE_ERR_CONFIG_UNREADABLE', 'configuration file cannot be read', 500),
+  /** ledger */
+  EDGE_ERR_LEDGER_CHAIN_BROKEN: defineError('EDGE_ERR_LEDGER_CHAIN_BROKEN', 'ledger hash chain is broken', 500),
+  EDGE_ERR_LEDGER_IDEMPOTENCY_CONFLICT: defineError(
+    'EDGE_ERR_LEDGER_IDEMPOTENCY_CONFLICT',
+    'an event with this idempotency key exists with different content',
+    409,
+  ),
+  EDGE_ERR_LEDGER_SCHEMA_TOO_NEW: defineError('EDGE_ERR_LEDGER_SCHEMA_TOO_NEW', 'ledger file was written by a newer storeedge', 500),
+  /** device registry */
+  EDGE_ERR_DEVICE_EXISTS: defineError('EDGE_ERR_DEVICE_EXISTS', 'a device with this id is already registered', 409),
+  EDGE_ERR_DEVICE_NOT_FOUND: defineError('EDGE_ERR_DEVICE_NOT_FOUND', 'no device with this id is registered', 404),
+  EDGE_ERR_DEVICE_ID_INVALID: defineError('EDGE_ERR_DEVICE_ID_INVALID', 'device id is not valid', 400),
+  EDGE_ERR_DEVICE_KIND_INVALID: defineError('EDGE_ERR_DEVICE_KIND_INVALID', 'device kind is not known', 400),
+  /** broker */
+  EDGE_ERR_BROKER_LISTEN: defineError('EDGE_ERR_BROKER_LISTEN', 'broker could not listen', 500),
+  EDGE_ERR_BROKER_TLS: defineError('EDGE_ERR_BROKER_TLS', 'broker TLS certificate or key cannot be read', 500),
+  EDGE_ERR_UPSTREAM_BROKER: defineError('EDGE_ERR_UPSTREAM_BROKER', 'external broker connection failed', 502),
+  /** http */
+  EDGE_ERR_NOT_FOUND: defineError('EDGE_ERR_NOT_FOUND', 'no such resource', 404),
+  EDGE_ERR_BAD_REQUEST: defineError('EDGE_ERR_BAD_REQUEST', 'request is not valid', 400),
+  EDGE_ERR_INTERNAL: defineError('EDGE_ERR_INTERNAL', 'internal error', 500),
+  /** cli */
+  EDGE_ERR_CLI_USAGE: defineError('EDGE_ERR_CLI_USAGE', 'command line is not valid', 2),
+} as const;
+
+export type EdgeErrorCode = keyof typeof errors;
