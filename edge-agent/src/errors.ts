@@ -45,6 +45,21 @@ export const errors = {
   EDGE_ERR_BROKER_LISTEN: defineError('EDGE_ERR_BROKER_LISTEN', 'broker could not listen', 500),
   EDGE_ERR_BROKER_TLS: defineError('EDGE_ERR_BROKER_TLS', 'broker TLS certificate or key cannot be read', 500),
   EDGE_ERR_UPSTREAM_BROKER: defineError('EDGE_ERR_UPSTREAM_BROKER', 'external broker connection failed', 502),
+  /** device ingest: each reject is counted per device and per code (storeedge_rejects_total) */
+  EDGE_ERR_INGEST_UNKNOWN_DEVICE: defineError('EDGE_ERR_INGEST_UNKNOWN_DEVICE', 'message from a device that is not registered', 403),
+  EDGE_ERR_INGEST_DEVICE_DISABLED: defineError('EDGE_ERR_INGEST_DEVICE_DISABLED', 'message from a disabled device', 403),
+  EDGE_ERR_INGEST_TOPIC_DENIED: defineError('EDGE_ERR_INGEST_TOPIC_DENIED', 'publish or subscribe outside the client\'s own topics', 403),
+  EDGE_ERR_INGEST_UNKNOWN_TYPE: defineError('EDGE_ERR_INGEST_UNKNOWN_TYPE', 'event type is not known for this kind of device', 422),
+  EDGE_ERR_INGEST_PAYLOAD_TOO_LARGE: defineError('EDGE_ERR_INGEST_PAYLOAD_TOO_LARGE', 'payload is larger than ingest.maxPayloadBytes', 413),
+  EDGE_ERR_INGEST_PACKET_TOO_LARGE: defineError('EDGE_ERR_INGEST_PACKET_TOO_LARGE', 'MQTT packet is larger than broker.maxPacketBytes; connection closed', 413),
+  EDGE_ERR_INGEST_MALFORMED_JSON: defineError('EDGE_ERR_INGEST_MALFORMED_JSON', 'payload is not valid UTF-8 JSON', 400),
+  EDGE_ERR_INGEST_SCHEMA_MISMATCH: defineError('EDGE_ERR_INGEST_SCHEMA_MISMATCH', 'payload does not match the schema of its event type', 422),
+  EDGE_ERR_INGEST_RATE_LIMITED: defineError('EDGE_ERR_INGEST_RATE_LIMITED', 'device exceeded its message rate; message dropped', 429),
+  /** broker connections */
+  EDGE_ERR_AUTH_BAD_CREDENTIALS: defineError('EDGE_ERR_AUTH_BAD_CREDENTIALS', 'CONNECT refused: unknown device or wrong secret', 401),
+  EDGE_ERR_AUTH_DEVICE_DISABLED: defineError('EDGE_ERR_AUTH_DEVICE_DISABLED', 'CONNECT refused: device is disabled', 403),
+  EDGE_ERR_AUTH_CLIENT_ID_MISMATCH: defineError('EDGE_ERR_AUTH_CLIENT_ID_MISMATCH', 'CONNECT refused: client id must equal the device id (username)', 400),
+  EDGE_ERR_BROKER_CONNECTION_LIMIT: defineError('EDGE_ERR_BROKER_CONNECTION_LIMIT', 'CONNECT refused: broker.maxConnections reached', 503),
   /** http */
   EDGE_ERR_NOT_FOUND: defineError('EDGE_ERR_NOT_FOUND', 'no such resource', 404),
   EDGE_ERR_BAD_REQUEST: defineError('EDGE_ERR_BAD_REQUEST', 'request is not valid', 400),
