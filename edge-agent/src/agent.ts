@@ -1,0 +1,207 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { ResolvedConfig } from './config/load.ts';
+import { EmbeddedBroker } from './broker/embedded-broker.ts';
+import { ExternalBroker } from './broker/external-broker.ts';
+import type { BrokerAddresses, DevicePlane } from './broker/device-plane.ts';
+import { errors } from './errors.ts';
+import { EventBus } from './events.ts';
+import type { AgentApi, DeviceView, HealthView } from './http/api.ts';
+import { createHttpServer } from './http/server.ts';
+import { DeviceIngest } from './ingest/device-ingest.ts';
+import { DeviceStatusBook } from './ingest/device-status.ts';
+import { Ledger } from './ledger/ledger.ts';
+import { createLogger, type Logger } from './log.ts';
+import { Metrics } from './metrics.ts';
+import { devicesProjection } from './registry/devices-projection.ts';
+import { recordDeviceLifecycle } from './registry/lifecycle-recorder.ts';
+import { DeviceRegistry } from './registry/registry.ts';
+
+export const version = '0.1.0';
+/** How often registry changes made by another process (the CLI) are picked up. */
+const registryRefreshMs = 2_000;
+
+export interface AgentOptions {
+  logger?: Logger;
+}
+
+/**
+ * One store's agent: ledger, device registry, MQTT device plane, ingest, bus and HTTP API,
+ * started in dependency order and stopped in reverse.
+ */
+export class StoreAgent {
+  readonly config: Readonly<ResolvedConfig>;
+  readonly logger: Logger;
+  readonly ledger: Ledger;
+  readonly registry: DeviceRegistry;
+  readonly bus: EventBus;
+  readonly metrics: Metrics;
+  readonly status = new DeviceStatusBook();
+  readonly ingest: DeviceIngest;
+  readonly plane: DevicePlane;
+  #http: FastifyInstance | undefined;
+  #addresses: BrokerAddresses | undefined;
+  #httpUrl = '';
+  readonly #startedAt = Date.now();
+  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #cleanups: Array<() => void> = [];
+  #stopping: Promise<void> | undefined;
+
+  private constructor(config: Readonly<ResolvedConfig>, options: AgentOptions) {
+    this.config = config;
+    this.logger = options.logger ?? createLogger(config.log.level);
+    this.metrics = new Metrics();
+    this.bus = new EventBus((name, error) => {
+      this.metrics.handlerErrors.inc({ event: name });
+      this.logger.error({ err: error, event: name }, 'bus handler failed');
+    });
+    if (config.ledgerFile !== ':memory:') mkdirSync(config.dataDir, { recursive: true });
+    this.ledger = Ledger.open(config.ledgerFile, { projections: [devicesProjection], synchronous: config.ledger.synchronous });
+    this.registry = new DeviceRegistry(this.ledger);
+    this.ingest = new DeviceIngest({
+      registry: this.registry,
+      bus: this.bus,
+      status: this.status,
+      metrics: this.metrics,
+      logger: this.logger,
+      maxPayloadBytes: config.ingest.maxPayloadBytes,
+      ratePerSecond: config.ingest.ratePerSecond,
+      rateBurst: config.ingest.rateBurst,
+    });
+    const planeOptions = { config, registry: this.registry, ingest: this.ingest, metrics: this.metrics, logger: this.logger };
+    this.plane = config.broker.mode === 'embedded' ? new EmbeddedBroker(planeOptions) : new ExternalBroker(planeOptions);
+  }
+
+  /** Opens the ledger, starts the broker and the HTTP server. On failure, whatever started is stopped again. */
+  static async start(config: Readonly<ResolvedConfig>, options: AgentOptions = {}): Promise<StoreAgent> {
+    const agent = new StoreAgent(config, options);
+    try {
+      await agent.#start();
+    } catch (error) {
+      await agent.stop();
+      throw error;
+    }
+    return agent;
+  }
+
+  get addresses(): BrokerAddresses {
+    if (!this.#addresses) throw errors.EDGE_ERR_INTERNAL('agent is not started');
+    return this.#addresses;
+  }
+
+  /** Base URL of the HTTP API, e.g. http://127.0.0.1:8080. */
+  get httpUrl(): string {
+    return this.#httpUrl;
+  }
+
+  async #start(): Promise<void> {
+    const verdict = this.ledger.verifyChain();
+    if (!verdict.ok) {
+      throw errors.EDGE_ERR_LEDGER_CHAIN_BROKEN(
+        `ledger ${this.config.ledgerFile} fails its hash chain at seq ${verdict.brokenAt} (${verdict.reason}); keep the file for investigation and restore from backup`,
+      );
+    }
+    this.#cleanups.push(recordDeviceLifecycle(this.bus, this.ledger));
+    this.metrics.onCollect(() => {
+      const stats = this.ledger.stats();
+      this.metrics.ledgerEvents.set(stats.events);
+      this.metrics.ledgerBytes.set(stats.bytes);
+      this.metrics.outboxPending.set(stats.outboxPending);
+      this.metrics.brokerClients.set(this.plane.connectedClients());
+      this.metrics.devicesOnline.set(this.status.onlineCount());
+    });
+    this.#addresses = await this.plane.start();
+    this.#cleanups.push(this.registry.onChange(() => this.plane.reconcile()));
+    this.#every(registryRefreshMs, () => {
+      if (this.registry.refresh()) this.plane.reconcile();
+    });
+    this.#every(this.config.ledger.checkpointIntervalMs, () => this.ledger.checkpoint());
+
+    this.#http = await createHttpServer(this.#api(), this.logger);
+    await this.#http.listen({ host: this.config.http.host, port: this.config.http.port });
+    const address = this.#http.server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    this.#httpUrl = `http://${host}:${address.port}`;
+    this.logger.info({ http: this.#httpUrl, broker: this.#addresses, ledger: this.config.ledgerFile }, 'agent started');
+  }
+
+  /** Graceful stop: HTTP first (no new requests), then the broker, then checkpoint and close the ledger. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      for (const timer of this.#timers) clearInterval(timer);
+      if (this.#http) {
+        const closing = this.#http.close();
+        this.#http.server.closeAllConnections(); // event streams never end on their own
+        await closing;
+      }
+      await this.plane.close().catch((err: unknown) => this.logger.error({ err }, 'broker close failed'));
+      for (const cleanup of this.#cleanups) cleanup();
+      this.ledger.close();
+      this.metrics.close();
+      this.logger.info('agent stopped');
+    })();
+    return this.#stopping;
+  }
+
+  #every(ms: number, fn: () => void): void {
+    const timer = setInterval(() => {
+      try {
+        fn();
+      } catch (err) {
+        this.logger.error({ err }, 'periodic task failed');
+      }
+    }, ms);
+    timer.unref();
+    this.#timers.push(timer);
+  }
+
+  #deviceView(id: string): DeviceView | undefined {
+    const d = this.registry.get(id);
+    if (!d) return undefined;
+    const s = this.status.get(id);
+    return {
+      id: d.id,
+      kind: d.kind,
+      driver: d.driver,
+      enabled: d.enabled,
+      createdAt: d.createdAt,
+      online: s?.online ?? false,
+      lastSeen: s?.lastSeen ?? null,
+      connectedAt: s?.connectedAt ?? null,
+      birth: s?.birth ?? null,
+      health: s?.health ?? null,
+      messages: s?.messages ?? 0,
+      rejects: { ...(s?.rejects ?? {}) },
+    };
+  }
+
+  #api(): AgentApi {
+    return {
+      storeId: this.config.storeId,
+      bus: this.bus,
+      health: (): HealthView => {
+        const stats = this.ledger.stats();
+        const devices = this.registry.list();
+        return {
+          status: 'ok',
+          storeId: this.config.storeId,
+          version,
+          uptimeS: Math.round((Date.now() - this.#startedAt) / 1000),
+          broker: { ...this.addresses, clients: this.plane.connectedClients() },
+          devices: { registered: devices.length, enabled: devices.filter((d) => d.enabled).length, online: this.status.onlineCount() },
+          ledger: { events: stats.events, bytes: stats.bytes, headSeq: stats.head.seq, headHash: stats.head.hash, outboxPending: stats.outboxPending },
+          eventLoopLagMs: this.metrics.loopLagMs(),
+        };
+      },
+      metricsText: () => this.metrics.text(),
+      devices: () => this.registry.list().map((d) => this.#deviceView(d.id)!),
+      device: (id) => {
+        const view = this.#deviceView(id);
+        if (!view) throw errors.EDGE_ERR_DEVICE_NOT_FOUND(`device "${id}" is not registered`);
+        return view;
+      },
+      setQueueDepth: (queue, depth) => this.metrics.queueDepth.set({ queue }, depth),
+    };
+  }
+}

@@ -1,0 +1,104 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { formatBrokerBench, runBrokerBench, type Qos } from '../bench/broker-bench.ts';
+import { generatorClients, type GeneratorClient } from '../bench/generator-protocol.ts';
+import { errors } from '../errors.ts';
+import { parseCommandArgs } from './main.ts';
+
+const help = `storeedge bench [broker] [--devices 500] [--messages 20] [--runs 3] [--warmup 1] [--qos 0,1]
+                       [--client raw|mqtt.js] [--mosquitto PATH | --no-reference] [--out FILE]`;
+
+const suites = ['broker'] as const;
+
+/**
+ * `storeedge bench [SUITE]`: runs a benchmark suite, prints a plain-text table on stdout
+ * (progress on stderr) and writes every run's raw figures as JSON (default .bench/<suite>-<time>.json).
+ */
+export async function runBenchCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    {
+      devices: { type: 'string' },
+      messages: { type: 'string' },
+      runs: { type: 'string' },
+      warmup: { type: 'string' },
+      client: { type: 'string' },
+      qos: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      mosquitto: { type: 'string' },
+      'no-reference': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    help,
+  );
+  if (values.help) {
+    process.stdout.write(`usage: ${help}\n`);
+    return 0;
+  }
+  const [suite = 'broker', ...extra] = positionals;
+  if (!(suites as readonly string[]).includes(suite) || extra.length > 0) {
+    throw errors.EDGE_ERR_CLI_USAGE(`unknown bench suite "${[suite, ...extra].join(' ')}"; suites: ${suites.join(', ')}\nusage: ${help}`);
+  }
+  if (values.mosquitto !== undefined && values['no-reference']) {
+    throw errors.EDGE_ERR_CLI_USAGE(`--mosquitto and --no-reference exclude each other\nusage: ${help}`);
+  }
+  const devices = positiveInt('--devices', values.devices, 500, 20_000);
+  const messages = positiveInt('--messages', values.messages, 20, 100_000);
+  const runs = positiveInt('--runs', values.runs, 3, 100);
+  const warmup = values.warmup === '0' ? 0 : positiveInt('--warmup', values.warmup, 1, 10);
+  const qos = parseQos(values.qos ?? '0,1');
+  const client = values.client ?? 'raw';
+  if (!(generatorClients as readonly string[]).includes(client)) {
+    throw errors.EDGE_ERR_CLI_USAGE(`--client takes ${generatorClients.join(' or ')}, got "${client}"\nusage: ${help}`);
+  }
+
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`storeedge bench: ${signal}, stopping after the current run…\n`);
+    abort.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const result = await runBrokerBench({
+      devices,
+      messages,
+      runs,
+      warmup,
+      qos,
+      client: client as GeneratorClient,
+      ...(values['no-reference'] ? { mosquitto: false as const } : values.mosquitto !== undefined ? { mosquitto: values.mosquitto } : {}),
+      progress: (line) => process.stderr.write(`bench: ${line}\n`),
+      signal: abort.signal,
+    });
+    const out = resolve(values.out ?? `.bench/broker-${result.startedAt.replace(/[:.]/g, '-')}.json`);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify({ command: `storeedge bench ${args.join(' ')}`.trim(), ...result }, null, 2)}\n`);
+    process.stdout.write(`${formatBrokerBench(result)}\njson: ${relative(process.cwd(), out) || out}\n`);
+    return 0;
+  } catch (error) {
+    if (!abort.signal.aborted) throw error;
+    process.stderr.write(`storeedge bench: ${(abort.signal.reason as Error).message}; everything the bench started has been stopped\n`);
+    return 130;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function positiveInt(flag: string, raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw errors.EDGE_ERR_CLI_USAGE(`${flag} must be an integer from 1 to ${max}, got "${raw}"\nusage: ${help}`);
+  }
+  return value;
+}
+
+function parseQos(raw: string): Qos[] {
+  const parts = raw.split(',').map((p) => p.trim());
+  if (parts.length === 0 || parts.some((p) => p !== '0' && p !== '1') || new Set(parts).size !== parts.length) {
+    throw errors.EDGE_ERR_CLI_USAGE(`--qos takes 0, 1 or 0,1, got "${raw}"\nusage: ${help}`);
+  }
+  return parts.map((p) => Number(p) as Qos);
+}

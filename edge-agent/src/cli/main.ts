@@ -1,0 +1,73 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { StoreEdgeError, errors } from '../errors.ts';
+import { runAgentCommand } from './agent-command.ts';
+import { runDeviceCommand } from './device-command.ts';
+import { runDemoCommand } from './demo-command.ts';
+import { runBenchCommand } from './bench-command.ts';
+
+const usage = `storeedge — the in-store edge runtime
+
+usage:
+  storeedge agent --config FILE              run the store agent (broker, ledger, API)
+  storeedge demo [--port N] [--seed N]       agent + a simulated store; prints the dashboard URL
+  storeedge device add ID --kind KIND --config FILE
+  storeedge device list|disable ID|enable ID|rotate-secret ID --config FILE
+  storeedge bench [broker] [--runs N]        benchmarks; prints a table and writes JSON
+  storeedge help
+
+docs: README.md and docs/ (configuration.md, mqtt.md, errors.md)`;
+
+export type Command = (args: string[]) => Promise<number>;
+
+const commands: Record<string, Command> = {
+  agent: runAgentCommand,
+  demo: runDemoCommand,
+  device: runDeviceCommand,
+  bench: runBenchCommand,
+};
+
+/** Runs one CLI command; returns the exit code. Errors print their code and what to do, not a stack. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(`${usage}\n`);
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`storeedge: unknown command "${name}"\n\n${usage}\n`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (error) {
+    if (error instanceof StoreEdgeError) {
+      process.stderr.write(`storeedge ${name}: ${error.code}: ${error.message}\n`);
+      return error.code === errors.EDGE_ERR_CLI_USAGE.code ? 2 : 1;
+    }
+    process.stderr.write(`storeedge ${name}: ${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  }
+}
+
+/** node:util parseArgs with usage errors as EDGE_ERR_CLI_USAGE. */
+export function parseCommandArgs<T extends ParseArgsConfig['options']>(args: string[], options: T, help: string) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (cause) {
+    throw errors.EDGE_ERR_CLI_USAGE(`${(cause as Error).message}\nusage: ${help}`, { cause });
+  }
+}
+
+/** Resolves when SIGINT or SIGTERM arrives. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
