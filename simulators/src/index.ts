@@ -1,1 +1,10 @@
-export {};
+export * from './errors.ts';
+export * from './random.ts';
+export * from './clock.ts';
+export * from './device-simulator.ts';
+export * from './shelf.ts';
+export * from './gate.ts';
+export * from './esl-gateway.ts';
+export * from './shoppers.ts';
+export * from './demo-catalog.ts';
+export * from './demo-store.ts';

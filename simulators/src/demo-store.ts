@@ -1,0 +1,216 @@
+import { realClock, type Clock } from './clock.ts';
+import { demoCatalog, type DemoSku } from './demo-catalog.ts';
+import type { DeviceSimulator, DeviceStats } from './device-simulator.ts';
+import { logSimulatorError, SimulatorError, simulatorErrors } from './errors.ts';
+import { EslGatewaySimulator } from './esl-gateway.ts';
+import { GateSimulator } from './gate.ts';
+import { Rng } from './random.ts';
+import { LoadCellShelfSimulator, type LoadCellShelfOptions } from './shelf.ts';
+import { ShopperSimulation, type GroundTruth, type ShopperStats, type ShopperTray } from './shoppers.ts';
+
+export interface DemoTray {
+  ch: number;
+  tareGrams: number;
+  sku: DemoSku;
+  /** Units a full tray holds; the demo starts with full trays. */
+  capacity: number;
+}
+
+interface DemoDeviceBase {
+  storeId: string;
+  deviceId: string;
+  model: string;
+  fw: string;
+}
+
+export interface DemoShelfDevice extends DemoDeviceBase {
+  kind: 'shelf';
+  trays: DemoTray[];
+}
+
+export interface DemoGateDevice extends DemoDeviceBase {
+  kind: 'gate';
+  lanes: Array<'entry' | 'exit'>;
+}
+
+export interface DemoEslTag {
+  tagId: string;
+  sku: string;
+  /** The tray the label sits on. */
+  shelfDeviceId: string;
+  ch: number;
+}
+
+export interface DemoEslGatewayDevice extends DemoDeviceBase {
+  kind: 'esl-gateway';
+  tags: DemoEslTag[];
+}
+
+export type DemoDevice = DemoShelfDevice | DemoGateDevice | DemoEslGatewayDevice;
+
+const SHELF_COUNT = 3;
+const TRAYS_PER_SHELF = 4;
+const FW = 'sim-1.0.0';
+/** A demo tray takes about 6 kg of product; capacity in units follows from the unit weight. */
+const TRAY_LOAD_LIMIT_GRAMS = 6_000;
+
+/**
+ * The devices of the small demo store, as plain data (ids, kinds, what is on each tray, which
+ * label sits where): 3 shelves × 4 trays over a 12-SKU catalog, one two-lane gate and one ESL
+ * gateway with one tag per tray. Register these ids to run the demo against an agent.
+ */
+export function describeDemoStore(storeId: string): DemoDevice[] {
+  const shelves: DemoShelfDevice[] = Array.from({ length: SHELF_COUNT }, (_, s) => ({
+    storeId,
+    deviceId: `shelf-${s + 1}`,
+    kind: 'shelf',
+    model: 'storeedge-sim-loadcell-4',
+    fw: FW,
+    trays: Array.from({ length: TRAYS_PER_SHELF }, (_, ch) => {
+      const sku = demoCatalog[s * TRAYS_PER_SHELF + ch]!;
+      return {
+        ch,
+        // Trays differ a little, as real ones do; only deltas are ever trusted.
+        tareGrams: 340 + ((s * 7 + ch * 13) % 25),
+        sku,
+        capacity: Math.max(4, Math.min(24, Math.floor(TRAY_LOAD_LIMIT_GRAMS / sku.unitGrams))),
+      };
+    }),
+  }));
+  const gate: DemoGateDevice = { storeId, deviceId: 'gate-1', kind: 'gate', model: 'storeedge-sim-gate-2lane', fw: FW, lanes: ['entry', 'exit'] };
+  const esl: DemoEslGatewayDevice = {
+    storeId,
+    deviceId: 'esl-gw-1',
+    kind: 'esl-gateway',
+    model: 'storeedge-sim-esl-gw',
+    fw: FW,
+    tags: shelves.flatMap((shelf, s) =>
+      shelf.trays.map((tray) => ({
+        tagId: `esl-${String(s * TRAYS_PER_SHELF + tray.ch + 1).padStart(4, '0')}`,
+        sku: tray.sku.sku,
+        shelfDeviceId: shelf.deviceId,
+        ch: tray.ch,
+      })),
+    ),
+  };
+  return [...shelves, gate, esl];
+}
+
+export interface DemoStoreOptions {
+  url: string;
+  storeId: string;
+  /** Password per device id; every device of describeDemoStore() needs one. */
+  credentials: ReadonlyMap<string, string>;
+  seed: number | string;
+  /** Default wall time. */
+  clock?: Clock;
+  /** Default 2 per minute. */
+  shopperRatePerMin?: number;
+  /** Failures of any device or shopper step. Default: JSON lines on stderr. */
+  onError?: (error: SimulatorError) => void;
+  /** Shelf tuning (tests lower the sample rate or raise QoS). */
+  shelf?: Pick<LoadCellShelfOptions, 'sampleRateHz' | 'noiseSdGrams' | 'driftGramsPerHour' | 'weightQos'>;
+  /** ESL check-in interval per tag. Default 60 s. */
+  eslCheckinIntervalMs?: number | null;
+}
+
+export interface DemoStoreStats {
+  devices: DeviceStats[];
+  shoppers: ShopperStats;
+}
+
+export interface DemoStore {
+  devices: readonly DemoDevice[];
+  shelves: readonly LoadCellShelfSimulator[];
+  gate: GateSimulator;
+  eslGateway: EslGatewaySimulator;
+  shoppers: ShopperSimulation;
+  /** Stops shoppers, then every device (retained offline state, clean disconnect). */
+  stop(): Promise<void>;
+  stats(): DemoStoreStats;
+  groundTruth(): GroundTruth;
+}
+
+/**
+ * Starts every device of the demo store and the shoppers. Rejects (after stopping whatever did
+ * start) when a credential is missing or any device cannot connect.
+ */
+export async function startDemoStore(options: DemoStoreOptions): Promise<DemoStore> {
+  const devices = describeDemoStore(options.storeId);
+  const missing = devices.filter((d) => !options.credentials.has(d.deviceId)).map((d) => d.deviceId);
+  if (missing.length > 0) throw simulatorErrors.SIM_ERR_CONFIG_INVALID(`demo store: no credentials for ${missing.join(', ')}`);
+  const clock = options.clock ?? realClock;
+  const rng = new Rng(options.seed);
+  const onError = options.onError ?? logSimulatorError;
+  const common = (device: DemoDevice) => ({
+    url: options.url,
+    storeId: options.storeId,
+    deviceId: device.deviceId,
+    password: options.credentials.get(device.deviceId)!,
+    clock,
+    rng: rng.fork(device.deviceId),
+    fw: device.fw,
+    model: device.model,
+    onError,
+  });
+
+  const shelfDevices = devices.filter((d): d is DemoShelfDevice => d.kind === 'shelf');
+  const shelves = shelfDevices.map(
+    (device) =>
+      new LoadCellShelfSimulator({
+        ...common(device),
+        ...options.shelf,
+        channels: device.trays.map((tray) => ({ ch: tray.ch, tareGrams: tray.tareGrams, loadGrams: tray.capacity * tray.sku.unitGrams })),
+      }),
+  );
+  const gateDevice = devices.find((d): d is DemoGateDevice => d.kind === 'gate')!;
+  const gate = new GateSimulator(common(gateDevice));
+  const eslDevice = devices.find((d): d is DemoEslGatewayDevice => d.kind === 'esl-gateway')!;
+  const eslGateway = new EslGatewaySimulator({
+    ...common(eslDevice),
+    tags: eslDevice.tags.map((tag) => tag.tagId),
+    ...(options.eslCheckinIntervalMs === undefined ? {} : { checkinIntervalMs: options.eslCheckinIntervalMs }),
+  });
+  const simulators: DeviceSimulator[] = [...shelves, gate, eslGateway];
+
+  const started = await Promise.allSettled(simulators.map((sim) => sim.start()));
+  const failure = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure !== undefined) {
+    await Promise.all(simulators.map((sim) => sim.stop()));
+    throw failure.reason;
+  }
+
+  const trays: ShopperTray[] = shelfDevices.flatMap((device, s) =>
+    device.trays.map((tray) => ({
+      shelf: shelves[s]!,
+      ch: tray.ch,
+      sku: tray.sku.sku,
+      unitGrams: tray.sku.unitGrams,
+      units: tray.capacity,
+      capacity: tray.capacity,
+    })),
+  );
+  const shoppers = new ShopperSimulation({
+    trays,
+    gate,
+    rng: rng.fork('shoppers'),
+    clock,
+    onError,
+    ...(options.shopperRatePerMin === undefined ? {} : { arrivalRatePerMin: options.shopperRatePerMin }),
+  });
+  shoppers.start();
+
+  return {
+    devices,
+    shelves,
+    gate,
+    eslGateway,
+    shoppers,
+    async stop() {
+      shoppers.stop();
+      await Promise.all(simulators.map((sim) => sim.stop()));
+    },
+    stats: () => ({ devices: simulators.map((sim) => sim.stats()), shoppers: shoppers.stats() }),
+    groundTruth: () => shoppers.groundTruth(),
+  };
+}
