@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import { topics } from '@storeedge/device-drivers';
 import { errors, type EdgeErrorCode } from '../errors.ts';
 import type { ResolvedConfig } from '../config/load.ts';
 import type { DeviceIngest } from '../ingest/device-ingest.ts';
@@ -14,7 +13,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { DeviceRegistry } from '../registry/registry.ts';
 import { devicePublishAllowed, deviceSubscribeAllowed, type DeviceIdentity } from './acl.ts';
-import type { BrokerAddresses, DevicePlane } from './device-plane.ts';
+import { OutgoingPlane, type BrokerAddresses, type DevicePlane } from './device-plane.ts';
 import { PacketSizeGuard } from './packet-guard.ts';
 
 export interface EmbeddedBrokerOptions {
@@ -47,7 +46,7 @@ function authError(code: EdgeErrorCode, returnCode: number): AuthenticateError {
  * writes a QoS 1 PUBACK only after that hook completes, so whatever the domain writes to the
  * ledger for a message is durable before the device hears "acknowledged".
  */
-export class EmbeddedBroker implements DevicePlane {
+export class EmbeddedBroker extends OutgoingPlane implements DevicePlane {
   readonly #o: EmbeddedBrokerOptions;
   #aedes: Aedes | undefined;
   readonly #servers: Array<NetServer | TlsServer | HttpServer> = [];
@@ -57,6 +56,7 @@ export class EmbeddedBroker implements DevicePlane {
   readonly #sessions = new Map<string, Session>();
 
   constructor(options: EmbeddedBrokerOptions) {
+    super(options.config.storeId, options.metrics);
     this.#o = options;
   }
 
@@ -140,16 +140,6 @@ export class EmbeddedBroker implements DevicePlane {
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
     await Promise.all(this.#servers.map((s) => (s.listening ? once(s, 'close') : undefined)));
     this.#servers.length = 0;
-  }
-
-  publishCommand(deviceId: string, type: string, payload: unknown, options: { qos?: 0 | 1 } = {}): Promise<void> {
-    this.#o.metrics.messagesOut.inc({ type: `cmd.${type}` });
-    return this.#publish(topics.command(this.#o.config.storeId, deviceId, type), payload, options.qos ?? 1, false);
-  }
-
-  publishOut(stream: string, payload: unknown, options: { qos?: 0 | 1; retain?: boolean } = {}): Promise<void> {
-    this.#o.metrics.messagesOut.inc({ type: `out.${stream}` });
-    return this.#publish(topics.out(this.#o.config.storeId, stream), payload, options.qos ?? 1, options.retain ?? false);
   }
 
   reconcile(): void {
@@ -238,7 +228,7 @@ export class EmbeddedBroker implements DevicePlane {
     done(null);
   }
 
-  #publish(topic: string, payload: unknown, qos: 0 | 1, retain: boolean): Promise<void> {
+  protected publishJson(topic: string, payload: unknown, qos: 0 | 1, retain: boolean): Promise<void> {
     const aedes = this.#aedes;
     if (!aedes) return Promise.reject(errors.EDGE_ERR_INTERNAL('broker is not running'));
     const bytes = Buffer.from(JSON.stringify(payload));

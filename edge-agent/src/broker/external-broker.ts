@@ -6,7 +6,7 @@ import type { ResolvedConfig } from '../config/load.ts';
 import type { DeviceIngest } from '../ingest/device-ingest.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import type { BrokerAddresses, DevicePlane } from './device-plane.ts';
+import { OutgoingPlane, type BrokerAddresses, type DevicePlane } from './device-plane.ts';
 
 export interface ExternalBrokerOptions {
   config: Readonly<ResolvedConfig>;
@@ -21,11 +21,12 @@ export interface ExternalBrokerOptions {
  * (docs/mqtt.md gives a Mosquitto ACL that matches acl.ts). The agent still validates every
  * payload: the broker checks who may publish where, not what they publish.
  */
-export class ExternalBroker implements DevicePlane {
+export class ExternalBroker extends OutgoingPlane implements DevicePlane {
   readonly #o: ExternalBrokerOptions;
   #client: MqttClient | undefined;
 
   constructor(options: ExternalBrokerOptions) {
+    super(options.config.storeId, options.metrics);
     this.#o = options;
   }
 
@@ -72,16 +73,6 @@ export class ExternalBroker implements DevicePlane {
     if (client) await client.endAsync();
   }
 
-  publishCommand(deviceId: string, type: string, payload: unknown, options: { qos?: 0 | 1 } = {}): Promise<void> {
-    this.#o.metrics.messagesOut.inc({ type: `cmd.${type}` });
-    return this.#publish(topics.command(this.#o.config.storeId, deviceId, type), payload, options.qos ?? 1, false);
-  }
-
-  publishOut(stream: string, payload: unknown, options: { qos?: 0 | 1; retain?: boolean } = {}): Promise<void> {
-    this.#o.metrics.messagesOut.inc({ type: `out.${stream}` });
-    return this.#publish(topics.out(this.#o.config.storeId, stream), payload, options.qos ?? 1, options.retain ?? false);
-  }
-
   reconcile(): void {
     // Connections belong to the external broker; disabled devices are refused by the agent's ingest.
   }
@@ -99,7 +90,7 @@ export class ExternalBroker implements DevicePlane {
     this.#o.ingest.accept(parsed.deviceId, parsed, payload);
   }
 
-  async #publish(topic: string, payload: unknown, qos: 0 | 1, retain: boolean): Promise<void> {
+  protected async publishJson(topic: string, payload: unknown, qos: 0 | 1, retain: boolean): Promise<void> {
     const client = this.#client;
     if (!client) throw errors.EDGE_ERR_INTERNAL('external broker link is not running');
     await client.publishAsync(topic, JSON.stringify(payload), { qos, retain });

@@ -1,21 +1,15 @@
-import type { DeviceKind, HealthPayload, StatePayload } from '@storeedge/device-drivers';
+import type { DeviceKind } from '@storeedge/device-drivers';
+import type { DeviceStatus } from '../ingest/device-status.ts';
 import type { BrokerAddresses } from '../broker/device-plane.ts';
 import type { EventBus } from '../events.ts';
 
 /** A device as the API shows it: registry facts and live status; never its secret hash. */
-export interface DeviceView {
+export interface DeviceView extends DeviceStatus {
   id: string;
   kind: DeviceKind;
   driver: string;
   enabled: boolean;
   createdAt: number;
-  online: boolean;
-  lastSeen: number | null;
-  connectedAt: number | null;
-  birth: StatePayload | null;
-  health: HealthPayload | null;
-  messages: number;
-  rejects: Record<string, number>;
 }
 
 export interface HealthView {
