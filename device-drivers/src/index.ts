@@ -1,2 +1,4 @@
 export * from './topics.ts';
 export * from './payloads.ts';
+export * from './errors.ts';
+export * from './store-model.ts';

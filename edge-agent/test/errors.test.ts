@@ -8,7 +8,8 @@ const documented = new Set([...docs.matchAll(/`([A-Z]+_ERR_[A-Z0-9_]+)`/g)].map(
 /** Every package's catalogue, by prefix. Add a package's errors here when it gets its own file. */
 async function allCodes(): Promise<string[]> {
   const simulators = (await import('@storeedge/simulators')) as { simulatorErrorCodes?: readonly string[] };
-  return [...Object.keys(errors), ...(simulators.simulatorErrorCodes ?? [])];
+  const drivers = (await import('@storeedge/device-drivers')) as { driverErrorCodes?: readonly string[] };
+  return [...Object.keys(errors), ...(simulators.simulatorErrorCodes ?? []), ...(drivers.driverErrorCodes ?? [])];
 }
 
 describe('error catalogue', () => {

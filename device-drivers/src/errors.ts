@@ -1,0 +1,64 @@
+/**
+ * The catalogue of driver error codes (DRV_ERR_*). Every code here is listed in docs/errors.md;
+ * edge-agent/test/errors.test.ts reads `driverErrorCodes` to tie the two together.
+ *
+ * Drivers never throw on bad device input: decoders return a reject with one of these codes,
+ * the I/O shell counts it (per device and code) and carries on with the next frame or message.
+ */
+export class DriverError extends Error {
+  readonly code: DriverErrorCode;
+  constructor(code: DriverErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DriverError';
+    this.code = code;
+  }
+}
+
+/** Each code with the message an error gets when the caller gives none. */
+const defaultMessages = {
+  /** A serial frame's checksum or CRC does not match its bytes; the frame is dropped and the parser resyncs. */
+  DRV_ERR_FRAME_CHECKSUM: 'frame checksum mismatch',
+  /** A serial frame is not well formed (bad header, length, type or end byte); dropped, parser resyncs. */
+  DRV_ERR_FRAME_MALFORMED: 'malformed frame',
+  /** A frame announced more bytes than the protocol allows; dropped, parser resyncs. */
+  DRV_ERR_FRAME_TOO_LONG: 'frame too long',
+  /** Frames were lost between two received ones (their sequence numbers skip). */
+  DRV_ERR_FRAME_SEQUENCE_GAP: 'frames missing in sequence',
+  /** A tag's EPC memory fails its Gen2 CRC-16; the read is dropped. */
+  DRV_ERR_TAG_CRC: 'tag CRC-16 mismatch',
+  /** An EPC claims a GS1 scheme (e.g. SGTIN) but its fields are invalid (partition, lengths, characters). */
+  DRV_ERR_EPC_INVALID: 'EPC is not valid for its scheme',
+  /** A device answered a command with an error response. */
+  DRV_ERR_DEVICE_ERROR: 'the device reported an error',
+  /** A vendor JSON message is not JSON. */
+  DRV_ERR_JSON_MALFORMED: 'message is not JSON',
+  /** A vendor JSON message does not have the shape its format needs; the message names the field. */
+  DRV_ERR_JSON_SCHEMA: 'message does not match the vendor format',
+  /** A serial port could not be opened, or closed under the driver. */
+  DRV_ERR_PORT: 'serial port failure',
+  /** A measurement names a tray, channel or antenna the store model does not have. */
+  DRV_ERR_UNKNOWN_CHANNEL: 'no such channel in the store model',
+} as const;
+
+export type DriverErrorCode = keyof typeof defaultMessages;
+
+export type DriverErrorFactory = ((message?: string, options?: { cause?: unknown }) => DriverError) & { readonly code: DriverErrorCode };
+
+function defineError(code: DriverErrorCode): DriverErrorFactory {
+  const factory = (message?: string, options?: { cause?: unknown }) => new DriverError(code, message ?? defaultMessages[code], options);
+  return Object.assign(factory, { code });
+}
+
+/** One factory per code: `driverErrors.DRV_ERR_FRAME_CHECKSUM('…')`. */
+export const driverErrors = Object.freeze(
+  Object.fromEntries(Object.keys(defaultMessages).map((code) => [code, defineError(code as DriverErrorCode)])),
+) as { readonly [C in DriverErrorCode]: DriverErrorFactory };
+
+/** Every DRV_ERR_* code, for the docs cross-check. */
+export const driverErrorCodes: readonly DriverErrorCode[] = Object.freeze(Object.keys(defaultMessages) as DriverErrorCode[]);
+
+/** What a decoder returns for input it refuses: a code and a reason, never a throw. */
+export interface Reject {
+  code: DriverErrorCode;
+  reason: string;
+}
