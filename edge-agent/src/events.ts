@@ -28,6 +28,51 @@ export interface DeviceLifecycle {
   state?: StatePayload;
 }
 
+/**
+ * A settled weight change on one tray, derived from `shelf.weight` samples by the weight
+ * pipeline (edge-agent/src/inventory/weight/). Times are device time (ms), so the pipeline
+ * behaves the same in simulated time.
+ */
+export interface ShelfChange {
+  /** Stable id of this change (tray id + settle time), used as the ledger idempotency key. */
+  id: string;
+  trayId: string;
+  deviceId: string;
+  channel: number;
+  /** Settled weight after − settled weight before, grams. Negative: items removed. */
+  deltaG: number;
+  /** Device time the tray left its previous settled level, and the time it settled again. */
+  startAt: number;
+  settledAt: number;
+  /**
+   * The best explanation among the tray's SKUs: signed units (negative = picked, positive =
+   * put back) and how well Δ fits an integer multiple of the unit weight (0…1), or null when
+   * no SKU of the tray explains Δ (a misplaced or foreign item).
+   */
+  sku: string | null;
+  quantity: number;
+  confidence: number;
+  /** Other explanations, best first (several SKUs on one tray, or near-equal fits). */
+  alternatives: Array<{ sku: string; quantity: number; confidence: number }>;
+  /** True when Δ matches no SKU of the tray: something was put on the wrong tray (or a foreign object). */
+  misplaced: boolean;
+}
+
+/** A tagged item's presence changing, from smoothed RFID reads (edge-agent/src/inventory/rfid/). */
+export interface RfidPresence {
+  /** EPC as upper-case hex. */
+  epc: string;
+  /** GTIN-14 and serial when the EPC is an SGTIN; absent for opaque EPCs. */
+  gtin?: string;
+  serial?: string;
+  /** 'arrived': first seen in a zone; 'moved': now in another zone; 'departed': absent past the timeout; 'exited': read at an exit portal. */
+  kind: 'arrived' | 'moved' | 'departed' | 'exited';
+  zone: string;
+  previousZone?: string;
+  /** Device time of the read (or the timeout) that decided it. */
+  at: number;
+}
+
 /** Every event on the store's bus, by name. Domain services subscribe by name. */
 export interface StoreEvents {
   'device.online': DeviceLifecycle;
@@ -39,6 +84,8 @@ export interface StoreEvents {
   'rfid.reads': DeviceEvent<RfidReadsPayload>;
   'tracker.tracks': DeviceEvent<TracksPayload>;
   'device.rejected': { deviceId: string; code: string; message: string; at: number };
+  'shelf.change': ShelfChange;
+  'rfid.presence': RfidPresence;
 }
 
 export type StoreEventName = keyof StoreEvents;
