@@ -38,6 +38,12 @@ const defaultMessages = {
   DRV_ERR_PORT: 'serial port failure',
   /** A measurement names a tray, channel or antenna the store model does not have. */
   DRV_ERR_UNKNOWN_CHANNEL: 'no such channel in the store model',
+  /** A load-cell channel reported saturation or an ADC error, or reads outside the canonical range; that channel is left out of the sample. */
+  DRV_ERR_CHANNEL_FAULT: 'load-cell channel fault',
+  /** A command sent to a device got neither an ack nor an error response in time. */
+  DRV_ERR_COMMAND_TIMEOUT: 'command timed out',
+  /** Driver options are not valid; the message names the option. */
+  DRV_ERR_CONFIG_INVALID: 'driver options are not valid',
 } as const;
 
 export type DriverErrorCode = keyof typeof defaultMessages;
