@@ -2,13 +2,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { formatBrokerBench, runBrokerBench, type Qos } from '../bench/broker-bench.ts';
 import { generatorClients, type GeneratorClient } from '../bench/generator-protocol.ts';
+import { formatShelvesBench, runShelvesBench } from '../bench/shelves-bench.ts';
 import { errors } from '../errors.ts';
 import { parseCommandArgs } from './main.ts';
 
 const help = `storeedge bench [broker] [--devices 500] [--messages 20] [--runs 3] [--warmup 1] [--qos 0,1]
-                       [--client raw|mqtt.js] [--mosquitto PATH | --no-reference] [--out FILE]`;
+                       [--client raw|mqtt.js] [--mosquitto PATH | --no-reference] [--out FILE]
+       storeedge bench shelves [--trays 48] [--minutes 10] [--runs 5] [--warmup 1] [--out FILE]`;
 
-const suites = ['broker'] as const;
+const suites = ['broker', 'shelves'] as const;
+/** Flags only the broker suite takes. */
+const brokerOnly = ['devices', 'messages', 'client', 'qos', 'mosquitto', 'no-reference'] as const;
 
 /**
  * `storeedge bench [SUITE]`: runs a benchmark suite, prints a plain-text table on stdout
@@ -27,6 +31,8 @@ export async function runBenchCommand(args: string[]): Promise<number> {
       out: { type: 'string', short: 'o' },
       mosquitto: { type: 'string' },
       'no-reference': { type: 'boolean', default: false },
+      trays: { type: 'string' },
+      minutes: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     help,
@@ -38,6 +44,10 @@ export async function runBenchCommand(args: string[]): Promise<number> {
   const [suite = 'broker', ...extra] = positionals;
   if (!(suites as readonly string[]).includes(suite) || extra.length > 0) {
     throw errors.EDGE_ERR_CLI_USAGE(`unknown bench suite "${[suite, ...extra].join(' ')}"; suites: ${suites.join(', ')}\nusage: ${help}`);
+  }
+  if (suite === 'shelves') return runShelvesSuite(args, values);
+  if (values.trays !== undefined || values.minutes !== undefined) {
+    throw errors.EDGE_ERR_CLI_USAGE(`--trays and --minutes are for the shelves suite\nusage: ${help}`);
   }
   if (values.mosquitto !== undefined && values['no-reference']) {
     throw errors.EDGE_ERR_CLI_USAGE(`--mosquitto and --no-reference exclude each other\nusage: ${help}`);
@@ -79,6 +89,40 @@ export async function runBenchCommand(args: string[]): Promise<number> {
   } catch (error) {
     if (!abort.signal.aborted) throw error;
     process.stderr.write(`storeedge bench: ${(abort.signal.reason as Error).message}; everything the bench started has been stopped\n`);
+    return 130;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** `storeedge bench shelves`: the weight pipeline's throughput and per-change processing time (bench/shelves-bench.ts). */
+async function runShelvesSuite(args: string[], values: Record<string, string | boolean | undefined>): Promise<number> {
+  for (const flag of brokerOnly) {
+    if (values[flag] !== undefined && values[flag] !== false) throw errors.EDGE_ERR_CLI_USAGE(`--${flag} is for the broker suite\nusage: ${help}`);
+  }
+  const trays = positiveInt('--trays', values.trays as string | undefined, 48, 6_000);
+  if (trays % 6 !== 0) throw errors.EDGE_ERR_CLI_USAGE(`--trays must be a multiple of 6 (whole shelves), got ${trays}\nusage: ${help}`);
+  const minutes = positiveInt('--minutes', values.minutes as string | undefined, 10, 600);
+  const runs = positiveInt('--runs', values.runs as string | undefined, 5, 100);
+  const warmup = values.warmup === '0' ? 0 : positiveInt('--warmup', values.warmup as string | undefined, 1, 10);
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`storeedge bench: ${signal}, stopping after the current run…\n`);
+    abort.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const result = await runShelvesBench({ trays, minutes, runs, warmup, progress: (line) => process.stderr.write(`bench: ${line}\n`), signal: abort.signal });
+    const out = resolve((values.out as string | undefined) ?? `.bench/shelves-${result.startedAt.replace(/[:.]/g, '-')}.json`);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify({ command: `storeedge bench ${args.join(' ')}`.trim(), ...result }, null, 2)}\n`);
+    process.stdout.write(`${formatShelvesBench(result)}\njson: ${relative(process.cwd(), out) || out}\n`);
+    return 0;
+  } catch (error) {
+    if (!abort.signal.aborted) throw error;
+    process.stderr.write(`storeedge bench: ${(abort.signal.reason as Error).message}\n`);
     return 130;
   } finally {
     process.off('SIGINT', onSignal);
