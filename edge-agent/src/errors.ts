@@ -41,6 +41,7 @@ export const errors = {
   EDGE_ERR_DEVICE_NOT_FOUND: defineError('EDGE_ERR_DEVICE_NOT_FOUND', 'no device with this id is registered', 404),
   EDGE_ERR_DEVICE_ID_INVALID: defineError('EDGE_ERR_DEVICE_ID_INVALID', 'device id is not valid', 400),
   EDGE_ERR_DEVICE_KIND_INVALID: defineError('EDGE_ERR_DEVICE_KIND_INVALID', 'device kind is not known', 400),
+  EDGE_ERR_DEVICE_DRIVER_INVALID: defineError('EDGE_ERR_DEVICE_DRIVER_INVALID', 'driver is not known or does not serve this kind', 400),
   /** broker */
   EDGE_ERR_BROKER_LISTEN: defineError('EDGE_ERR_BROKER_LISTEN', 'broker could not listen', 500),
   EDGE_ERR_BROKER_TLS: defineError('EDGE_ERR_BROKER_TLS', 'broker TLS certificate or key cannot be read', 500),
@@ -60,6 +61,13 @@ export const errors = {
   EDGE_ERR_AUTH_DEVICE_DISABLED: defineError('EDGE_ERR_AUTH_DEVICE_DISABLED', 'CONNECT refused: device is disabled', 403),
   EDGE_ERR_AUTH_CLIENT_ID_MISMATCH: defineError('EDGE_ERR_AUTH_CLIENT_ID_MISMATCH', 'CONNECT refused: client id must equal the device id (username)', 400),
   EDGE_ERR_BROKER_CONNECTION_LIMIT: defineError('EDGE_ERR_BROKER_CONNECTION_LIMIT', 'CONNECT refused: broker.maxConnections reached', 503),
+  /** inventory */
+  EDGE_ERR_STORE_MODEL_INVALID: defineError('EDGE_ERR_STORE_MODEL_INVALID', 'store model is not valid', 422),
+  EDGE_ERR_INVENTORY_NO_MODEL: defineError('EDGE_ERR_INVENTORY_NO_MODEL', 'no store model is loaded; add store.model to the config', 503),
+  EDGE_ERR_INVENTORY_UNKNOWN_TRAY: defineError('EDGE_ERR_INVENTORY_UNKNOWN_TRAY', 'no tray with this id in the store model', 404),
+  EDGE_ERR_INVENTORY_NOT_ON_TRAY: defineError('EDGE_ERR_INVENTORY_NOT_ON_TRAY', 'this SKU has no facing on this tray', 422),
+  EDGE_ERR_ALERT_NOT_FOUND: defineError('EDGE_ERR_ALERT_NOT_FOUND', 'no alert with this id', 404),
+  EDGE_ERR_ALERT_CLEARED: defineError('EDGE_ERR_ALERT_CLEARED', 'the alert is already cleared', 409),
   /** http */
   EDGE_ERR_NOT_FOUND: defineError('EDGE_ERR_NOT_FOUND', 'no such resource', 404),
   EDGE_ERR_BAD_REQUEST: defineError('EDGE_ERR_BAD_REQUEST', 'request is not valid', 400),

@@ -73,6 +73,30 @@ export interface RfidPresence {
   at: number;
 }
 
+/**
+ * An operational alert for the store's staff (inventory today), as the bus, `GET /api/alerts`
+ * and `out/alerts` carry it. Lifecycle: open → acknowledged (by a manager) → cleared (the
+ * condition is gone); an alert about a single event (e.g. an unexplained weight change) stays
+ * open until acknowledged.
+ */
+export interface StoreAlert {
+  id: string;
+  kind: string;
+  state: 'open' | 'acknowledged' | 'cleared';
+  trayId: string | null;
+  sku: string | null;
+  /** The shelf change the alert is about, for alerts about one change. */
+  changeId: string | null;
+  message: string;
+  details: Record<string, unknown>;
+  /** Agent clock, ms since the epoch. */
+  raisedAt: number;
+  acknowledgedAt: number | null;
+  acknowledgedBy: string | null;
+  clearedAt: number | null;
+  clearReason: string | null;
+}
+
 /** Every event on the store's bus, by name. Domain services subscribe by name. */
 export interface StoreEvents {
   'device.online': DeviceLifecycle;
@@ -86,6 +110,9 @@ export interface StoreEvents {
   'device.rejected': { deviceId: string; code: string; message: string; at: number };
   'shelf.change': ShelfChange;
   'rfid.presence': RfidPresence;
+  'alert.raised': StoreAlert;
+  'alert.acknowledged': StoreAlert;
+  'alert.cleared': StoreAlert;
 }
 
 export type StoreEventName = keyof StoreEvents;

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { gtinCheckDigitValid, storeModel } from '@storeedge/device-drivers';
+import { rfidPresenceOptions } from '../inventory/rfid/options.ts';
+import { weightPipelineOptions } from '../inventory/weight/options.ts';
 
 /**
  * The agent's configuration: schema and defaults side by side. docs/configuration.md documents
@@ -26,6 +29,48 @@ const externalSchema = z.strictObject({
   passwordFile: z.string().min(1),
   /** CA file to verify an mqtts:// broker. */
   caFile: z.string().min(1).optional(),
+});
+
+/** Inventory rules (docs/inventory.md). */
+export const inventorySettingsSchema = z.strictObject({
+  /** A low/out-of-stock alert clears only when shelf stock rises above minLevel + this many units. */
+  alertHysteresisUnits: z.number().int().min(0).max(10_000).default(2),
+  /** Shelf changes whose confidence is below this are kept unresolved (with an alert), never guessed. */
+  minConfidence: z.number().min(0).max(1).default(0.8),
+  /** Misplaced items: scale noise of one settled delta, grams (σ), added to the units' own spread. */
+  weightNoiseG: z.number().nonnegative().max(1_000).default(2),
+  /** Misplaced items: a catalog SKU fits a weight change when it is within this many σ of whole units. */
+  misplacedMaxZ: z.number().positive().max(10).default(3),
+  /** Misplaced items: most units of one SKU a single change is taken to be. */
+  misplacedMaxUnits: z.number().int().min(1).max(100).default(3),
+});
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The store: its model (catalog and layout; later replaced by HQ planograms) and inventory rules. */
+const storeSchema = z.strictObject({
+  /** Catalog, zones, gondolas → bays → shelves → trays → facings (device-drivers/src/store-model.ts). */
+  model: storeModel,
+  /** The store's GLN (13 digits); names the store as bizLocation in EPCIS exports. */
+  gln: z
+    .string()
+    .regex(/^\d{13}$/, 'a GLN is 13 digits')
+    .refine(gtinCheckDigitValid, 'GLN check digit is wrong')
+    .optional(),
+  /** IANA time zone of the store, for EPCIS eventTimeZoneOffset. */
+  timeZone: z.string().refine(isTimeZone, 'use an IANA time zone such as "Europe/Berlin" or "UTC"').default('UTC'),
+  inventory: inventorySettingsSchema.prefault({}),
+  /** Weight signal pipeline: settle detection, drift, bursts, cross-talk, quantity (docs/weight-pipeline.md). */
+  weight: weightPipelineOptions.prefault({}),
+  /** RFID presence smoothing: k-of-n windows, timeouts, cross-reads, exits (docs/rfid-presence.md). */
+  rfid: rfidPresenceOptions.prefault({}),
 });
 
 export const configSchema = z.strictObject({
@@ -100,6 +145,27 @@ export const configSchema = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
     .default({ level: 'info' }),
+  /**
+   * Devices wired to this host by serial line (shelf controllers, M100 RFID modules). Each must be
+   * registered with a serial driver (`device add ID --kind shelf --driver storeedge-shelf-serial`).
+   * Paths are explicit: ports are never discovered by listing (docs/shelf-controller.md, docs/rfid.md).
+   */
+  serialDevices: z
+    .array(
+      z.strictObject({
+        device: z.string().min(1).max(64),
+        driver: z.enum(['storeedge-shelf-serial', 'm100-serial']),
+        path: z.string().min(1),
+        baudRate: z.number().int().positive().optional(),
+        antenna: z.number().int().min(0).max(64).optional(),
+        calibration: z
+          .record(z.string().regex(/^\d+$/, 'calibration keys are channel numbers'), z.strictObject({ offsetCounts: z.number().finite().optional(), gramsPerCount: z.number().finite().optional() }))
+          .optional(),
+      }),
+    )
+    .default([]),
+  /** The store model and inventory rules; without it the agent runs no inventory (GET /api/stock answers 503). */
+  store: storeSchema.optional(),
 }).superRefine((config, ctx) => {
   if (config.broker.mode === 'external' && config.broker.external === undefined) {
     ctx.addIssue({
@@ -112,3 +178,5 @@ export const configSchema = z.strictObject({
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
+export type StoreConfig = z.output<typeof storeSchema>;
+export type InventorySettings = z.output<typeof inventorySettingsSchema>;

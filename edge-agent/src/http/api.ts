@@ -1,7 +1,11 @@
 import type { DeviceKind } from '@storeedge/device-drivers';
 import type { DeviceStatus } from '../ingest/device-status.ts';
 import type { BrokerAddresses } from '../broker/device-plane.ts';
-import type { EventBus } from '../events.ts';
+import type { EventBus, StoreAlert } from '../events.ts';
+import type { EpcisDocument } from '../inventory/epcis/document.ts';
+import type { AlertFilter, ReconcileInput, RestockInput } from '../inventory/inventory-service.ts';
+import type { StockReconciled } from '../inventory/ledger-events.ts';
+import type { StockFilter, StockView, TrayStockView } from '../inventory/stock-view.ts';
 
 /** A device as the API shows it: registry facts and live status; never its secret hash. */
 export interface DeviceView extends DeviceStatus {
@@ -23,6 +27,19 @@ export interface HealthView {
   eventLoopLagMs: { p50: number; p99: number; max: number };
 }
 
+/** Inventory as the API sees it (implemented by InventoryService; docs/inventory.md). */
+export interface InventoryApi {
+  /** Throws EDGE_ERR_INVENTORY_NO_MODEL without a store model. */
+  stock(filter: StockFilter): StockView;
+  alerts(filter: AlertFilter): StoreAlert[];
+  /** Throws EDGE_ERR_ALERT_NOT_FOUND or EDGE_ERR_ALERT_CLEARED. */
+  acknowledgeAlert(id: string, actor: string): StoreAlert;
+  /** Throws EDGE_ERR_INVENTORY_UNKNOWN_TRAY or EDGE_ERR_INVENTORY_NOT_ON_TRAY. */
+  restock(input: RestockInput): TrayStockView;
+  reconcile(input: ReconcileInput): StockReconciled;
+  epcis(query: { since?: number; limit?: number }): { document: EpcisDocument; nextSince: number };
+}
+
 /** The facade the HTTP routes (and later the dashboard) call; nothing else of the agent is reachable. */
 export interface AgentApi {
   readonly storeId: string;
@@ -32,6 +49,7 @@ export interface AgentApi {
   devices(): DeviceView[];
   /** Throws EDGE_ERR_DEVICE_NOT_FOUND for an unknown id. */
   device(id: string): DeviceView;
+  readonly inventory: InventoryApi;
   /** Called by the event stream to publish its own queue depth. */
   setQueueDepth(queue: string, depth: number): void;
 }

@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { StoreEdgeError, errors } from '../errors.ts';
+import { registerInventoryRoutes } from '../inventory/routes.ts';
 import type { Logger } from '../log.ts';
 import type { AgentApi } from './api.ts';
 import { registerEventStream } from './event-stream.ts';
@@ -38,6 +39,7 @@ export async function createHttpServer(api: AgentApi, logger: Logger): Promise<F
   app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(await api.metricsText()));
   app.get('/api/devices', () => ({ devices: api.devices() }));
   app.get<{ Params: { id: string } }>('/api/devices/:id', (request) => api.device(request.params.id));
+  registerInventoryRoutes(app, api.inventory);
   registerEventStream(app, api);
   return app;
 }

@@ -1,0 +1,65 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { errors } from '../errors.ts';
+import type { InventoryApi } from '../http/api.ts';
+
+const id = z.string().min(1).max(64);
+/** Who did it; recorded in the ledger. Until manager logins exist, the caller names itself. */
+const actor = z.string().min(1).max(100).default('api');
+
+const stockQuery = z.strictObject({ sku: id.optional(), zone: id.optional() });
+const alertsQuery = z.strictObject({
+  state: z.enum(['open', 'acknowledged', 'cleared']).optional(),
+  kind: z.string().min(1).max(64).optional(),
+  sku: id.optional(),
+  trayId: id.optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+});
+const epcisQuery = z.strictObject({
+  since: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+});
+const restockBody = z.strictObject({
+  trayId: id,
+  sku: id,
+  quantity: z.number().int().min(1).max(10_000),
+  actor,
+  note: z.string().max(500).optional(),
+  restockId: z.string().min(1).max(100).optional(),
+});
+const reconcileBody = z.strictObject({ trayId: id.optional(), sku: id.optional(), actor });
+const ackBody = z.strictObject({ actor });
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${[where, ...issue.path].join('.')}: ${issue.message}`);
+  throw errors.EDGE_ERR_BAD_REQUEST(problems.join('; '));
+}
+
+/**
+ * Inventory endpoints (docs/inventory.md): stock, alerts, restock and reconciliation, and the
+ * EPCIS export. Routes only parse and delegate to the facade.
+ */
+export function registerInventoryRoutes(app: FastifyInstance, inventory: InventoryApi): void {
+  app.get('/api/stock', (request) => inventory.stock(parse(stockQuery, request.query, 'query')));
+
+  app.post('/api/stock/restock', (request) => {
+    const { note, restockId, ...input } = parse(restockBody, request.body, 'body');
+    return inventory.restock({ ...input, note: note ?? null, ...(restockId === undefined ? {} : { restockId }) });
+  });
+
+  app.post('/api/stock/reconcile', (request) => inventory.reconcile(parse(reconcileBody, request.body, 'body')));
+
+  app.get('/api/alerts', (request) => ({ alerts: inventory.alerts(parse(alertsQuery, request.query, 'query')) }));
+
+  app.post<{ Params: { id: string } }>('/api/alerts/:id/ack', (request) =>
+    inventory.acknowledgeAlert(request.params.id, parse(ackBody, request.body, 'body').actor),
+  );
+
+  app.get('/api/epcis', (request, reply) => {
+    const { document, nextSince } = inventory.epcis(parse(epcisQuery, request.query, 'query'));
+    // The cursor travels in a header: the document's top-level keys are fixed by the standard.
+    return reply.header('x-storeedge-next-since', String(nextSince)).type('application/ld+json; charset=utf-8').send(document);
+  });
+}

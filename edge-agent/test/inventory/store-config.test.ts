@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.ts';
+import { StoreEdgeError } from '../../src/errors.ts';
+import { storeModelFixture } from './store-fixture.ts';
+
+function errorOf(fn: () => unknown): StoreEdgeError {
+  try {
+    fn();
+  } catch (error) {
+    return error as StoreEdgeError;
+  }
+  throw new Error('expected an error');
+}
+
+describe('config: store section', () => {
+  it('is optional; with a model it fills the inventory defaults and freezes the model', () => {
+    expect(loadConfig({ storeId: 's1' }).store).toBeUndefined();
+    const config = loadConfig({ storeId: 's1', store: { model: storeModelFixture } });
+    expect(config.store?.inventory).toEqual({ alertHysteresisUnits: 2, minConfidence: 0.8, weightNoiseG: 2, misplacedMaxZ: 3, misplacedMaxUnits: 3 });
+    expect(config.store?.timeZone).toBe('UTC');
+    expect(config.store?.model.catalog[0]).toMatchObject({ sku: 'cola-330', currency: 'EUR', rfidTagged: false });
+    expect(Object.isFrozen(config.store?.model.gondolas[0]?.bays[0]?.shelves[0]?.trays[0])).toBe(true);
+    const tuned = loadConfig({ storeId: 's1', store: { model: storeModelFixture, gln: '4299990000107', timeZone: 'Europe/Berlin', inventory: { alertHysteresisUnits: 0 } } });
+    expect(tuned.store).toMatchObject({ gln: '4299990000107', timeZone: 'Europe/Berlin', inventory: { alertHysteresisUnits: 0, minConfidence: 0.8 } });
+  });
+
+  it('names every field to fix: model references, GLN, time zone, unknown settings', () => {
+    const model = structuredClone(storeModelFixture);
+    model.gondolas![0]!.bays[0]!.shelves[0]!.trays[0]!.facings[0]!.sku = 'fanta-330';
+    model.gondolas![0]!.bays[0]!.shelves[0]!.trays[1]!.channel = 0;
+    const error = errorOf(() =>
+      loadConfig({ storeId: 's1', store: { model, gln: '4299990000100', timeZone: 'Mars/Olympus', inventory: { minConfidence: 2, hysteresis: 1 } } }),
+    );
+    expect(error.code).toBe('EDGE_ERR_CONFIG_INVALID');
+    expect(error.message).toContain('store.model.gondolas.0.bays.0.shelves.0.trays.0.facings.0.sku: SKU "fanta-330" is not in the catalog');
+    expect(error.message).toContain('store.model.gondolas.0.bays.0.shelves.0.trays.1.channel: load-cell channel shelf-1#0 is used by two trays');
+    expect(error.message).toContain('store.gln: GLN check digit is wrong');
+    expect(error.message).toContain('store.timeZone: use an IANA time zone');
+    expect(error.message).toContain('store.inventory.minConfidence');
+    expect(error.message).toContain('hysteresis');
+    expect(errorOf(() => loadConfig({ storeId: 's1', store: {} })).message).toContain('store.model');
+  });
+});
