@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { ResolvedConfig } from './config/load.ts';
+import { inventorySettingsSchema } from './config/schema.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import { ExternalBroker } from './broker/external-broker.ts';
 import type { BrokerAddresses, DevicePlane } from './broker/device-plane.ts';
@@ -11,6 +12,11 @@ import type { AgentApi, DeviceView, HealthView } from './http/api.ts';
 import { createHttpServer } from './http/server.ts';
 import { DeviceIngest } from './ingest/device-ingest.ts';
 import { DeviceStatusBook } from './ingest/device-status.ts';
+import { publishAlerts } from './inventory/alerts-out.ts';
+import { InventoryService } from './inventory/inventory-service.ts';
+import { inventoryProjection } from './inventory/projection.ts';
+import { attachSensing, type Sensing } from './inventory/sensing.ts';
+import { SerialDevices } from './serial/serial-devices.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
@@ -40,12 +46,20 @@ export class StoreAgent {
   readonly status = new DeviceStatusBook();
   readonly ingest: DeviceIngest;
   readonly plane: DevicePlane;
+  readonly inventory: InventoryService;
+  #sensing: Sensing | undefined;
+  readonly #serial: SerialDevices;
   #http: FastifyInstance | undefined;
   #addresses: BrokerAddresses | undefined;
   #httpUrl = '';
   readonly #startedAt = Date.now();
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #cleanups: Array<() => void> = [];
+
+  /** The weight pipeline and RFID presence tracker for the store model in force (none without one). */
+  get sensing(): Sensing | undefined {
+    return this.#sensing;
+  }
   #stopping: Promise<void> | undefined;
 
   private constructor(config: Readonly<ResolvedConfig>, options: AgentOptions) {
@@ -57,7 +71,7 @@ export class StoreAgent {
       this.logger.error({ err: error, event: name }, 'bus handler failed');
     });
     if (config.ledgerFile !== ':memory:') mkdirSync(config.dataDir, { recursive: true });
-    this.ledger = Ledger.open(config.ledgerFile, { projections: [devicesProjection], synchronous: config.ledger.synchronous });
+    this.ledger = Ledger.open(config.ledgerFile, { projections: [devicesProjection, inventoryProjection], synchronous: config.ledger.synchronous });
     this.registry = new DeviceRegistry(this.ledger);
     this.ingest = new DeviceIngest({
       registry: this.registry,
@@ -69,6 +83,16 @@ export class StoreAgent {
       ratePerSecond: config.ingest.ratePerSecond,
       rateBurst: config.ingest.rateBurst,
     });
+    this.inventory = new InventoryService({
+      ledger: this.ledger,
+      bus: this.bus,
+      storeId: config.storeId,
+      settings: config.store?.inventory ?? inventorySettingsSchema.parse({}),
+      gln: config.store?.gln ?? null,
+      timeZone: config.store?.timeZone ?? 'UTC',
+      logger: this.logger,
+    });
+    this.#serial = new SerialDevices(config.serialDevices, { ingest: this.ingest, logger: this.logger });
     const planeOptions = { config, registry: this.registry, ingest: this.ingest, metrics: this.metrics, logger: this.logger };
     this.plane = config.broker.mode === 'embedded' ? new EmbeddedBroker(planeOptions) : new ExternalBroker(planeOptions);
   }
@@ -103,6 +127,20 @@ export class StoreAgent {
       );
     }
     this.#cleanups.push(recordDeviceLifecycle(this.bus, this.ledger));
+    const alertsOut = publishAlerts(this.bus, this.plane, this.logger);
+    this.#cleanups.push(() => alertsOut.stop());
+    // The model before the broker: shelves that publish at once find their trays.
+    if (this.config.store) this.inventory.applyModel(this.config.store.model, { kind: 'config', actor: 'config' });
+    this.#cleanups.push(this.inventory.attach());
+    const sensing = attachSensing({
+      bus: this.bus,
+      metrics: this.metrics,
+      logger: this.logger,
+      model: () => this.inventory.model,
+      ...(this.config.store ? { weight: this.config.store.weight, rfid: this.config.store.rfid } : {}),
+    });
+    this.#sensing = sensing;
+    this.#cleanups.push(() => sensing.stop());
     this.metrics.onCollect(() => {
       const stats = this.ledger.stats();
       this.metrics.ledgerEvents.set(stats.events);
@@ -112,6 +150,8 @@ export class StoreAgent {
       this.metrics.devicesOnline.set(this.status.onlineCount());
     });
     this.#addresses = await this.plane.start();
+    this.#serial.start();
+    alertsOut.planeReady();
     this.#cleanups.push(this.registry.onChange(() => this.plane.reconcile()));
     this.#every(registryRefreshMs, () => {
       if (this.registry.refresh()) this.plane.reconcile();
@@ -135,6 +175,7 @@ export class StoreAgent {
         this.#http.server.closeAllConnections(); // event streams never end on their own
         await closing;
       }
+      await this.#serial.stop().catch((err: unknown) => this.logger.error({ err }, 'serial devices stop failed'));
       await this.plane.close().catch((err: unknown) => this.logger.error({ err }, 'broker close failed'));
       for (const cleanup of this.#cleanups) cleanup();
       this.ledger.close();
@@ -201,6 +242,7 @@ export class StoreAgent {
         if (!view) throw errors.EDGE_ERR_DEVICE_NOT_FOUND(`device "${id}" is not registered`);
         return view;
       },
+      inventory: this.inventory,
       setQueueDepth: (queue, depth) => this.metrics.queueDepth.set({ queue }, depth),
     };
   }

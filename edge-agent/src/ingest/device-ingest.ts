@@ -1,4 +1,16 @@
-import { eventSchema, statePayload, type DeviceKind, type ParsedTopic, type StatePayload } from '@storeedge/device-drivers';
+import {
+  decodeImpinjR700,
+  decodeZebraIotConnector,
+  eventSchema,
+  rfidReadsPayload,
+  statePayload,
+  toRfidReadsPayloads,
+  type DeviceKind,
+  type DriverErrorCode,
+  type ParsedTopic,
+  type StatePayload,
+  type VendorDecodeResult,
+} from '@storeedge/device-drivers';
 import type { z } from 'zod';
 import { errors, type EdgeErrorCode } from '../errors.ts';
 import { canonicalEventName, type EventBus } from '../events.ts';
@@ -9,7 +21,19 @@ import type { DeviceStatusBook } from './device-status.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { RejectLog } from './reject-log.ts';
 
-export type IngestOutcome = { ok: true } | { ok: false; code: EdgeErrorCode; message: string };
+export type IngestOutcome = { ok: true } | { ok: false; code: EdgeErrorCode | DriverErrorCode; message: string };
+
+/**
+ * Vendor formats a registered device may speak instead of storeedge JSON (`device add --driver`).
+ * Such a device publishes the vendor's messages on any of its own `evt/…` topics; the driver
+ * decodes them into canonical events. docs/rfid.md describes the mappings.
+ */
+const vendorDrivers: Record<string, { kind: DeviceKind; decode: (bytes: Uint8Array, receivedAt: number) => VendorDecodeResult }> = {
+  'impinj-r700': { kind: 'rfid-reader', decode: (bytes, receivedAt) => decodeImpinjR700(bytes, { receivedAt }) },
+  'zebra-iotc': { kind: 'rfid-reader', decode: (bytes, receivedAt) => decodeZebraIotConnector(bytes, { receivedAt }) },
+};
+
+
 
 export interface IngestOptions {
   registry: DeviceRegistry;
@@ -37,7 +61,7 @@ interface Message {
 
 type Step = (this: DeviceIngest, message: Message) => IngestOutcome | undefined;
 
-const reject = (code: EdgeErrorCode, message: string): IngestOutcome => ({ ok: false, code, message });
+const reject = (code: EdgeErrorCode | DriverErrorCode, message: string): IngestOutcome => ({ ok: false, code, message });
 
 /**
  * The boundary between devices and the domain: every device message passes these steps in
@@ -110,11 +134,57 @@ export class DeviceIngest {
     if (!device) return this.#rejected(deviceId, reject('EDGE_ERR_INGEST_UNKNOWN_DEVICE', `device "${deviceId}" is not registered`));
     if (!device.enabled) return this.#rejected(deviceId, reject('EDGE_ERR_INGEST_DEVICE_DISABLED', `device "${deviceId}" is disabled`));
     const message: Message = { deviceId, kind: device.kind, topic, bytes, receivedAt: this.#now() };
+    const vendor = vendorDrivers[device.driver];
+    if (vendor && topic.kind === 'evt') return this.#acceptVendor(message, vendor.decode);
     for (const step of DeviceIngest.steps) {
       const outcome = step.call(this, message);
       if (outcome) return this.#rejected(deviceId, outcome);
     }
     this.#dispatch(message);
+    return { ok: true };
+  }
+
+  /**
+   * An event from a device attached to this host (a serial shelf controller or RFID reader),
+   * already decoded by its driver: the same registry check, rate limit and schema validation
+   * as an MQTT message, then the bus.
+   */
+  acceptLocal(deviceId: string, type: string, payload: unknown): IngestOutcome {
+    const device = this.#options.registry.cached(deviceId);
+    if (!device) return this.#rejected(deviceId, reject('EDGE_ERR_INGEST_UNKNOWN_DEVICE', `device "${deviceId}" is not registered`));
+    if (!device.enabled) return this.#rejected(deviceId, reject('EDGE_ERR_INGEST_DEVICE_DISABLED', `device "${deviceId}" is disabled`));
+    const topic = { kind: 'evt', storeId: '', deviceId, type } as Extract<ParsedTopic, { kind: 'evt' }>;
+    const message: Message = { deviceId, kind: device.kind, topic, bytes: Buffer.alloc(0), receivedAt: this.#now(), json: payload };
+    for (const step of [DeviceIngest.steps[0]!, DeviceIngest.steps[2]!, DeviceIngest.steps[4]!]) {
+      const outcome = step.call(this, message);
+      if (outcome) return this.#rejected(deviceId, outcome);
+    }
+    this.#dispatch(message);
+    return { ok: true };
+  }
+
+  /** Counts a reject a local driver decided (a bad frame, a bad tag CRC), per device and code. */
+  recordDriverReject(deviceId: string, code: DriverErrorCode, message: string): void {
+    this.#rejected(deviceId, reject(code, message));
+  }
+
+  #acceptVendor(m: Message, decode: (bytes: Uint8Array, receivedAt: number) => VendorDecodeResult): IngestOutcome {
+    for (const step of [DeviceIngest.steps[0]!, DeviceIngest.steps[1]!]) {
+      const outcome = step.call(this, m);
+      if (outcome) return this.#rejected(m.deviceId, outcome);
+    }
+    const { reads, rejects } = decode(m.bytes, m.receivedAt);
+    for (const r of rejects) this.#rejected(m.deviceId, reject(r.code, r.reason));
+    if (reads.length === 0) return rejects.length > 0 ? reject(rejects[0]!.code, rejects[0]!.reason) : { ok: true };
+    const topic = { ...m.topic, type: 'reads' };
+    for (const payload of toRfidReadsPayloads(reads)) {
+      const checked = rfidReadsPayload.safeParse(payload);
+      if (!checked.success) {
+        this.#rejected(m.deviceId, reject('EDGE_ERR_INGEST_SCHEMA_MISMATCH', checked.error.issues[0]?.message ?? 'invalid reads'));
+        continue;
+      }
+      this.#dispatch({ ...m, topic, value: checked.data });
+    }
     return { ok: true };
   }
 

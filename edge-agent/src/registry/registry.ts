@@ -3,13 +3,12 @@ import type { Statement } from 'better-sqlite3';
 import { deviceIdPattern, deviceKinds, type DeviceKind } from '@storeedge/device-drivers';
 import { errors } from '../errors.ts';
 import type { Ledger } from '../ledger/ledger.ts';
+import { driverProblem, nativeDriver } from './drivers.ts';
 import { generateSecret, hashSecret, verifySecret } from './secrets.ts';
 import { toRecord, type DeviceRecord, type DeviceRow } from './devices-projection.ts';
 
 export type AuthOutcome = 'ok' | 'unknown' | 'disabled' | 'bad_secret';
 
-/** The default driver for each kind: storeedge-native JSON over MQTT. */
-const nativeDriver = 'storeedge-json';
 
 /**
  * The device registry: devices, their kinds and hashed secrets, kept as events in the ledger
@@ -78,6 +77,8 @@ export class DeviceRegistry {
     if (!(deviceKinds as readonly string[]).includes(input.kind)) {
       throw errors.EDGE_ERR_DEVICE_KIND_INVALID(`device kind "${input.kind}" is not known; use one of: ${deviceKinds.join(', ')}`);
     }
+    const problem = driverProblem(input.driver ?? nativeDriver, input.kind as DeviceKind);
+    if (problem) throw errors.EDGE_ERR_DEVICE_DRIVER_INVALID(problem);
     if (this.get(input.id)) throw errors.EDGE_ERR_DEVICE_EXISTS(`device "${input.id}" is already registered`);
     const secret = generateSecret();
     const secretHash = await hashSecret(secret);
