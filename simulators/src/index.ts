@@ -8,3 +8,7 @@ export * from './esl-gateway.ts';
 export * from './shoppers.ts';
 export * from './demo-catalog.ts';
 export * from './demo-store.ts';
+export * from './signal/index.ts';
+export * from './shelf-serial/index.ts';
+export * from './rfid/index.ts';
+export * from './scenario/index.ts';

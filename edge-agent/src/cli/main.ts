@@ -4,6 +4,7 @@ import { runAgentCommand } from './agent-command.ts';
 import { runDeviceCommand } from './device-command.ts';
 import { runDemoCommand } from './demo-command.ts';
 import { runBenchCommand } from './bench-command.ts';
+import { runSimCommand } from './sim-command.ts';
 
 const usage = `storeedge — the in-store edge runtime
 
@@ -12,7 +13,9 @@ usage:
   storeedge demo [--port N] [--seed N]       agent + a simulated store; prints the dashboard URL
   storeedge device add ID --kind KIND --config FILE
   storeedge device list|disable ID|enable ID|rotate-secret ID --config FILE
-  storeedge bench [broker] [--runs N]        benchmarks; prints a table and writes JSON
+  storeedge sim --scenario FILE [--seed N] [--report FILE]
+                                             run a scenario against an in-process agent; prints and writes the report
+  storeedge bench [broker|shelves] [--runs N]  benchmarks; prints a table and writes JSON
   storeedge help
 
 docs: README.md and docs/ (configuration.md, mqtt.md, errors.md)`;
@@ -24,6 +27,7 @@ const commands: Record<string, Command> = {
   demo: runDemoCommand,
   device: runDeviceCommand,
   bench: runBenchCommand,
+  sim: runSimCommand,
 };
 
 /** Runs one CLI command; returns the exit code. Errors print their code and what to do, not a stack. */

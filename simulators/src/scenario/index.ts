@@ -1,0 +1,4 @@
+export * from './scenario-file.ts';
+export * from './shelf-script.ts';
+export * from './shelf-evaluation.ts';
+export * from './shelf-run.ts';

@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { storeModel } from '@storeedge/device-drivers';
+import { simulatorErrors } from '../errors.ts';
+
+const range = z.tuple([z.number().nonnegative(), z.number().nonnegative()]).refine(([lo, hi]) => lo <= hi, 'range must be [low, high]');
+
+/** Shopper and staff activity at the shelves (ground truth is generated from it, seeded). */
+export const shelfActivity = z.object({
+  events: z.number().int().positive().max(1_000_000),
+  meanGapMs: z.number().positive().default(1_500),
+  mix: z
+    .object({ pick: z.number().nonnegative(), putBack: z.number().nonnegative(), misplace: z.number().nonnegative() })
+    .default({ pick: 0.6, putBack: 0.33, misplace: 0.07 }),
+  maxUnitsPerPick: z.number().int().min(1).max(20).default(5),
+  multiUnitShare: z.number().min(0).max(1).default(0.2),
+  handleMs: range.default([800, 2_500]),
+  trayQuietMs: z.number().nonnegative().default(2_500),
+  restockBelowShare: z.number().min(0).max(1).default(0.25),
+  restockHandleMs: range.default([3_000, 6_000]),
+});
+
+/**
+ * A scenario file (simulators/scenarios/*.json): a seed, the store (catalog and layout, the
+ * same store model the agent loads), the load-cell settings and the activity to simulate.
+ * Sections other than these are rejected, so a typo does not silently fall back to a default.
+ */
+export const scenarioFile = z
+  .object({
+    scenario: z.string().min(1).max(120),
+    description: z.string().max(2_000).optional(),
+    seed: z.number().int(),
+    store: storeModel,
+    shelves: z
+      .object({
+        /** Weight of an empty tray on its cell. */
+        tareG: z.number().nonnegative().default(350),
+        /** Load-cell noise options (simulators/src/signal: sample rate, σ, drift, creep, bursts, cross-talk, settling). */
+        loadCells: z.record(z.string(), z.unknown()).default({}),
+      })
+      .default({ tareG: 350, loadCells: {} }),
+    shelfActivity: shelfActivity.optional(),
+  })
+  .strict();
+
+export type ScenarioFile = z.infer<typeof scenarioFile>;
+export type ShelfActivity = z.infer<typeof shelfActivity>;
+
+/** Reads and validates a scenario file; errors name the file and the field. */
+export function loadScenarioFile(path: string): ScenarioFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw simulatorErrors.SIM_ERR_CONFIG_INVALID(`${path}: ${(error as Error).message}`, { cause: error });
+  }
+  return parseScenario(json, path);
+}
+
+export function parseScenario(json: unknown, source = 'scenario'): ScenarioFile {
+  const parsed = scenarioFile.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw simulatorErrors.SIM_ERR_CONFIG_INVALID(`${source}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
