@@ -411,6 +411,13 @@ export class InventoryService {
       return decided(restocked > 0 ? 'restock' : 'put-back', [effect(change.sku, units - restocked, units, restocked)]);
     }
 
+    // A declared restock larger than one shopper handling reaches here unexplained (the weight
+    // pipeline caps a handling's units): explain it by the facing's SKU up to the units pending.
+    if (change.deltaG > 0) {
+      const restock = this.#restockFit(change.deltaG, tray.facings, rows, index);
+      if (restock) return decided('restock', [effect(restock.sku, 0, restock.units, restock.units)], [restock]);
+    }
+
     // No SKU of the tray explains Δ: identify the item by weight. A unit put down may be any
     // catalog SKU without a facing here; a unit taken away must be one known to lie here.
     const putDown = change.deltaG > 0;
@@ -430,6 +437,16 @@ export class InventoryService {
     if (!fit) return decided('unknown', [], candidates);
     const units = putDown ? fit.units : -fit.units;
     return decided(putDown ? 'misplaced-put' : 'misplaced-removed', [effect(fit.sku, units, units)], candidates);
+  }
+
+  /** The facing SKU with a pending restock that explains Δ as whole units (at most the units pending), or null. */
+  #restockFit(deltaG: number, facings: readonly { sku: string }[], rows: ReadonlyMap<string, StockRowDb>, index: ModelIndex): WeightCandidate | null {
+    const items = facings.flatMap((f) => {
+      const pending = rows.get(f.sku)?.pending_restock ?? 0;
+      const item = index.bySku(f.sku);
+      return pending > 0 && item ? [{ ...item, maxUnits: pending }] : [];
+    });
+    return uniqueFit(weightCandidates(deltaG, items, { ...this.#settings, misplacedMaxUnits: Number.POSITIVE_INFINITY }));
   }
 
   /** Applies the alert rules to one (tray, SKU) row after it changed; raises or clears. */

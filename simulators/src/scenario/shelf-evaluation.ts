@@ -16,7 +16,7 @@ export interface ShelfEventsReport {
   precision: number;
   /** True actions matched by a detected change / all true actions. */
   recall: number;
-  /** Matched actions whose reported signed quantity equals the true one (misplacements excluded: their SKU is foreign to the tray). */
+  /** Matched picks and put-backs whose reported SKU and signed quantity equal the true ones (misplacements and restocks excluded). */
   quantityExactRate: number;
   trueEvents: number;
   detectedEvents: number;
@@ -67,7 +67,9 @@ export function evaluateShelfEvents(actions: readonly ScriptedShelfAction[], det
     used.add(best);
     matched++;
     if (Math.sign(best.deltaG) !== Math.sign(action.deltaG)) signErrors++;
-    if (action.kind === 'misplace') continue;
+    // Quantity is the weight pipeline's claim for shopper handlings; a misplaced unit is foreign
+    // to its tray and a restock is explained by the inventory from the declared quantity.
+    if (action.kind === 'misplace' || action.kind === 'restock') continue;
     const trueQuantity = action.kind === 'pick' ? -action.units : action.units;
     const exact = best.sku === action.sku && best.quantity === trueQuantity;
     quantityChecked++;

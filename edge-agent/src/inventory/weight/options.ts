@@ -37,8 +37,12 @@ export const weightPipelineOptions = z.strictObject({
   misplacedZ: z.number().positive().default(4),
   /** Prior weight of each extra unit in one handling (n units: decay^(n−1)); decides between SKUs whose multiples both fit. Default 0.5. */
   unitPriorDecay: z.number().positive().max(1).default(0.5),
-  /** Most units one change may be (more is not an explanation: a heavy foreign item on a tray of light SKUs). Default 12. */
-  maxUnits: z.number().int().min(1).max(1_000).default(12),
+  /**
+   * Most units one shopper handling may be (more is not an explanation: a heavy foreign item on a tray of light SKUs,
+   * e.g. one 240 g jar put on a tray of 30 g bars is not 8 bars). Larger changes are staff work: a restock arrives as an
+   * unexplained (`misplaced`) change and the inventory explains it from the declared restock. Default 6.
+   */
+  maxUnits: z.number().int().min(1).max(1_000).default(6),
   /**
    * A positive change is held this long before it is emitted: a hand grasping an item presses on the tray before it lifts, and
    * until the lift that looks like a put-back (the press before a lift lasts ≈1–2 s). Picks are not delayed. Default 1 s.
