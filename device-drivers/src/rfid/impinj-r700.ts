@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import type { Reject } from '../errors.ts';
 import { ANTENNA_MAX, epcHexProblem, type RfidRead } from './read.ts';
-import { fieldReject, parseVendorTime, schemaReject, splitVendorJson, type VendorDecodeOptions, type VendorDecodeResult } from './vendor-json.ts';
+import { decodeVendorMessage, fieldReject, parseVendorTime, schemaReject, type VendorDecodeOptions, type VendorDecodeResult, type VendorEventOutcome } from './vendor-json.ts';
 
 /**
  * Impinj R700 "IoT device interface" events → canonical reads.
@@ -42,23 +41,10 @@ const impinjEvent = z.object({
 
 /** Decodes one message (an event, an array of events, or NDJSON lines). */
 export function decodeImpinjR700(payload: string | Uint8Array, options: VendorDecodeOptions = {}): VendorDecodeResult {
-  const result: VendorDecodeResult = { reads: [], rejects: [], ignored: 0 };
-  const split = splitVendorJson(payload);
-  if ('reject' in split) {
-    result.rejects.push(split.reject);
-    return result;
-  }
-  const receivedAt = options.receivedAt ?? Date.now();
-  for (const [i, value] of split.events.entries()) {
-    const decoded = decodeEvent(value, split.batch ? `[${i}]` : '', receivedAt);
-    if (decoded === 'ignored') result.ignored++;
-    else if ('code' in decoded) result.rejects.push(decoded);
-    else result.reads.push(decoded);
-  }
-  return result;
+  return decodeVendorMessage(payload, options, decodeEvent);
 }
 
-function decodeEvent(value: unknown, at: string, receivedAt: number): RfidRead | Reject | 'ignored' {
+function decodeEvent(value: unknown, at: string, receivedAt: number): VendorEventOutcome {
   const event = impinjEvent.safeParse(value);
   if (!event.success) return schemaReject(VENDOR, at, event.error);
   if (event.data.eventType !== 'tagInventory') return 'ignored';

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { SerialPortStream, type OpenOptions } from '@serialport/stream';
-import type { SerialPortMock } from 'serialport';
+import { MockLinePort, mockSerialBinding, type MockSerialPort } from '../serial-mock-line.ts';
 
 /**
  * Serial plumbing shared by the RFID reader shell and the serial device simulators: open a port
@@ -12,18 +12,7 @@ import type { SerialPortMock } from 'serialport';
 export type SerialBinding = OpenOptions['binding'];
 type SerialBindingPort = Awaited<ReturnType<SerialBinding['open']>>;
 
-export type MockSerialBinding = typeof SerialPortMock.binding;
-type MockSerialPort = Awaited<ReturnType<MockSerialBinding['open']>>;
-
-/**
- * `@serialport/binding-mock`'s MockBinding, for tests: `mockSerialBinding.createPort(path)`, then
- * open `path` with it. This is the package's CommonJS instance, the one serialport's SerialPortMock
- * uses; its ESM entry is a second instance with its own ports (and ships no types), so tests take
- * the binding from here rather than importing the package.
- */
-export const mockSerialBinding: MockSerialBinding = (
-  createRequire(import.meta.url)('@serialport/binding-mock') as { MockBinding: MockSerialBinding }
-).MockBinding;
+export { mockSerialBinding, type MockSerialBinding } from '../serial-mock-line.ts';
 
 /**
  * The real binding (`@serialport/bindings-cpp`, auto-detected for this OS), loaded on first use
@@ -85,77 +74,32 @@ export function deviceMockBinding(device: SerialDevice): SerialBinding {
   };
 }
 
-class DeviceLinkedPort implements SerialBindingPort {
-  readonly #inner: MockSerialPort;
+/** A mock port whose far end is a device model. */
+class DeviceLinkedPort extends MockLinePort {
   readonly #device: SerialDevice;
-  /** Rejects pending reads when the device hangs up; the stream then reports a disconnection. */
-  #hangUp: ((error: Error) => void) | undefined;
-  readonly #hungUp: Promise<never>;
   #linked = true;
 
   constructor(inner: MockSerialPort, device: SerialDevice) {
-    this.#inner = inner;
+    super(inner);
     this.#device = device;
-    this.#hungUp = new Promise<never>((_resolve, reject) => {
-      this.#hangUp = reject;
-    });
-    this.#hungUp.catch(() => undefined);
     device.connect({
       send: (bytes) => {
-        if (this.#linked && inner.isOpen) inner.emitData(Buffer.from(bytes));
+        if (this.#linked) this.deliver(Buffer.from(bytes));
       },
       hangUp: () => {
         if (!this.#linked) return;
         this.#unlink();
-        this.#hangUp?.(new Error('the device hung up'));
+        this.cut(new Error('the device hung up'));
       },
     });
   }
 
-  get openOptions() {
-    return this.#inner.openOptions;
+  protected sent(bytes: Buffer): void {
+    if (this.#linked) this.#device.receive(bytes);
   }
 
-  get isOpen(): boolean {
-    return this.#inner.isOpen;
-  }
-
-  async close(): Promise<void> {
+  protected closing(): void {
     this.#unlink();
-    await this.#inner.close();
-  }
-
-  read(buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
-    return Promise.race([this.#inner.read(buffer, offset, length), this.#hungUp]);
-  }
-
-  async write(buffer: Buffer): Promise<void> {
-    await this.#inner.write(buffer);
-    if (this.#linked) this.#device.receive(Buffer.from(buffer));
-  }
-
-  update(options: Parameters<SerialBindingPort['update']>[0]): Promise<void> {
-    return this.#inner.update(options);
-  }
-
-  set(options: Parameters<SerialBindingPort['set']>[0]): Promise<void> {
-    return this.#inner.set(options);
-  }
-
-  get(): ReturnType<SerialBindingPort['get']> {
-    return this.#inner.get();
-  }
-
-  getBaudRate(): Promise<{ baudRate: number }> {
-    return this.#inner.getBaudRate();
-  }
-
-  flush(): Promise<void> {
-    return this.#inner.flush();
-  }
-
-  drain(): Promise<void> {
-    return this.#inner.drain();
   }
 
   #unlink(): void {

@@ -80,3 +80,32 @@ export function parseVendorTime(text: string): number | undefined {
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** One vendor event decoded: a read, a reject, or a valid event that is not a tag read. */
+export type VendorEventOutcome = RfidRead | Reject | 'ignored';
+
+/**
+ * Decodes one vendor message with a per-event decoder: splits it into events (one, a batch
+ * array, or NDJSON lines), decodes each with its path prefix (`[3]` in a batch), and collects
+ * reads, rejects and ignored events. A bad event in a batch never loses the good ones.
+ */
+export function decodeVendorMessage(
+  payload: string | Uint8Array,
+  options: VendorDecodeOptions,
+  decodeEvent: (value: unknown, path: string, receivedAt: number) => VendorEventOutcome,
+): VendorDecodeResult {
+  const result: VendorDecodeResult = { reads: [], rejects: [], ignored: 0 };
+  const split = splitVendorJson(payload);
+  if ('reject' in split) {
+    result.rejects.push(split.reject);
+    return result;
+  }
+  const receivedAt = options.receivedAt ?? Date.now();
+  for (const [i, value] of split.events.entries()) {
+    const decoded = decodeEvent(value, split.batch ? `[${i}]` : '', receivedAt);
+    if (decoded === 'ignored') result.ignored++;
+    else if ('code' in decoded) result.rejects.push(decoded);
+    else result.reads.push(decoded);
+  }
+  return result;
+}

@@ -1,20 +1,6 @@
-import { createRequire } from 'node:module';
-import type { SerialPortMock } from 'serialport';
-import type { ShelfSerialBinding } from '@storeedge/device-drivers';
+import { MockLinePort, mockSerialBinding, type MockSerialPort, type ShelfSerialBinding } from '@storeedge/device-drivers';
 
-/**
- * `@serialport/binding-mock`'s `MockBinding`, loaded the way `serialport` loads it (CommonJS), so
- * there is one mock port registry per process: importing the package as an ES module loads a
- * second copy with its own registry. Tests create and reset mock ports through this object.
- * (Not taken from `serialport`'s `SerialPortMock`: importing `serialport` loads the native
- * binding, which the simulators should only load when a real port is opened.)
- */
-export const mockSerialBinding: typeof SerialPortMock.binding = (
-  createRequire(import.meta.url)('@serialport/binding-mock') as { MockBinding: typeof SerialPortMock.binding }
-).MockBinding;
-
-type MockPort = Awaited<ReturnType<typeof mockSerialBinding.open>>;
-type BindingPort = Awaited<ReturnType<ShelfSerialBinding['open']>>;
+export { mockSerialBinding };
 
 export interface MockSerialPair {
   /** Open either path through this binding; bytes written on one end are read on the other. */
@@ -58,74 +44,26 @@ export function createMockSerialPair(paths: readonly [string, string] = ['/dev/m
   };
 }
 
-class CrossedPort implements BindingPort {
-  readonly #inner: MockPort;
+/** One end of a mock null-modem cable. */
+class CrossedPort extends MockLinePort {
   readonly #peer: () => CrossedPort | undefined;
   readonly #onClose: () => unknown;
-  readonly #unplugged: Promise<never>;
-  #pull: ((error: Error) => void) | undefined;
 
-  constructor(inner: MockPort, peer: () => CrossedPort | undefined, onClose: () => unknown) {
-    this.#inner = inner;
+  constructor(inner: MockSerialPort, peer: () => CrossedPort | undefined, onClose: () => unknown) {
+    super(inner);
     this.#peer = peer;
     this.#onClose = onClose;
-    this.#unplugged = new Promise<never>((_resolve, reject) => (this.#pull = reject));
-    this.#unplugged.catch(() => undefined);
-  }
-
-  get openOptions(): BindingPort['openOptions'] {
-    return this.#inner.openOptions;
-  }
-
-  get isOpen(): boolean {
-    return this.#inner.isOpen;
-  }
-
-  /** Bytes from the far end. */
-  deliver(bytes: Buffer): void {
-    if (this.#inner.isOpen) this.#inner.emitData(bytes);
   }
 
   unplug(): void {
-    // Not `canceled`: the stream treats it as a lost device and closes with a disconnect error.
-    this.#pull?.(new Error('mock serial cable unplugged'));
+    this.cut(new Error('mock serial cable unplugged'));
   }
 
-  async close(): Promise<void> {
+  protected sent(bytes: Buffer): void {
+    this.#peer()?.deliver(bytes);
+  }
+
+  protected closing(): void {
     this.#onClose();
-    await this.#inner.close();
-  }
-
-  read(buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
-    return Promise.race([this.#inner.read(buffer, offset, length), this.#unplugged]);
-  }
-
-  async write(buffer: Buffer): Promise<void> {
-    await this.#inner.write(buffer);
-    this.#peer()?.deliver(Buffer.from(buffer));
-  }
-
-  update(options: Parameters<BindingPort['update']>[0]): Promise<void> {
-    return this.#inner.update(options);
-  }
-
-  set(options: Parameters<BindingPort['set']>[0]): Promise<void> {
-    return this.#inner.set(options);
-  }
-
-  get(): ReturnType<BindingPort['get']> {
-    return this.#inner.get();
-  }
-
-  getBaudRate(): Promise<{ baudRate: number }> {
-    return this.#inner.getBaudRate();
-  }
-
-  flush(): Promise<void> {
-    return this.#inner.flush();
-  }
-
-  drain(): Promise<void> {
-    return this.#inner.drain();
   }
 }
