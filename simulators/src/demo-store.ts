@@ -6,7 +6,8 @@ import { EslGatewaySimulator } from './esl-gateway.ts';
 import { GateSimulator } from './gate.ts';
 import { Rng } from './random.ts';
 import { LoadCellShelfSimulator, type LoadCellShelfOptions } from './shelf.ts';
-import { ShopperSimulation, type GroundTruth, type ShopperStats, type ShopperTray } from './shoppers.ts';
+import { ShopperSimulation, type GroundTruth, type ShopperSimulationOptions, type ShopperStats, type ShopperTray } from './shoppers.ts';
+import type { StoreModelInput } from '@storeedge/device-drivers';
 
 export interface DemoTray {
   ch: number;
@@ -112,6 +113,8 @@ export interface DemoStoreOptions {
   shelf?: Pick<LoadCellShelfOptions, 'sampleRateHz' | 'noiseSdGrams' | 'driftGramsPerHour' | 'weightQos'>;
   /** ESL check-in interval per tag. Default 60 s. */
   eslCheckinIntervalMs?: number | null;
+  /** Staff announce restocks through this before stocking (ShopperSimulationOptions.onRestock). */
+  onRestock?: ShopperSimulationOptions['onRestock'];
 }
 
 export interface DemoStoreStats {
@@ -197,6 +200,7 @@ export async function startDemoStore(options: DemoStoreOptions): Promise<DemoSto
     clock,
     onError,
     ...(options.shopperRatePerMin === undefined ? {} : { arrivalRatePerMin: options.shopperRatePerMin }),
+    ...(options.onRestock === undefined ? {} : { onRestock: options.onRestock }),
   });
   shoppers.start();
 
@@ -212,5 +216,50 @@ export async function startDemoStore(options: DemoStoreOptions): Promise<DemoSto
     },
     stats: () => ({ devices: simulators.map((sim) => sim.stats()), shoppers: shoppers.stats() }),
     groundTruth: () => shoppers.groundTruth(),
+  };
+}
+
+/** The tray id the demo store model gives a shelf controller's channel. */
+export function demoTrayId(deviceId: string, ch: number): string {
+  return `tray-${deviceId}-${ch}`;
+}
+
+/**
+ * The demo store as the agent's store model (config `store.model`): the 12-SKU catalog, one
+ * aisle, one gondola with a bay per shelf controller and a tray per channel, full at the start.
+ */
+export function demoStoreModel(storeId: string): StoreModelInput {
+  const shelves = describeDemoStore(storeId).filter((d): d is DemoShelfDevice => d.kind === 'shelf');
+  return {
+    catalog: demoCatalog.map((item) => ({
+      sku: item.sku,
+      gtin: item.gtin.padStart(14, '0'),
+      name: item.name,
+      unitWeightG: item.unitGrams,
+      unitWeightSigmaG: Math.max(0.5, Math.round(item.unitGrams) / 100),
+      priceMinor: item.priceCents,
+      currency: item.currency,
+    })),
+    zones: [{ id: 'aisle-1', name: 'Aisle 1' }],
+    gondolas: [
+      {
+        id: 'gondola-1',
+        zone: 'aisle-1',
+        bays: shelves.map((shelf, b) => ({
+          id: `bay-${b + 1}`,
+          shelves: [
+            {
+              id: shelf.deviceId,
+              trays: shelf.trays.map((tray) => ({
+                id: demoTrayId(shelf.deviceId, tray.ch),
+                device: shelf.deviceId,
+                channel: tray.ch,
+                facings: [{ sku: tray.sku.sku, capacity: tray.capacity, minLevel: Math.max(1, Math.floor(tray.capacity / 4)), initial: tray.capacity }],
+              })),
+            },
+          ],
+        })),
+      },
+    ],
   };
 }

@@ -43,6 +43,11 @@ export interface ShopperSimulationOptions {
   restockDelayMs?: number;
   /** Where failures of simulation steps go. Default: one JSON line on stderr. */
   onError?: (error: SimulatorError) => void;
+  /**
+   * Staff announce a restock before they stock the tray (as a delivery note would), e.g. through
+   * the agent's `POST /api/stock/restock`. Awaited; a failure is reported and the restock still happens.
+   */
+  onRestock?: (restock: { deviceId: string; ch: number; sku: string; units: number }) => Promise<void> | void;
 }
 
 export type ShelfActionKind = 'pick' | 'putback' | 'restock';
@@ -125,6 +130,7 @@ export class ShopperSimulation {
   readonly #restockBelowUnits: number;
   readonly #restockDelayMs: number;
   readonly #onError: (error: SimulatorError) => void;
+  readonly #onRestock: ShopperSimulationOptions['onRestock'];
 
   readonly #visits: VisitTruth[] = [];
   readonly #actions: ShelfAction[] = [];
@@ -161,6 +167,7 @@ export class ShopperSimulation {
     this.#restockBelowUnits = options.restockBelowUnits ?? 2;
     this.#restockDelayMs = options.restockDelayMs ?? 120_000;
     this.#onError = options.onError ?? logSimulatorError;
+    this.#onRestock = options.onRestock;
   }
 
   /** Starts arrivals. The devices must be started already (or their publishes fail and are reported). */
@@ -280,7 +287,16 @@ export class ShopperSimulation {
     this.#after(this.#restockDelayMs, 'restock', () => {
       state.restockPending = false;
       const missing = state.tray.capacity - state.units;
-      if (missing > 0) this.#change(state, 'restock', missing);
+      if (missing <= 0) return;
+      const { shelf, ch, sku } = state.tray;
+      const restock = () => {
+        if (this.#running) this.#change(state, 'restock', missing);
+      };
+      if (!this.#onRestock) return restock();
+      Promise.resolve()
+        .then(() => this.#onRestock!({ deviceId: shelf.deviceId, ch, sku, units: missing }))
+        .catch((error: unknown) => this.#report('restock announcement', error))
+        .finally(restock);
     });
   }
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeDemoStore, startDemoStore } from '@storeedge/simulators';
+import { demoStoreModel, demoTrayId, describeDemoStore, startDemoStore } from '@storeedge/simulators';
 import { StoreAgent } from '../agent.ts';
 import { loadConfig } from '../config/load.ts';
 import { errors } from '../errors.ts';
@@ -39,6 +39,7 @@ export async function runDemoCommand(args: string[]): Promise<number> {
       broker: { host: '127.0.0.1', tcpPort: number('mqtt-port', values['mqtt-port']!), wsPort: null },
       http: { host: '127.0.0.1', port: number('port', values.port!) },
       log: { level: 'warn' },
+      store: { model: demoStoreModel(storeId) },
     },
     dir,
   );
@@ -56,12 +57,22 @@ export async function runDemoCommand(args: string[]): Promise<number> {
       credentials,
       seed: number('seed', values.seed!),
       shopperRatePerMin: number('shoppers-per-min', values['shoppers-per-min']!),
+      // Staff announce each restock through the public API before they stock the tray.
+      onRestock: async ({ deviceId, ch, sku, units }) => {
+        const response = await fetch(`${agent.httpUrl}/api/stock/restock`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ trayId: demoTrayId(deviceId, ch), sku, quantity: units, actor: 'demo-staff' }),
+        });
+        if (!response.ok) throw new Error(`restock refused: ${response.status} ${await response.text()}`);
+      },
     });
     process.stdout.write(
       [
         `storeedge demo store "${storeId}" is running (${credentials.size} simulated devices, seed ${values.seed}).`,
         `  dashboard:  ${agent.httpUrl}/`,
         `  API:        ${agent.httpUrl}/api/health  ${agent.httpUrl}/api/devices  ${agent.httpUrl}/api/events`,
+        `  inventory:  ${agent.httpUrl}/api/stock  ${agent.httpUrl}/api/alerts  ${agent.httpUrl}/api/epcis`,
         `  metrics:    ${agent.httpUrl}/metrics`,
         `  MQTT:       ${agent.addresses.mqtt}`,
         `  ledger:     ${config.ledgerFile}`,
