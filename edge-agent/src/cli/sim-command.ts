@@ -100,6 +100,9 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
           },
         },
         {
+          // The shelves stay on after the last action for longer than the weight pipeline holds an unexplained change
+          // (unexplainedHoldMs, 30 s), so the report reads what the agent decided, not what it was still holding.
+          settleTailMs: 35_000,
           staff: {
             async restock(trayId, sku, units) {
               const response = await fetch(`${api}/api/stock/restock`, {

@@ -39,10 +39,21 @@ export const inventorySettingsSchema = z.strictObject({
   minConfidence: z.number().min(0).max(1).default(0.8),
   /** Misplaced items: scale noise of one settled delta, grams (σ), added to the units' own spread. */
   weightNoiseG: z.number().nonnegative().max(1_000).default(2),
+  /**
+   * Misplaced items and restocks: relative error of a settled delta (σ share of |Δ|, in quadrature): a change may leave up to
+   * 2.5 % of itself on each neighbouring plate, too small to show there (docs/weight-pipeline.md step 6).
+   */
+  weightRelativeNoise: z.number().min(0).max(0.5).default(0.01),
   /** Misplaced items: a catalog SKU fits a weight change when it is within this many σ of whole units. */
   misplacedMaxZ: z.number().positive().max(10).default(3),
   /** Misplaced items: most units of one SKU a single change is taken to be. */
   misplacedMaxUnits: z.number().int().min(1).max(100).default(3),
+  /**
+   * Most units of its own SKU a positive change (no restock pending) is taken to be when one unit of a SKU without a facing on
+   * the tray fits it too: shoppers put back what they hold, one unit at a time, so 5 × 30 g mints are read as one 150 g
+   * misplaced pack. 0 turns the rule off.
+   */
+  putBackMaxUnits: z.number().int().min(0).max(100).default(1),
 });
 
 function isTimeZone(name: string): boolean {

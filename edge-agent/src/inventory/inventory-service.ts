@@ -408,6 +408,12 @@ export class InventoryService {
       // A positive change is a put-back unless a declared restock is pending on this facing.
       const pending = Math.max(0, rows.get(change.sku)?.pending_restock ?? 0);
       const restocked = Math.min(pending, units);
+      // Several units put back at once, when one foreign unit weighs the same: shoppers return what they hold, one at a time.
+      const limit = this.#settings.putBackMaxUnits;
+      if (restocked === 0 && limit > 0 && units > limit) {
+        const foreign = uniqueFit(this.#putDownCandidates(change.deltaG, tray.facings, index, 1));
+        if (foreign) return decided('misplaced-put', [effect(foreign.sku, 1, 1)], [foreign]);
+      }
       return decided(restocked > 0 ? 'restock' : 'put-back', [effect(change.sku, units - restocked, units, restocked)]);
     }
 
@@ -422,7 +428,7 @@ export class InventoryService {
     // catalog SKU without a facing here; a unit taken away must be one known to lie here.
     const putDown = change.deltaG > 0;
     const candidates = putDown
-      ? weightCandidates(change.deltaG, [...index.catalog.values()].filter((item) => !tray.facings.some((f) => f.sku === item.sku)), this.#settings)
+      ? this.#putDownCandidates(change.deltaG, tray.facings, index, this.#settings.misplacedMaxUnits)
       : weightCandidates(
           -change.deltaG,
           [...rows.values()]
@@ -437,6 +443,12 @@ export class InventoryService {
     if (!fit) return decided('unknown', [], candidates);
     const units = putDown ? fit.units : -fit.units;
     return decided(putDown ? 'misplaced-put' : 'misplaced-removed', [effect(fit.sku, units, units)], candidates);
+  }
+
+  /** Catalog SKUs without a facing on the tray that explain a put-down Δ as up to `maxUnits` whole units. */
+  #putDownCandidates(deltaG: number, facings: readonly { sku: string }[], index: ModelIndex, maxUnits: number): WeightCandidate[] {
+    const foreign = [...index.catalog.values()].filter((item) => !facings.some((f) => f.sku === item.sku));
+    return weightCandidates(deltaG, foreign, { ...this.#settings, misplacedMaxUnits: maxUnits });
   }
 
   /** The facing SKU with a pending restock that explains Δ as whole units (at most the units pending), or null. */

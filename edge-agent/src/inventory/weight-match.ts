@@ -3,6 +3,8 @@ import type { WeightCandidate } from './ledger-events.ts';
 export interface WeightMatchSettings {
   /** Scale noise of one settled delta, grams (σ), added to the units' own spread. */
   weightNoiseG: number;
+  /** Relative error of a settled delta (σ share of |Δ|), added in quadrature. */
+  weightRelativeNoise: number;
   /** A SKU fits when |Δ − n·w| ≤ this many σ. */
   misplacedMaxZ: number;
   /** Most units of one SKU one change may be. */
@@ -19,8 +21,10 @@ export interface WeighableItem {
 
 /**
  * Every item whose weight explains |Δ| as n whole units, best fit first. For n units the
- * spread is σ = √(n·σ_unit² + σ_scale²) (independent units plus one scale reading); an item
- * fits when |Δ| lies within `misplacedMaxZ` σ of n·w for the nearest n ≥ 1.
+ * spread is σ = √(n·σ_unit² + σ_scale² + (k·Δ)²) (independent units, one scale reading, and a
+ * relative error k: the permanent cross-talk share a change may leave on its neighbours when it
+ * is too small to show there, docs/weight-pipeline.md step 6); an item fits when |Δ| lies
+ * within `misplacedMaxZ` σ of n·w for the nearest n ≥ 1.
  */
 export function weightCandidates(absDeltaG: number, items: Iterable<WeighableItem>, settings: WeightMatchSettings): WeightCandidate[] {
   const out: WeightCandidate[] = [];
@@ -28,7 +32,7 @@ export function weightCandidates(absDeltaG: number, items: Iterable<WeighableIte
     const limit = Math.min(settings.misplacedMaxUnits, item.maxUnits ?? Number.POSITIVE_INFINITY);
     const units = Math.max(1, Math.round(absDeltaG / item.unitWeightG));
     if (units > limit) continue;
-    const sigma = Math.sqrt(units * item.unitWeightSigmaG ** 2 + settings.weightNoiseG ** 2);
+    const sigma = Math.sqrt(units * item.unitWeightSigmaG ** 2 + settings.weightNoiseG ** 2 + (settings.weightRelativeNoise * absDeltaG) ** 2);
     const residual = Math.abs(absDeltaG - units * item.unitWeightG);
     const z = sigma > 0 ? residual / sigma : residual === 0 ? 0 : Number.POSITIVE_INFINITY;
     if (z <= settings.misplacedMaxZ) out.push({ sku: item.sku, units, z: Math.round(z * 1000) / 1000 });

@@ -3,7 +3,7 @@ import { stockAlertTransitions, type StockAlertKind } from '../../src/inventory/
 import { uniqueFit, weightCandidates } from '../../src/inventory/weight-match.ts';
 import { accuracyOf } from '../../src/inventory/stock-view.ts';
 
-const settings = { weightNoiseG: 2, misplacedMaxZ: 3, misplacedMaxUnits: 3 };
+const settings = { weightNoiseG: 2, weightRelativeNoise: 0, misplacedMaxZ: 3, misplacedMaxUnits: 3 };
 const items = [
   { sku: 'cola', unitWeightG: 350, unitWeightSigmaG: 2 },
   { sku: 'chips', unitWeightG: 160, unitWeightSigmaG: 3 },

@@ -16,7 +16,7 @@ describe('config: store section', () => {
   it('is optional; with a model it fills the inventory defaults and freezes the model', () => {
     expect(loadConfig({ storeId: 's1' }).store).toBeUndefined();
     const config = loadConfig({ storeId: 's1', store: { model: storeModelFixture } });
-    expect(config.store?.inventory).toEqual({ alertHysteresisUnits: 2, minConfidence: 0.8, weightNoiseG: 2, misplacedMaxZ: 3, misplacedMaxUnits: 3 });
+    expect(config.store?.inventory).toEqual({ alertHysteresisUnits: 2, minConfidence: 0.8, weightNoiseG: 2, weightRelativeNoise: 0.01, misplacedMaxZ: 3, misplacedMaxUnits: 3, putBackMaxUnits: 1 });
     expect(config.store?.timeZone).toBe('UTC');
     expect(config.store?.model.catalog[0]).toMatchObject({ sku: 'cola-330', currency: 'EUR', rfidTagged: false });
     expect(Object.isFrozen(config.store?.model.gondolas[0]?.bays[0]?.shelves[0]?.trays[0])).toBe(true);

@@ -53,8 +53,9 @@ export function spansOverlap(a: Span, b: Span, slackMs = SPAN_SLACK_MS): boolean
  */
 export function dominantNeighbours<T extends TrayNode>(neighbours: readonly T[], change: PendingChange, options: Pick<WeightPipelineOptions, 'crossTalk'>): T[] {
   const own = change.last;
-  // The level this tray settled at, against how hard the neighbour was pushed meanwhile.
-  const threshold = options.crossTalk.dominance * Math.max(Math.abs(own.deltaG), change.sigmaG * 3);
+  // How hard this tray was pushed itself (its new level, and its own excursion: a tray handled
+  // by a hand moves more than the ≤ 40 % its neighbours see), against how hard the neighbour was.
+  const threshold = options.crossTalk.dominance * Math.max(Math.abs(own.deltaG), own.peakG, change.sigmaG * 3);
   const beganBefore = own.confirmedAt - SPAN_SLACK_MS;
   return neighbours.filter((n) => {
     const d = n.segmenter.detector;

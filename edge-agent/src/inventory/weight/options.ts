@@ -49,13 +49,14 @@ export const weightPipelineOptions = z.strictObject({
    */
   putBackConfirmMs: z.number().nonnegative().max(60_000).default(1_000),
   /**
-   * A settled level reached from below by more than pressZ standard errors (a hand pressing down, not letting go) is held like an
-   * unexplained change: handlings end with a release. Default 5.
+   * A settled level reached from below by more than pressZ standard errors (a hand pressing down, not letting go) is held for
+   * unexplainedHoldMs: handlings end with a release. Default 5.
    */
   pressZ: z.number().positive().default(5),
   /**
-   * A change no SKU of the tray explains is held this long, so that a hand resting still on the tray (a quiet plateau; research:
-   * presses of 5–30 s) and what follows merge into one change. A misplaced item is reported after it. Default 30 s.
+   * A change no SKU of the tray explains (even with the shares its neighbours offer it), or whose new level was reached by pressing,
+   * is held this long, so that a hand resting still on the tray (a quiet plateau; research: presses of 5–30 s) and what follows merge
+   * into one change. A misplaced item is reported after it, or as soon as a handling of the tray's own follows. Default 30 s.
    */
   unexplainedHoldMs: z.number().nonnegative().max(600_000).default(30_000),
   crossTalk: z

@@ -198,11 +198,11 @@ export class WeightPipeline {
 
   /**
    * A segment closed on a tray: it becomes the held change, or extends the one already held.
-   * A hand resting on the tray (a plateau no SKU explains, or a put-back look-alike while the
-   * hand presses before a lift) merges with what follows, and so does a neighbour's cross-talk.
-   * But when the new segment is explained on its own, and the held change is too (or the two
-   * together are not), they are two handlings — a put-back, then a pick a moment later — and
-   * the held one is decided first.
+   * A hand resting on the tray (a plateau reached by pressing, or a put-back look-alike while
+   * the hand presses before a lift) merges with what follows, and so does a neighbour's
+   * cross-talk. But when the new segment is explained on its own and the held change ended
+   * with a release (or the two together are not explained), they are two handlings — a
+   * put-back or a misplaced item, then a pick a moment later — and the held one is decided first.
    */
   #hold(tray: TrayRuntime, segment: SettledSegment, out: ShelfChange[]): void {
     const held = tray.segmenter.pending;
@@ -227,9 +227,10 @@ export class WeightPipeline {
   /**
    * Are a held change and the segment that follows two handlings? Only when the new segment is
    * the tray's own (explained, not driven by a neighbour). Then: a held change that looked like
-   * a neighbour's cross-talk is its own handling only if that neighbour had settled before the
-   * new segment began and it did not come back; otherwise the held change is its own handling
-   * when it is explained and ended with a release, or when the two together are not explained.
+   * a neighbour's cross-talk is its own handling (or that neighbour's permanent share) only if
+   * the neighbour had settled — its hand gone — before the new segment began and it did not come
+   * back; otherwise the held change is its own handling when it ended with a release (a hand
+   * lets go of what it put down, or lifts what it took), or when the two together are not explained.
    */
   #twoHandlings(tray: TrayRuntime, held: PendingChange, next: PendingChange, merged: PendingChange): boolean {
     if (!this.#explained(this.#judge(tray, next)) || dominantNeighbours(tray.neighbours, next, this.options).length > 0) return false;
@@ -239,10 +240,13 @@ export class WeightPipeline {
     if (drivers.length > 0) {
       // Cross-talk comes back when the neighbour's hand leaves: if the neighbour was done before this segment began and the held
       // change stayed, it was this tray's own; if not, the way back is inside this segment.
-      const doneBefore = drivers.every((n) => neighbourSettledBy(n, held.last.confirmedAt, next.startAt));
-      return doneBefore && mergedVerdict.kind !== 'return' && this.#explained(heldVerdict);
+      // A neighbour whose held change ended pressed still has its hand there (a quiet plateau in the middle of its handling).
+      const doneBefore = drivers.every(
+        (n) => neighbourSettledBy(n, held.last.confirmedAt, next.startAt) && !(n.segmenter.pending !== undefined && endsPressed(n.segmenter.pending, this.options)),
+      );
+      return doneBefore && mergedVerdict.kind !== 'return' && heldVerdict.kind !== 'return';
     }
-    return (this.#explained(heldVerdict) && !endsPressed(held, this.options)) || !this.#explained(mergedVerdict);
+    return !endsPressed(held, this.options) || !this.#explained(mergedVerdict);
   }
 
   #explained(verdict: Verdict): boolean {
@@ -284,8 +288,9 @@ export class WeightPipeline {
    * The tray's own rules: not while it is active again (the next segment merges into it); a
    * return, or all cross-talk of emitted changes: now; an explained pick: after the
    * neighbours; an explained put-back: after putBackConfirmMs (a hand grasping an item presses
-   * on the tray before it lifts); unexplained, or ended by a press rather than a release:
-   * after unexplainedHoldMs (a hand resting on this tray; what follows merges into it).
+   * on the tray before it lifts); unexplained (even with the shares its neighbours offer it), or
+   * ended by a press rather than a release: after unexplainedHoldMs (a hand resting on this
+   * tray; what follows merges into it).
    */
   #ownReady(tray: TrayRuntime): 'now' | 'wait-neighbours' | 'hold' {
     const detector = tray.segmenter.detector;
@@ -295,7 +300,8 @@ export class WeightPipeline {
     if (verdict.kind === 'return') return 'now';
     if (verdict.kind === 'crossTalk') return verdict.shares.every((s) => s.host.pending === undefined) ? 'now' : 'wait-neighbours';
     const now = detector.lastAt!;
-    if (verdict.estimate.misplaced || endsPressed(change, this.options)) {
+    const unexplained = verdict.estimate.misplaced && !this.#explainedWithShares(tray, change);
+    if (unexplained || endsPressed(change, this.options)) {
       return now - change.firstConfirmedAt >= this.options.unexplainedHoldMs ? 'wait-neighbours' : 'hold';
     }
     return verdict.deltaG < 0 || now - change.firstConfirmedAt >= this.options.putBackConfirmMs ? 'wait-neighbours' : 'hold';
@@ -320,6 +326,7 @@ export class WeightPipeline {
   }
 
   #decide(tray: TrayRuntime, out: ShelfChange[]): void {
+    this.#collectShares(tray, out);
     const change = tray.segmenter.pending!;
     const verdict = this.#judge(tray, change);
     this.#release(tray);
@@ -356,6 +363,37 @@ export class WeightPipeline {
     this.#counters.changes++;
     if (estimate.misplaced) this.#counters.misplaced++;
     out.push(shelfChange);
+  }
+
+  /**
+   * Is the held change explained once the shares its neighbours' held changes offer it are
+   * counted? A change may leave up to crossTalk.maxShare of itself on each neighbour (an item
+   * resting partly on the next plate); those neighbours wait for it (#collectShares), so it
+   * must not wait unexplainedHoldMs for them.
+   */
+  #explainedWithShares(tray: TrayRuntime, change: PendingChange): boolean {
+    const offered: number[] = [];
+    for (const n of tray.neighbours) {
+      const q = n.segmenter.pending;
+      if (q === undefined) continue;
+      const verdict = this.#judge(n, q);
+      if (verdict.kind !== 'return') for (const share of verdict.shares) if (share.host.tray === tray) offered.push(share.grams);
+    }
+    return offered.length > 0 && this.#explained(this.#judge(tray, { ...change, shares: [...change.shares, ...offered] }));
+  }
+
+  /**
+   * Before a change is decided, the neighbours' held changes that are nothing but its
+   * permanent share give that share back to it (they would otherwise be decided later, when
+   * this change is no longer held, or merge with what happens on them next).
+   */
+  #collectShares(tray: TrayRuntime, out: ShelfChange[]): void {
+    for (const n of tray.neighbours) {
+      const q = n.segmenter.pending;
+      if (q === undefined) continue;
+      const verdict = this.#judge(n, q);
+      if (verdict.kind === 'crossTalk' && verdict.shares.some((s) => s.host.tray === tray)) this.#decide(n, out);
+    }
   }
 
   #release(tray: TrayRuntime): void {
