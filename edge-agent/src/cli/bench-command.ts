@@ -62,15 +62,8 @@ export async function runBenchCommand(args: string[]): Promise<number> {
     throw errors.EDGE_ERR_CLI_USAGE(`--client takes ${generatorClients.join(' or ')}, got "${client}"\nusage: ${help}`);
   }
 
-  const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    process.stderr.write(`storeedge bench: ${signal}, stopping after the current run…\n`);
-    abort.abort(new Error(`interrupted by ${signal}`));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    const result = await runBrokerBench({
+  return runSuite('broker', args, values.out, (signal) =>
+    runBrokerBench({
       devices,
       messages,
       runs,
@@ -79,21 +72,10 @@ export async function runBenchCommand(args: string[]): Promise<number> {
       client: client as GeneratorClient,
       ...(values['no-reference'] ? { mosquitto: false as const } : values.mosquitto !== undefined ? { mosquitto: values.mosquitto } : {}),
       progress: (line) => process.stderr.write(`bench: ${line}\n`),
-      signal: abort.signal,
-    });
-    const out = resolve(values.out ?? `.bench/broker-${result.startedAt.replace(/[:.]/g, '-')}.json`);
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${JSON.stringify({ command: `storeedge bench ${args.join(' ')}`.trim(), ...result }, null, 2)}\n`);
-    process.stdout.write(`${formatBrokerBench(result)}\njson: ${relative(process.cwd(), out) || out}\n`);
-    return 0;
-  } catch (error) {
-    if (!abort.signal.aborted) throw error;
-    process.stderr.write(`storeedge bench: ${(abort.signal.reason as Error).message}; everything the bench started has been stopped\n`);
-    return 130;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+      signal,
+    }),
+    formatBrokerBench,
+  );
 }
 
 /** `storeedge bench shelves`: the weight pipeline's throughput and per-change processing time (bench/shelves-bench.ts). */
@@ -106,6 +88,26 @@ async function runShelvesSuite(args: string[], values: Record<string, string | b
   const minutes = positiveInt('--minutes', values.minutes as string | undefined, 10, 600);
   const runs = positiveInt('--runs', values.runs as string | undefined, 5, 100);
   const warmup = values.warmup === '0' ? 0 : positiveInt('--warmup', values.warmup as string | undefined, 1, 10);
+  return runSuite(
+    'shelves',
+    args,
+    values.out as string | undefined,
+    (signal) => runShelvesBench({ trays, minutes, runs, warmup, progress: (line) => process.stderr.write(`bench: ${line}\n`), signal }),
+    formatShelvesBench,
+  );
+}
+
+/**
+ * Runs one suite: Ctrl-C stops it after the current run (everything it started is stopped), the
+ * table goes to stdout and every run's figures to `.bench/<suite>-<time>.json` (or `--out`).
+ */
+async function runSuite<R extends { startedAt: string }>(
+  suite: string,
+  args: string[],
+  outFlag: string | undefined,
+  run: (signal: AbortSignal) => Promise<R>,
+  format: (result: R) => string,
+): Promise<number> {
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     process.stderr.write(`storeedge bench: ${signal}, stopping after the current run…\n`);
@@ -114,15 +116,15 @@ async function runShelvesSuite(args: string[], values: Record<string, string | b
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const result = await runShelvesBench({ trays, minutes, runs, warmup, progress: (line) => process.stderr.write(`bench: ${line}\n`), signal: abort.signal });
-    const out = resolve((values.out as string | undefined) ?? `.bench/shelves-${result.startedAt.replace(/[:.]/g, '-')}.json`);
+    const result = await run(abort.signal);
+    const out = resolve(outFlag ?? `.bench/${suite}-${result.startedAt.replace(/[:.]/g, '-')}.json`);
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify({ command: `storeedge bench ${args.join(' ')}`.trim(), ...result }, null, 2)}\n`);
-    process.stdout.write(`${formatShelvesBench(result)}\njson: ${relative(process.cwd(), out) || out}\n`);
+    process.stdout.write(`${format(result)}\njson: ${relative(process.cwd(), out) || out}\n`);
     return 0;
   } catch (error) {
     if (!abort.signal.aborted) throw error;
-    process.stderr.write(`storeedge bench: ${(abort.signal.reason as Error).message}\n`);
+    process.stderr.write(`storeedge bench: ${(abort.signal.reason as Error).message}; everything the bench started has been stopped\n`);
     return 130;
   } finally {
     process.off('SIGINT', onSignal);
