@@ -26,7 +26,7 @@ import {
 } from './ledger-events.ts';
 import { ModelIndex, trayRecords } from './model-index.ts';
 import { alertIdOf } from './projection.ts';
-import { readStock, type StockFilter, type StockView, type TrayStockView } from './stock-view.ts';
+import { readStock, type StockFilter, type StockRowDb, type StockView, type TrayStockView } from './stock-view.ts';
 import { uniqueFit, weightCandidates } from './weight-match.ts';
 
 export interface InventoryServiceOptions {
@@ -81,18 +81,6 @@ export interface AlertFilter {
   sku?: string;
   trayId?: string;
   limit?: number;
-}
-
-interface StockRowDb {
-  tray_id: string;
-  sku: string;
-  gtin: string;
-  facing: number;
-  capacity: number | null;
-  min_level: number | null;
-  book: number;
-  observed: number;
-  pending_restock: number;
 }
 
 interface AlertRowDb {

@@ -74,7 +74,8 @@ export interface StockView {
   unresolvedChanges: number;
 }
 
-interface StockRow {
+/** A row of the `inventory_stock` projection table (inventory/projection.ts). */
+export interface StockRowDb {
   tray_id: string;
   sku: string;
   gtin: string;
@@ -84,6 +85,10 @@ interface StockRow {
   book: number;
   observed: number;
   pending_restock: number;
+}
+
+/** A stock row with where its tray sits. */
+interface StockRow extends StockRowDb {
   zone: string;
   gondola: string;
   bay: string;
