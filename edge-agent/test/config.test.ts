@@ -3,16 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, loadConfigFile } from '../src/config/load.ts';
-import { StoreEdgeError } from '../src/errors.ts';
-
-function errorOf(fn: () => unknown): StoreEdgeError {
-  try {
-    fn();
-  } catch (error) {
-    return error as StoreEdgeError;
-  }
-  throw new Error('expected an error');
-}
+import { errorOf } from './helpers/error-of.ts';
 
 describe('config', () => {
   it('fills defaults, resolves paths against the config folder and freezes the result', () => {

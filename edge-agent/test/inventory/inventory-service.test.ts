@@ -1,17 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoreModelInput } from '@storeedge/device-drivers';
-import { StoreEdgeError } from '../../src/errors.ts';
 import type { ReplenishmentRequested } from '../../src/inventory/ledger-events.ts';
 import { inventoryRig, shelfChange, storeModelFixture, type InventoryRig } from './store-fixture.ts';
-
-function errorOf(fn: () => unknown): StoreEdgeError {
-  try {
-    fn();
-  } catch (error) {
-    return error as StoreEdgeError;
-  }
-  throw new Error('expected an error');
-}
+import { errorOf } from '../helpers/error-of.ts';
 
 const tray = (rig: InventoryRig, trayId: string, sku: string) => rig.service.stock().trays.find((t) => t.trayId === trayId && t.sku === sku);
 const sku = (rig: InventoryRig, id: string) => rig.service.stock().skus.find((s) => s.sku === id);

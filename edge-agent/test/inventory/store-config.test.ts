@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
-import { StoreEdgeError } from '../../src/errors.ts';
 import { storeModelFixture } from './store-fixture.ts';
-
-function errorOf(fn: () => unknown): StoreEdgeError {
-  try {
-    fn();
-  } catch (error) {
-    return error as StoreEdgeError;
-  }
-  throw new Error('expected an error');
-}
+import { errorOf } from '../helpers/error-of.ts';
 
 describe('config: store section', () => {
   it('is optional; with a model it fills the inventory defaults and freezes the model', () => {
