@@ -137,6 +137,7 @@ export class StoreAgent {
       metrics: this.metrics,
       logger: this.logger,
       model: () => this.inventory.model,
+      declaredRestocks: (trayId) => this.inventory.pendingRestocks(trayId),
       ...(this.config.store ? { weight: this.config.store.weight, rfid: this.config.store.rfid } : {}),
     });
     this.#sensing = sensing;

@@ -283,6 +283,13 @@ export class InventoryService {
     return this.stock({ sku: input.sku }).trays.find((t) => t.trayId === input.trayId)!;
   }
 
+  /** Declared restock units of a tray that have not arrived yet, per SKU (the weight pipeline expects them). */
+  pendingRestocks(trayId: string): Map<string, number> {
+    const pending = new Map<string, number>();
+    for (const row of this.#sql.rowsOfTray.all(trayId)) if (row.pending_restock > 0) pending.set(row.sku, row.pending_restock);
+    return pending;
+  }
+
   /**
    * Accepts the shelf as the truth after a staff check: sets book stock to observed stock and
    * closes pending restocks on the rows in scope (all rows, one tray, one SKU or one facing).
@@ -389,19 +396,20 @@ export class InventoryService {
 
     const ownSku = change.sku !== null && !change.misplaced && tray.facings.some((f) => f.sku === change.sku);
     if (ownSku && change.sku !== null) {
-      if (change.confidence < this.#settings.minConfidence) return decided('low-confidence');
       const units = change.quantity;
-      if (units === 0) return decided('no-change');
-      if (units < 0) return decided('pick', [effect(change.sku, units, units)]);
       // A positive change is a put-back unless a declared restock is pending on this facing.
       const pending = Math.max(0, rows.get(change.sku)?.pending_restock ?? 0);
       const restocked = Math.min(pending, units);
-      // Several units put back at once, when one foreign unit weighs the same: shoppers return what they hold, one at a time.
+      // Several units put back at once, when one foreign unit weighs the same: shoppers return what they hold, one at a time
+      // (whatever the confidence in the several units).
       const limit = this.#settings.putBackMaxUnits;
-      if (restocked === 0 && limit > 0 && units > limit) {
+      if (units > 0 && restocked === 0 && limit > 0 && units > limit) {
         const foreign = uniqueFit(this.#putDownCandidates(change.deltaG, tray.facings, index, 1));
         if (foreign) return decided('misplaced-put', [effect(foreign.sku, 1, 1)], [foreign]);
       }
+      if (change.confidence < this.#settings.minConfidence) return decided('low-confidence');
+      if (units === 0) return decided('no-change');
+      if (units < 0) return decided('pick', [effect(change.sku, units, units)]);
       return decided(restocked > 0 ? 'restock' : 'put-back', [effect(change.sku, units - restocked, units, restocked)]);
     }
 

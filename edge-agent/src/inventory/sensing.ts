@@ -12,6 +12,8 @@ export interface SensingOptions {
   /** The store model in force; read on every message, so a planogram swap takes effect at once. */
   model: () => StoreModel | null;
   weight?: WeightPipelineOptionsInput;
+  /** Declared restock units not yet arrived, per SKU of a tray (the weight pipeline reads them; see WeightPipelineInit). */
+  declaredRestocks?: (trayId: string) => ReadonlyMap<string, number>;
   rfid?: RfidPresenceOptionsInput;
   /** How often absence timeouts are checked. */
   rfidTickMs?: number;
@@ -58,6 +60,7 @@ export function attachSensing(o: SensingOptions): Sensing {
     pipeline = new WeightPipeline({
       model,
       ...(o.weight ? { options: o.weight } : {}),
+      ...(o.declaredRestocks ? { declaredRestocks: o.declaredRestocks } : {}),
       onReject: (r) => reject(r.deviceId, r.code, r.message),
     });
     tracker = new RfidPresenceTracker({

@@ -110,6 +110,16 @@ describe('InventoryService', () => {
     expect(notOnTray.message).toContain('cola-330');
   });
 
+  it('reads several units put back at once, even at low confidence, as the one foreign unit that weighs the same', () => {
+    rig = inventoryRig();
+    // The weight pipeline's best guess for +351 g on the chips tray is 2 × 160 g, unsure; one 350 g cola fits it better.
+    const put = rig.service.recordShelfChange({ ...shelfChange('c1', 't2', { sku: 'chips-150', units: 2, confidence: 0.5 }), deltaG: 351 });
+    expect(put).toMatchObject({ outcome: 'misplaced-put', candidates: [{ sku: 'cola-330', units: 1 }] });
+    expect(tray(rig, 't2', 'cola-330')).toMatchObject({ facing: false, book: 1, observed: 1 });
+    // Nothing foreign fits: the unsure guess stays unbooked, with its alert.
+    expect(rig.service.recordShelfChange({ ...shelfChange('c2', 't2', { sku: 'chips-150', units: 2, confidence: 0.5 }), deltaG: 322 }).outcome).toBe('low-confidence');
+  });
+
   it('identifies a misplaced unit by weight: the SKU total stays right, the tray gets a misplaced row and an alert', () => {
     rig = inventoryRig();
     rig.service.recordShelfChange(shelfChange('c1', 't1', { sku: 'cola-330', units: -1 })); // taken from its facing …

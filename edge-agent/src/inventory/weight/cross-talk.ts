@@ -69,6 +69,31 @@ export function dominantNeighbours<T extends TrayNode>(neighbours: readonly T[],
 }
 
 /**
+ * Neighbours handled while this tray's last segment ran and pushed at least `dominance` times
+ * harder than it: the segment is their cross-talk (a transient, or its permanent share). Looser
+ * in time than dominantNeighbours (any overlap will do); the pipeline asks it only about a
+ * segment that follows a held change of the tray's own.
+ */
+export function drivingNeighbours<T extends TrayNode>(
+  neighbours: readonly T[],
+  change: PendingChange,
+  held: Pick<PendingChange, 'settledAt' | 'peakG'>,
+  options: Pick<WeightPipelineOptions, 'crossTalk'>,
+): T[] {
+  const own = change.last;
+  const dominance = options.crossTalk.dominance;
+  // Pushed harder than this segment, and not just this tray's own cross-talk on them: that
+  // began before the held change settled, or is less than 1/dominance of the held change's push
+  // (a neighbour coming back from a plateau it reached while this tray was handled).
+  const threshold = Math.max(dominance * Math.max(Math.abs(own.deltaG), own.peakG, change.sigmaG * 3), held.peakG / dominance);
+  return neighbours.filter((n) => {
+    const d = n.segmenter.detector;
+    if (d.state === 'active' && d.activePeakG >= threshold && d.activeSince! > held.settledAt && d.activeSince! <= own.settledAt + SPAN_SLACK_MS) return true;
+    return n.segmenter.recentSegments.some((s) => s.peakG >= threshold && s.startAt > held.settledAt && spansOverlap(own, s));
+  });
+}
+
+/**
  * Simultaneous changes on neighbours larger than this one (held there, or emitted), whose
  * permanent share could be part of this Δ (up to maxShare of them).
  */

@@ -1,7 +1,7 @@
 import { trayPlacements, type StoreModel, type WeightPayload } from '@storeedge/device-drivers';
 import type { ShelfChange } from '../../events.ts';
 import { returnedToLevel } from './burst-rejection.ts';
-import { concurrentHosts, dominantNeighbours, neighbourChanged, neighbourSettledBy, shareRange, splitShare, sum, type Host } from './cross-talk.ts';
+import { concurrentHosts, dominantNeighbours, drivingNeighbours, neighbourChanged, neighbourSettledBy, shareRange, splitShare, sum, type Host } from './cross-talk.ts';
 import { resolveWeightPipelineOptions, type WeightPipelineOptions, type WeightPipelineOptionsInput } from './options.ts';
 import { explainDelta, type QuantityEstimate, type SkuWeight } from './quantity.ts';
 import { endsPressed, fromSegment, mergeInto, pendingDelta, pendingSigma, TraySegmenter, type PendingChange } from './segmenter.ts';
@@ -22,6 +22,12 @@ export interface WeightPipelineInit {
   options?: WeightPipelineOptionsInput;
   /** Called once per payload that names unknown channels (they are also counted). Default: nothing. */
   onReject?: (reject: WeightReject) => void;
+  /**
+   * Units staff declared they are putting on a tray and that have not arrived yet, per SKU (the
+   * inventory's pending restocks). A positive change no SKU explains within maxUnits may be
+   * that many units of a declared SKU. Default: none.
+   */
+  declaredRestocks?: (trayId: string) => ReadonlyMap<string, number>;
 }
 
 export interface WeightPipelineCounters {
@@ -38,6 +44,8 @@ export interface WeightPipelineCounters {
   attributedCrossTalk: number;
   /** Segments merged into a held change (a quiet plateau inside one handling). */
   merged: number;
+  /** Segments a neighbour's handling drove while an unexplained change was held: kept out of its Δ. */
+  neighbourShifts: number;
   /** Samples not newer than the tray's last one (redeliveries, clock steps): dropped. */
   outOfOrder: number;
   /** Samples rejected, by code. */
@@ -82,6 +90,7 @@ export class WeightPipeline {
   readonly #trays: TrayRuntime[] = [];
   readonly #holding = new Set<TrayRuntime>();
   readonly #onReject: (reject: WeightReject) => void;
+  readonly #declaredRestocks: ((trayId: string) => ReadonlyMap<string, number>) | undefined;
   readonly #counters: WeightPipelineCounters = {
     samples: 0,
     changes: 0,
@@ -90,6 +99,7 @@ export class WeightPipeline {
     suppressedCrossTalk: 0,
     attributedCrossTalk: 0,
     merged: 0,
+    neighbourShifts: 0,
     outOfOrder: 0,
     rejects: { DRV_ERR_UNKNOWN_CHANNEL: 0 },
   };
@@ -97,6 +107,7 @@ export class WeightPipeline {
   constructor(init: WeightPipelineInit) {
     this.options = resolveWeightPipelineOptions(init.options);
     this.#onReject = init.onReject ?? (() => undefined);
+    this.#declaredRestocks = init.declaredRestocks;
     const catalog = new Map(init.model.catalog.map((item) => [item.sku, item]));
     const placements = trayPlacements(init.model);
     const byId = new Map<string, TrayRuntime>();
@@ -212,6 +223,27 @@ export class WeightPipeline {
       this.#holding.add(tray);
       return;
     }
+    if (this.#neighbourShift(tray, held, next, segment)) {
+      // The held change stays what it was; the shift is the neighbour's, kept apart from this tray's Δ.
+      tray.segmenter.pending = {
+        ...held,
+        afterG: segment.afterG,
+        afterN: segment.afterN,
+        sigmaG: segment.sigmaG,
+        parts: held.parts + 1,
+        foreignG: held.foreignG + (segment.afterG - segment.beforeG),
+        foreignAt: segment.confirmedAt,
+      };
+      this.#counters.neighbourShifts++;
+      return;
+    }
+    if (returnedToLevel(pendingDelta(next), pendingSigma(next, this.options), this.options)) {
+      // A transient that came back (a burst, a touch) while the change was held: the level is
+      // refreshed, but the change's last handling stays what it was (it tells a press from a release).
+      tray.segmenter.pending = { ...held, afterG: segment.afterG, afterN: segment.afterN, sigmaG: segment.sigmaG, parts: held.parts + 1 };
+      this.#counters.merged++;
+      return;
+    }
     const merged = mergeInto(held, segment);
     const split = this.#twoHandlings(tray, held, next, merged);
     if (split) {
@@ -225,6 +257,22 @@ export class WeightPipeline {
   }
 
   /**
+   * Is the segment that follows a held unexplained change of this tray's own (a misplaced item,
+   * or a hand resting — held for unexplainedHoldMs) only a neighbour's handling showing here?
+   * Then its shift is not part of the held Δ: merged in, a neighbour's permanent share would
+   * change the weight the misplaced item is identified by. (Unless it brings the tray back to
+   * the level before the held change: then that was the neighbour's transient all along.)
+   */
+  #neighbourShift(tray: TrayRuntime, held: PendingChange, next: PendingChange, segment: SettledSegment): boolean {
+    if (drivingNeighbours(tray.neighbours, next, held, this.options).length === 0) return false;
+    if (dominantNeighbours(tray.neighbours, held, this.options).length > 0) return false;
+    const verdict = this.#judge(tray, held);
+    if (verdict.kind !== 'change' || !verdict.estimate.misplaced) return false;
+    // A held plateau that this segment takes back was the neighbour's transient all along.
+    return this.#judge(tray, mergeInto(held, segment)).kind !== 'return';
+  }
+
+  /**
    * Are a held change and the segment that follows two handlings? Only when the new segment is
    * the tray's own (explained, not driven by a neighbour). Then: a held change that looked like
    * a neighbour's cross-talk is its own handling (or that neighbour's permanent share) only if
@@ -233,9 +281,10 @@ export class WeightPipeline {
    * lets go of what it put down, or lifts what it took), or when the two together are not explained.
    */
   #twoHandlings(tray: TrayRuntime, held: PendingChange, next: PendingChange, merged: PendingChange): boolean {
-    if (!this.#explained(this.#judge(tray, next)) || dominantNeighbours(tray.neighbours, next, this.options).length > 0) return false;
+    if (dominantNeighbours(tray.neighbours, next, this.options).length > 0) return false;
     const heldVerdict = this.#judge(tray, held);
     const mergedVerdict = this.#judge(tray, merged);
+    if (!this.#explained(this.#judge(tray, next))) return this.#twoForeign(tray, held, next, heldVerdict, mergedVerdict);
     const drivers = dominantNeighbours(tray.neighbours, held, this.options);
     if (drivers.length > 0) {
       // Cross-talk comes back when the neighbour's hand leaves: if the neighbour was done before this segment began and the held
@@ -247,6 +296,16 @@ export class WeightPipeline {
       return doneBefore && mergedVerdict.kind !== 'return' && heldVerdict.kind !== 'return';
     }
     return !endsPressed(held, this.options) || !this.#explained(mergedVerdict);
+  }
+
+  /**
+   * Two unexplained handlings in a row, each of the tray's own and each ended by a release, that
+   * do not come back together (a hand resting, then lifting, does): two misplaced items.
+   */
+  #twoForeign(tray: TrayRuntime, held: PendingChange, next: PendingChange, heldVerdict: Verdict, mergedVerdict: Verdict): boolean {
+    if (heldVerdict.kind !== 'change' || !heldVerdict.estimate.misplaced || mergedVerdict.kind === 'return') return false;
+    if (endsPressed(held, this.options) || endsPressed(next, this.options)) return false;
+    return Math.sign(pendingDelta(held)) === Math.sign(pendingDelta(next)) && dominantNeighbours(tray.neighbours, held, this.options).length === 0;
   }
 
   #explained(verdict: Verdict): boolean {
@@ -275,6 +334,11 @@ export class WeightPipeline {
     const own = this.#ownReady(tray);
     if (own !== 'wait-neighbours') return own === 'now';
     const change = tray.segmenter.pending!;
+    // A neighbour that shifted this tray while the change was held may still have its hand there: its transient
+    // is in this tray's level and comes back when the hand leaves, and that return must not start a change of its own.
+    if (change.foreignAt !== undefined && tray.segmenter.detector.lastAt! - change.foreignAt < this.options.crossTalk.holdMs) {
+      if (tray.neighbours.some((n) => n.segmenter.detector.state === 'active')) return false;
+    }
     if (tray.segmenter.detector.lastAt! - change.confirmedAt >= this.options.crossTalk.holdMs) return true;
     for (const n of dominantNeighbours(tray.neighbours, change, this.options)) {
       if (n.segmenter.detector.state === 'active') return false;
@@ -319,10 +383,29 @@ export class WeightPipeline {
     // Shares of this change that its neighbours found on themselves come back to it.
     const own = delta + sum(change.shares);
     const hosts = concurrentHosts(tray.neighbours, change, own, sigma, this.options);
-    const estimate = explainDelta(own, sigma, tray.skus, this.options, shareRange(tray, hosts, this.options));
+    const range = shareRange(tray, hosts, this.options);
+    let estimate = explainDelta(own, sigma, tray.skus, this.options, range);
+    if (estimate.misplaced && own > 0) {
+      const restocks = this.#restockWeights(tray);
+      if (restocks !== undefined) estimate = explainDelta(own, sigma, restocks, this.options, range);
+    }
     const shares = splitShare(estimate.shareG, hosts);
     if (estimate.crossTalkOnly) return { kind: 'crossTalk', shares };
     return { kind: 'change', deltaG: own - estimate.shareG, estimate, shares };
+  }
+
+  /** The tray's SKUs with their declared restocks as the most units one change may add, or undefined when none is declared. */
+  #restockWeights(tray: TrayRuntime): SkuWeight[] | undefined {
+    const declared = this.#declaredRestocks?.(tray.trayId);
+    if (declared === undefined || declared.size === 0) return undefined;
+    let any = false;
+    const skus = tray.skus.map((item) => {
+      const units = declared.get(item.sku) ?? 0;
+      if (units <= this.options.maxUnits) return item;
+      any = true;
+      return { ...item, maxUnitsAdded: units };
+    });
+    return any ? skus : undefined;
   }
 
   #decide(tray: TrayRuntime, out: ShelfChange[]): void {

@@ -3,6 +3,8 @@ export interface SkuWeight {
   sku: string;
   unitWeightG: number;
   unitWeightSigmaG: number;
+  /** Most units one change may add for this SKU, when more than QuantityOptions.maxUnits (a declared restock). */
+  maxUnitsAdded?: number;
 }
 
 /** One way to explain a weight change: `quantity` signed units of `sku`. */
@@ -143,9 +145,10 @@ function integerCandidates(deltaG: number, item: SkuWeight, sigmaDeltaG: number,
   const lostCap = share?.lostCapG ?? Number.POSITIVE_INFINITY;
   const reach = Math.min(lostShare * Math.abs(deltaG), lostCap) + 1;
   const first = Math.max(-maxUnits, Math.round((deltaG - hi - reach) / w) - 1);
-  const last = Math.min(maxUnits, Math.round((deltaG - lo + reach) / w) + 1);
+  const most = Math.max(maxUnits, item.maxUnitsAdded ?? 0);
+  const last = Math.min(most, Math.round((deltaG - lo + reach) / w) + 1);
   const out: Candidate[] = [];
-  for (let n = first; n <= last && n - first <= 2 * maxUnits + 2; n++) {
+  for (let n = first; n <= last && n - first <= 2 * most + 2; n++) {
     if (n === 0) continue;
     const sigma = Math.sqrt(Math.abs(n) * item.unitWeightSigmaG ** 2 + sigmaDeltaG ** 2);
     const residual = deltaG - n * w;

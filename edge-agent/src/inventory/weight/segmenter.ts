@@ -26,6 +26,14 @@ export interface PendingChange extends Span {
   parts: number;
   /** Cross-talk shares of neighbours' changes offered to this one (grams, same sign). */
   shares: number[];
+  /**
+   * Level shifts merged in while the change was held that a neighbour's handling drove (its
+   * permanent cross-talk share, or its transient while its hand was still there), grams: not
+   * part of this tray's Δ.
+   */
+  foreignG: number;
+  /** When the last such shift was confirmed (undefined: none). */
+  foreignAt: number | undefined;
 }
 
 /** A closed segment kept for the neighbours' checks. */
@@ -89,9 +97,9 @@ export class TraySegmenter {
   }
 }
 
-/** Δ of a held change (settled after − settled before), grams, without cross-talk shares. */
+/** Δ of a held change (settled after − settled before, less the neighbour-driven shifts), grams, without cross-talk shares. */
 export function pendingDelta(change: PendingChange): number {
-  return change.afterG - change.beforeG;
+  return change.afterG - change.beforeG - change.foreignG;
 }
 
 /** σ of a held change's Δ. */
@@ -115,6 +123,8 @@ export function fromSegment(segment: SettledSegment): PendingChange {
     last: lastOf(segment),
     parts: 1,
     shares: [],
+    foreignG: 0,
+    foreignAt: undefined,
   };
 }
 

@@ -53,7 +53,15 @@ export class ShelfRig {
   #t = 0;
   #seq = 0;
 
-  constructor(model: StoreModel, options: { noise?: LoadCellNoiseOptions; seed?: number | string; pipeline?: WeightPipelineOptionsInput } = {}) {
+  constructor(
+    model: StoreModel,
+    options: {
+      noise?: LoadCellNoiseOptions;
+      seed?: number | string;
+      pipeline?: WeightPipelineOptionsInput;
+      declaredRestocks?: (trayId: string) => ReadonlyMap<string, number>;
+    } = {},
+  ) {
     this.model = model;
     const catalog = new Map(model.catalog.map((c) => [c.sku, c]));
     this.cells = new ShelfLoadModel({
@@ -67,7 +75,12 @@ export class ShelfRig {
       noise: options.noise ?? quietNoise(),
       random: new Rng(options.seed ?? 1),
     });
-    this.pipeline = new WeightPipeline({ model, options: options.pipeline, onReject: (r) => this.rejects.push(r) });
+    this.pipeline = new WeightPipeline({
+      model,
+      options: options.pipeline,
+      onReject: (r) => this.rejects.push(r),
+      ...(options.declaredRestocks ? { declaredRestocks: options.declaredRestocks } : {}),
+    });
     this.#periodMs = 1_000 / this.cells.noise.sampleRateHz;
   }
 
