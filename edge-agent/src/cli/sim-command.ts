@@ -123,14 +123,22 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
     if (shelfRun) {
       const stock = (await (await fetch(`${agent.httpUrl}/api/stock`)).json()) as {
         skus: Array<{ sku: string; book: number; misplacedUnits: number }>;
+        trays: Array<{ trayId: string; sku: string; facing: boolean; observed: number }>;
+      };
+      const { alerts } = (await (await fetch(`${agent.httpUrl}/api/alerts?state=open&kind=misplaced-item&limit=10000`)).json()) as {
+        alerts: Array<{ trayId: string; sku: string | null }>;
       };
       const { shelfEvents, inventory } = shelfRun.evaluate({
         changes,
         stockBySku: new Map(stock.skus.map((s) => [s.sku, s.book])),
         misplacedUnits: stock.skus.reduce((sum, s) => sum + s.misplacedUnits, 0),
       });
+      // Misplaced units the store manager is told about: those on a (tray, SKU) row with an open misplaced-item alert.
+      const alerted = new Set(alerts.map((a) => `${a.trayId}\u0000${a.sku}`));
+      const misplacedRows = stock.trays.filter((t) => !t.facing && t.observed > 0);
+      const misplacedAlerted = misplacedRows.filter((t) => alerted.has(`${t.trayId}\u0000${t.sku}`)).reduce((sum, t) => sum + t.observed, 0);
       report.shelfEvents = shelfEvents as unknown as Record<string, unknown>;
-      report.inventory = inventory as unknown as Record<string, unknown>;
+      report.inventory = { ...inventory, misplacedAlerted, misplacedAlerts: alerts.length } as unknown as Record<string, unknown>;
     }
     return report;
   } catch (error) {
@@ -156,7 +164,9 @@ export function formatScenarioReport(report: ScenarioReport): string {
   }
   const i = report.inventory as Record<string, number> | undefined;
   if (i) {
-    lines.push(`inventory      drift ${i.driftUnits} units  accuracy ${pct(i.accuracy)}  misplaced flagged ${i.misplacedFlagged} of ${i.misplacedTrue}`);
+    lines.push(
+      `inventory      drift ${i.driftUnits} units  accuracy ${pct(i.accuracy)}  misplaced flagged ${i.misplacedFlagged} of ${i.misplacedTrue} (${i.misplacedAlerted} under ${i.misplacedAlerts} open misplaced-item alerts)`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
