@@ -60,6 +60,8 @@ export const tray = z.object({
 
 export const shelf = z.object({
   id,
+  /** Height of the shelf's surface above the floor, metres (default: 0.3 m + 0.4 m per shelf below it). */
+  heightM: z.number().min(0).max(5).optional(),
   /** Trays left to right; neighbours in this order share cross-talk. */
   trays: z.array(tray).min(1).max(64),
 });
@@ -72,10 +74,37 @@ export const bay = z.object({
   shelves: z.array(shelf).min(1).max(16),
 });
 
+/**
+ * Where a gondola stands on the store floor (metres, the tracker's coordinate frame): its
+ * shopper-facing front edge starts at (x, y) and runs along `axis` (bays left to right, each
+ * `bayWidthM` wide, trays evenly across a bay); shoppers stand on the `side` (+1 or −1) of that
+ * edge, `depthM` is how far the shelves reach back from it. Without it the checkout cannot tell
+ * by position who took an item.
+ */
+export const gondolaPlacement = z.object({
+  x: z.number().finite(),
+  y: z.number().finite(),
+  axis: z.enum(['x', 'y']),
+  side: z.union([z.literal(1), z.literal(-1)]),
+  bayWidthM: z.number().positive().max(10).default(1),
+  depthM: z.number().positive().max(3).default(0.4),
+});
+
 export const gondola = z.object({
   id,
   zone: id,
+  placement: gondolaPlacement.optional(),
   bays: z.array(bay).min(1).max(64),
+});
+
+/** An entry or exit lane: the gate device that scans tokens there, and where it is (metres). */
+export const gate = z.object({
+  device: id,
+  lane: z.enum(['entry', 'exit']),
+  x: z.number().finite(),
+  y: z.number().finite(),
+  /** Tracks within this distance of the lane are passing through it. */
+  radiusM: z.number().positive().max(10).default(1),
 });
 
 export const zone = z.object({
@@ -94,6 +123,7 @@ export const storeModel = z
     catalog: z.array(catalogItem).max(100_000),
     zones: z.array(zone).min(1),
     gondolas: z.array(gondola).default([]),
+    gates: z.array(gate).default([]),
   })
   .superRefine((model, ctx) => {
     const skus = new Set<string>();
@@ -140,6 +170,8 @@ export type Tray = z.infer<typeof tray>;
 export type Shelf = z.infer<typeof shelf>;
 export type Bay = z.infer<typeof bay>;
 export type Gondola = z.infer<typeof gondola>;
+export type GondolaPlacement = z.infer<typeof gondolaPlacement>;
+export type Gate = z.infer<typeof gate>;
 export type Zone = z.infer<typeof zone>;
 export type StoreModel = z.infer<typeof storeModel>;
 export type StoreModelInput = z.input<typeof storeModel>;
@@ -169,6 +201,50 @@ export function trayPlacements(model: StoreModel): TrayPlacement[] {
         });
       }
     }
+  }
+  return out;
+}
+
+/** Where a tray's front edge centre is on the store floor and how high it is (metres). */
+export interface TrayPoint {
+  trayId: string;
+  x: number;
+  y: number;
+  /** Height of the shelf surface. */
+  z: number;
+  /** Width of the tray along the gondola. */
+  widthM: number;
+}
+
+/** Default shelf height: 0.3 m for the bottom shelf, 0.4 m more for each one above. */
+export function defaultShelfHeightM(index: number): number {
+  return 0.3 + 0.4 * index;
+}
+
+/**
+ * The floor position of every tray whose gondola has a placement (trays of unplaced gondolas
+ * are left out): the centre of the tray's front edge, at its shelf's height.
+ */
+export function trayPoints(model: StoreModel): Map<string, TrayPoint> {
+  const out = new Map<string, TrayPoint>();
+  for (const gondola of model.gondolas) {
+    const p = gondola.placement;
+    if (p === undefined) continue;
+    gondola.bays.forEach((bay, b) => {
+      bay.shelves.forEach((shelf, s) => {
+        const widthM = p.bayWidthM / shelf.trays.length;
+        shelf.trays.forEach((tray, t) => {
+          const along = b * p.bayWidthM + (t + 0.5) * widthM;
+          out.set(tray.id, {
+            trayId: tray.id,
+            x: p.axis === 'x' ? p.x + along : p.x,
+            y: p.axis === 'y' ? p.y + along : p.y,
+            z: shelf.heightM ?? defaultShelfHeightM(s),
+            widthM,
+          });
+        });
+      });
+    });
   }
   return out;
 }
