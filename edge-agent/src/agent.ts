@@ -3,6 +3,9 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { ResolvedConfig } from './config/load.ts';
 import { inventorySettingsSchema } from './config/schema.ts';
+import { CheckoutService } from './checkout/checkout-service.ts';
+import { SimulatedPaymentService, type PaymentService } from './checkout/payment.ts';
+import { checkoutSettingsSchema } from './checkout/settings.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import { ExternalBroker } from './broker/external-broker.ts';
 import type { BrokerAddresses, DevicePlane } from './broker/device-plane.ts';
@@ -30,6 +33,8 @@ const registryRefreshMs = 2_000;
 
 export interface AgentOptions {
   logger?: Logger;
+  /** Where receipts are charged (token + amount). Default: a simulated service that approves everything (demo, tests). */
+  payment?: PaymentService;
 }
 
 /**
@@ -47,6 +52,8 @@ export class StoreAgent {
   readonly ingest: DeviceIngest;
   readonly plane: DevicePlane;
   readonly inventory: InventoryService;
+  #checkout: CheckoutService | undefined;
+  readonly #payment: PaymentService;
   #sensing: Sensing | undefined;
   readonly #serial: SerialDevices;
   #http: FastifyInstance | undefined;
@@ -55,6 +62,12 @@ export class StoreAgent {
   readonly #startedAt = Date.now();
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #cleanups: Array<() => void> = [];
+
+  /** Walk-out checkout (sessions, carts, review queue, receipts); available once started. */
+  get checkout(): CheckoutService {
+    if (!this.#checkout) throw errors.EDGE_ERR_INTERNAL('agent is not started');
+    return this.#checkout;
+  }
 
   /** The weight pipeline and RFID presence tracker for the store model in force (none without one). */
   get sensing(): Sensing | undefined {
@@ -92,6 +105,7 @@ export class StoreAgent {
       timeZone: config.store?.timeZone ?? 'UTC',
       logger: this.logger,
     });
+    this.#payment = options.payment ?? new SimulatedPaymentService();
     this.#serial = new SerialDevices(config.serialDevices, { ingest: this.ingest, logger: this.logger });
     const planeOptions = { config, registry: this.registry, ingest: this.ingest, metrics: this.metrics, logger: this.logger };
     this.plane = config.broker.mode === 'embedded' ? new EmbeddedBroker(planeOptions) : new ExternalBroker(planeOptions);
@@ -142,6 +156,25 @@ export class StoreAgent {
     });
     this.#sensing = sensing;
     this.#cleanups.push(() => sensing.stop());
+    let planeUp = false;
+    const checkout = new CheckoutService({
+      ledger: this.ledger,
+      bus: this.bus,
+      metrics: this.metrics,
+      logger: this.logger,
+      settings: this.config.store?.checkout ?? checkoutSettingsSchema.parse({}),
+      model: () => this.inventory.model,
+      pendingRestocks: (trayId) => this.inventory.pendingRestocks(trayId),
+      busyTrays: () => new Set((sensing.weight()?.trays() ?? []).filter((t) => t.state === 'active' || t.holdingDeltaG !== null).map((t) => t.trayId)),
+      payment: this.#payment,
+      publish: (receipt) => {
+        if (!planeUp) return;
+        this.plane.publishOut('receipts', receipt).catch((err: unknown) => this.logger.warn({ err, receiptId: receipt.receiptId }, 'publishing receipt on out/receipts failed'));
+      },
+    });
+    this.#checkout = checkout;
+    // After the inventory: a shelf change is booked in stock before it becomes a cart line.
+    this.#cleanups.push(checkout.attach());
     this.metrics.onCollect(() => {
       const stats = this.ledger.stats();
       this.metrics.ledgerEvents.set(stats.events);
@@ -151,6 +184,7 @@ export class StoreAgent {
       this.metrics.devicesOnline.set(this.status.onlineCount());
     });
     this.#addresses = await this.plane.start();
+    planeUp = true;
     this.#serial.start();
     alertsOut.planeReady();
     this.#cleanups.push(this.registry.onChange(() => this.plane.reconcile()));
@@ -244,6 +278,7 @@ export class StoreAgent {
         return view;
       },
       inventory: this.inventory,
+      checkout: this.#checkout!,
       setQueueDepth: (queue, depth) => this.metrics.queueDepth.set({ queue }, depth),
     };
   }

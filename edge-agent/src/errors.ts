@@ -71,6 +71,16 @@ export const errors = {
   /** http */
   EDGE_ERR_NOT_FOUND: defineError('EDGE_ERR_NOT_FOUND', 'no such resource', 404),
   EDGE_ERR_BAD_REQUEST: defineError('EDGE_ERR_BAD_REQUEST', 'request is not valid', 400),
+  /** checkout (docs/checkout.md); the counted ones are rejects of device input, never a charge */
+  EDGE_ERR_CHECKOUT_NOT_FOUND: defineError('EDGE_ERR_CHECKOUT_NOT_FOUND', 'no such session, receipt or review item', 404),
+  EDGE_ERR_CHECKOUT_REVIEW_CLOSED: defineError('EDGE_ERR_CHECKOUT_REVIEW_CLOSED', 'the review item is already resolved', 409),
+  EDGE_ERR_CHECKOUT_TOKEN_REPLAYED: defineError('EDGE_ERR_CHECKOUT_TOKEN_REPLAYED', 'a token already used for a visit was scanned again', 409),
+  EDGE_ERR_CHECKOUT_UNKNOWN_GATE: defineError('EDGE_ERR_CHECKOUT_UNKNOWN_GATE', 'the gate is not a lane of the store model', 422),
+  EDGE_ERR_CHECKOUT_UNKNOWN_TRACKER: defineError('EDGE_ERR_CHECKOUT_UNKNOWN_TRACKER', "the tracker is not the store's tracker", 422),
+  EDGE_ERR_CHECKOUT_SESSION_CLOSED: defineError('EDGE_ERR_CHECKOUT_SESSION_CLOSED', 'evidence or a scan for a session that is closed or unknown', 409),
+  EDGE_ERR_CHECKOUT_STALE_FRAME: defineError('EDGE_ERR_CHECKOUT_STALE_FRAME', 'a tracker frame older than the newest one', 422),
+  EDGE_ERR_CHECKOUT_UNATTRIBUTED: defineError('EDGE_ERR_CHECKOUT_UNATTRIBUTED', 'a pick no tracked visit was at', 422),
+  EDGE_ERR_CHECKOUT_UNBOUND_TRACK: defineError('EDGE_ERR_CHECKOUT_UNBOUND_TRACK', 'a person track that belongs to no visit', 422),
   EDGE_ERR_INTERNAL: defineError('EDGE_ERR_INTERNAL', 'internal error', 500),
   /** cli */
   EDGE_ERR_CLI_USAGE: defineError('EDGE_ERR_CLI_USAGE', 'command line is not valid', 2),

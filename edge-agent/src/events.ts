@@ -1,4 +1,5 @@
 import { Observable } from 'rxjs';
+import type { ReceiptView } from './checkout/checkout-service.ts';
 import type {
   DeviceKind,
   GateScanPayload,
@@ -113,6 +114,8 @@ export interface StoreEvents {
   'alert.raised': StoreAlert;
   'alert.acknowledged': StoreAlert;
   'alert.cleared': StoreAlert;
+  /** A receipt was issued (checkout/checkout-service.ts); also on replay, so subscribers see each receipt once per start. */
+  'checkout.receipt': ReceiptView;
 }
 
 export type StoreEventName = keyof StoreEvents;

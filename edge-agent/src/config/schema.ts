@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { gtinCheckDigitValid, storeModel } from '@storeedge/device-drivers';
 import { rfidPresenceOptions } from '../inventory/rfid/options.ts';
 import { weightPipelineOptions } from '../inventory/weight/options.ts';
+import { checkoutSettingsSchema } from '../checkout/settings.ts';
 
 /**
  * The agent's configuration: schema and defaults side by side. docs/configuration.md documents
@@ -82,6 +83,8 @@ const storeSchema = z.strictObject({
   weight: weightPipelineOptions.prefault({}),
   /** RFID presence smoothing: k-of-n windows, timeouts, cross-reads, exits (docs/rfid-presence.md). */
   rfid: rfidPresenceOptions.prefault({}),
+  /** Walk-out checkout: review threshold, settling, tracking, attribution, promotions (docs/checkout.md). */
+  checkout: checkoutSettingsSchema.prefault({}),
 });
 
 export const configSchema = z.strictObject({

@@ -1,3 +1,4 @@
+import type { CheckoutService } from '../checkout/checkout-service.ts';
 import type { DeviceKind } from '@storeedge/device-drivers';
 import type { DeviceStatus } from '../ingest/device-status.ts';
 import type { BrokerAddresses } from '../broker/device-plane.ts';
@@ -40,6 +41,9 @@ export interface InventoryApi {
   epcis(query: { since?: number; limit?: number }): { document: EpcisDocument; nextSince: number };
 }
 
+/** Walk-out checkout as the API sees it (implemented by CheckoutService; docs/checkout.md). */
+export type CheckoutApi = Pick<CheckoutService, 'sessions' | 'session' | 'receipts' | 'receipt' | 'reviews' | 'review' | 'resolveReview' | 'correctReceipt'>;
+
 /** The facade the HTTP routes (and later the dashboard) call; nothing else of the agent is reachable. */
 export interface AgentApi {
   readonly storeId: string;
@@ -50,6 +54,7 @@ export interface AgentApi {
   /** Throws EDGE_ERR_DEVICE_NOT_FOUND for an unknown id. */
   device(id: string): DeviceView;
   readonly inventory: InventoryApi;
+  readonly checkout: CheckoutApi;
   /** Called by the event stream to publish its own queue depth. */
   setQueueDepth(queue: string, depth: number): void;
 }

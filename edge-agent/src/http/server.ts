@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { StoreEdgeError, errors } from '../errors.ts';
+import { registerCheckoutRoutes } from '../checkout/routes.ts';
 import { registerInventoryRoutes } from '../inventory/routes.ts';
 import type { Logger } from '../log.ts';
 import type { AgentApi } from './api.ts';
@@ -40,6 +41,7 @@ export async function createHttpServer(api: AgentApi, logger: Logger): Promise<F
   app.get('/api/devices', () => ({ devices: api.devices() }));
   app.get<{ Params: { id: string } }>('/api/devices/:id', (request) => api.device(request.params.id));
   registerInventoryRoutes(app, api.inventory);
+  registerCheckoutRoutes(app, api.checkout);
   registerEventStream(app, api);
   return app;
 }

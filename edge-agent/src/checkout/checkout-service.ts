@@ -1,0 +1,741 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { trayPoints, type GateScanPayload, type StoreModel, type TrayPoint, type TracksPayload } from '@storeedge/device-drivers';
+import { errors } from '../errors.ts';
+import type { DeviceEvent, EventBus, ShelfChange } from '../events.ts';
+import { weightCandidates, uniqueFit } from '../inventory/weight-match.ts';
+import type { Ledger, LedgerEvent } from '../ledger/index.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import { candidatesAt, type Candidate } from './attribution.ts';
+import { checkoutEventTypes as types, type CartChanged, type PersonBound, type ReceiptCorrected, type ReceiptIssued, type ReviewOpened, type ReviewResolved, type SessionExited, type SessionOpened, type PaymentResult, type CartLineProposal } from './ledger-events.ts';
+import type { PaymentService } from './payment.ts';
+import { priceCart, type PriceBookItem, type Promotion } from './pricing.ts';
+import type { CheckoutSettings } from './settings.ts';
+import { TrackBook, type TrackDecision } from './track-book.ts';
+
+const stream = 'checkout';
+
+export type SessionState = 'open' | 'exiting' | 'in-review' | 'closed';
+
+/** A visit as the API shows it: pseudonymous, no token, no faces. */
+export interface SessionView {
+  id: string;
+  state: SessionState;
+  party: number;
+  openedAt: number;
+  exitAt: number | null;
+  persons: number;
+  /** Net units per SKU in the virtual cart. */
+  cart: Array<{ sku: string; quantity: number }>;
+  lines: CartLineView[];
+  openReviews: string[];
+  receiptId: string | null;
+}
+
+export interface CartLineView {
+  changeId: string;
+  trayId: string;
+  sku: string;
+  quantity: number;
+  confidence: number;
+  reason: string;
+  /** Device time the evidence settled, and the time the line was added (the store clock). */
+  evidenceAt: number;
+  addedAt: number;
+}
+
+export interface ReviewView {
+  id: string;
+  state: 'open' | 'resolved';
+  changeId: string;
+  trayId: string;
+  reason: string;
+  sessionIds: string[];
+  proposal: CartLineProposal[];
+  confidence: number;
+  openedAt: number;
+  resolution: ReviewResolved | null;
+}
+
+export interface ReceiptView extends Omit<ReceiptIssued, 'token'> {
+  payment: { status: 'pending' | 'approved' | 'declined'; reference: string | null };
+  corrections: ReceiptCorrected[];
+}
+
+interface Session {
+  id: string;
+  token: string;
+  party: number;
+  gate: string;
+  state: SessionState;
+  openedAt: number;
+  exitAt: number | null;
+  lines: CartLineView[];
+  reviews: Set<string>;
+  receiptId: string | null;
+  /** Trays its hands touched, with the last time. */
+  touched: Map<string, number>;
+  persons: Set<string>;
+  entered: number;
+}
+
+export interface CheckoutServiceOptions {
+  ledger: Ledger;
+  bus: EventBus;
+  metrics: Metrics;
+  logger: Logger;
+  settings: CheckoutSettings;
+  /** The store model in force (trays' floor positions, gates, catalog prices). */
+  model: () => StoreModel | null;
+  /** Declared restock units not yet arrived on a tray (positive changes there are staff, not shoppers). */
+  pendingRestocks: (trayId: string) => ReadonlyMap<string, number>;
+  /** Trays whose weight is still moving or held undecided (pending evidence to settle before a receipt). */
+  busyTrays: () => ReadonlySet<string>;
+  payment: PaymentService;
+  /** Publishes a receipt on `out/receipts`. */
+  publish: (receipt: ReceiptView) => void;
+}
+
+/**
+ * Walk-out checkout (docs/checkout.md): gate scans open sessions, tracks bind persons to them,
+ * settled shelf changes become cart lines of the session whose hands were at the tray, low
+ * confidence goes to a review queue instead of a guess, and on exit the cart is settled,
+ * priced, written to the ledger and handed to payment. Every state change is a ledger event
+ * (stream "checkout") applied to the in-memory state by the same code on replay, so a restart
+ * after kill -9 loses no cart line and issues no second receipt.
+ */
+export class CheckoutService {
+  readonly #o: CheckoutServiceOptions;
+  readonly #sessions = new Map<string, Session>();
+  readonly #byToken = new Map<string, string>();
+  readonly #reviews = new Map<string, ReviewView>();
+  readonly #receipts = new Map<string, ReceiptView>();
+  /** Units of foreign SKUs known to lie on a tray (misplaced put-backs the checkout resolved). */
+  readonly #foreign = new Map<string, Map<string, number>>();
+  readonly #decided = new Set<string>();
+  #book: TrackBook;
+  #model: StoreModel | null = null;
+  #trays = new Map<string, TrayPoint>();
+  #tracker: string | null = null;
+  #clock = 0;
+  #replaying = false;
+
+  constructor(options: CheckoutServiceOptions) {
+    this.#o = options;
+    this.#book = new TrackBook([], options.settings.tracks);
+    this.#refreshModel();
+    this.#replay();
+  }
+
+  /** Subscribes to gate scans, tracker frames and shelf changes; returns the detach function. */
+  attach(): () => void {
+    const bus = this.#o.bus;
+    const offs = [
+      bus.on('gate.scan', (event) => this.onGateScan(event)),
+      bus.on('tracker.tracks', (event) => this.onTracks(event)),
+      bus.on('shelf.change', (change) => this.onShelfChange(change)),
+    ];
+    return () => offs.forEach((off) => off());
+  }
+
+  /** The store clock: the newest device time seen from the tracker or the shelves. */
+  get clock(): number {
+    return this.#clock;
+  }
+
+  // ── inputs ────────────────────────────────────────────────────────────────────────────
+
+  onGateScan(event: DeviceEvent<GateScanPayload>): void {
+    this.#refreshModel();
+    const { token, lane, party, at } = event.payload;
+    this.#advance(at);
+    const gate = this.#model?.gates.find((g) => g.device === event.deviceId && g.lane === lane);
+    if (gate === undefined) return this.#reject(event.deviceId, 'EDGE_ERR_CHECKOUT_UNKNOWN_GATE', `gate ${event.deviceId} is not a ${lane} lane of the store model`);
+    if (lane === 'exit') {
+      const session = this.#sessions.get(this.#byToken.get(tokenKey(token)) ?? '');
+      if (session === undefined || session.state !== 'open') return this.#reject(event.deviceId, 'EDGE_ERR_CHECKOUT_SESSION_CLOSED', 'exit scan of a token with no open session');
+      this.#append<SessionExited>(types.sessionExited, `session-exit:${session.id}`, { sessionId: session.id, at, how: 'scan' });
+      this.#tick();
+      return;
+    }
+    if (this.#byToken.has(tokenKey(token))) {
+      return this.#reject(event.deviceId, 'EDGE_ERR_CHECKOUT_TOKEN_REPLAYED', 'a token already used for a visit was scanned again; tokens are one visit each');
+    }
+    const sessionId = `s-${randomBytes(8).toString('hex')}`;
+    this.#append<SessionOpened>(types.sessionOpened, `session-open:${tokenKey(token)}`, { sessionId, token, party, gate: event.deviceId, at });
+  }
+
+  onTracks(event: DeviceEvent<TracksPayload>): void {
+    this.#refreshModel();
+    this.#tracker ??= this.#o.settings.trackerDevice ?? event.deviceId;
+    if (event.deviceId !== this.#tracker) {
+      return this.#reject(event.deviceId, 'EDGE_ERR_CHECKOUT_UNKNOWN_TRACKER', `tracker ${event.deviceId} is not the store's tracker (${this.#tracker}); its frames are ignored`);
+    }
+    const decisions = this.#book.ingest(event.payload);
+    if (decisions === null) {
+      this.#o.metrics.rejects.inc({ code: 'EDGE_ERR_CHECKOUT_STALE_FRAME' });
+      return;
+    }
+    this.#advance(event.payload.at);
+    for (const d of decisions) this.#onTrackDecision(d);
+    this.#tick();
+  }
+
+  onShelfChange(change: ShelfChange): void {
+    this.#refreshModel();
+    this.#advance(change.settledAt);
+    if (this.#decided.has(change.id)) return;
+    try {
+      this.#fuse(change);
+    } finally {
+      this.#decided.add(change.id);
+    }
+    this.#tick();
+  }
+
+  // ── API ───────────────────────────────────────────────────────────────────────────────
+
+  sessions(filter: { state?: SessionState; limit?: number } = {}): SessionView[] {
+    const all = [...this.#sessions.values()].filter((s) => filter.state === undefined || s.state === filter.state);
+    return all.slice(-(filter.limit ?? 1_000)).map((s) => this.#view(s));
+  }
+
+  session(id: string): SessionView {
+    const s = this.#sessions.get(id);
+    if (s === undefined) throw errors.EDGE_ERR_CHECKOUT_NOT_FOUND(`no session "${id}"`);
+    return this.#view(s);
+  }
+
+  receipts(filter: { limit?: number } = {}): ReceiptView[] {
+    return [...this.#receipts.values()].slice(-(filter.limit ?? 1_000));
+  }
+
+  receipt(id: string): ReceiptView {
+    const r = this.#receipts.get(id);
+    if (r === undefined) throw errors.EDGE_ERR_CHECKOUT_NOT_FOUND(`no receipt "${id}"`);
+    return r;
+  }
+
+  reviews(filter: { state?: 'open' | 'resolved' } = {}): ReviewView[] {
+    return [...this.#reviews.values()].filter((r) => filter.state === undefined || r.state === filter.state);
+  }
+
+  review(id: string): ReviewView {
+    const r = this.#reviews.get(id);
+    if (r === undefined) throw errors.EDGE_ERR_CHECKOUT_NOT_FOUND(`no review item "${id}"`);
+    return r;
+  }
+
+  /**
+   * A manager resolves a review item: the cart lines it stands for (possibly none — nobody
+   * took anything — or the proposal as it was). Sessions named must be the item's candidates.
+   * A session waiting only for this item gets its receipt.
+   */
+  resolveReview(id: string, input: { lines: CartLineProposal[] | 'accept'; actor: string }): ReviewView {
+    const review = this.review(id);
+    if (review.state !== 'open') throw errors.EDGE_ERR_CHECKOUT_REVIEW_CLOSED(`review item "${id}" is already resolved`);
+    const lines = input.lines === 'accept' ? review.proposal : input.lines;
+    for (const line of lines) {
+      if (!review.sessionIds.includes(line.sessionId)) {
+        throw errors.EDGE_ERR_BAD_REQUEST(`session "${line.sessionId}" is not a candidate of review item "${id}" (candidates: ${review.sessionIds.join(', ')})`);
+      }
+      if (this.#model?.catalog.every((c) => c.sku !== line.sku)) throw errors.EDGE_ERR_BAD_REQUEST(`unknown SKU "${line.sku}"`);
+    }
+    this.#append<ReviewResolved>(types.reviewResolved, `review-resolved:${id}`, { reviewId: id, lines, actor: input.actor, at: this.#clock });
+    for (const [i, line] of lines.entries()) {
+      if (line.quantity === 0) continue;
+      this.#append<CartChanged>(types.cartChanged, `cart:${review.changeId}:review:${i}:${line.sessionId}:${line.sku}`, {
+        sessionId: line.sessionId,
+        changeId: review.changeId,
+        trayId: review.trayId,
+        sku: line.sku,
+        quantity: line.quantity,
+        confidence: 1,
+        reason: 'review',
+        evidenceAt: review.openedAt,
+        at: this.#clock,
+      });
+    }
+    this.#tick();
+    return this.review(id);
+  }
+
+  /**
+   * A correction after the receipt: refund lines (units of SKUs on the receipt) as a new ledger
+   * event and a refund through payment; the receipt itself never changes.
+   */
+  correctReceipt(receiptId: string, input: { lines: Array<{ sku: string; quantity: number }>; reason: string; actor: string }): ReceiptView {
+    const receipt = this.receipt(receiptId);
+    const refunds = input.lines.map((line) => {
+      const on = receipt.lines.find((l) => l.sku === line.sku);
+      const already = receipt.corrections.flatMap((c) => c.lines).filter((l) => l.sku === line.sku).reduce((s, l) => s + l.quantity, 0);
+      if (on === undefined || line.quantity < 1 || line.quantity + already > on.quantity) {
+        throw errors.EDGE_ERR_BAD_REQUEST(`refund of ${line.quantity} × ${line.sku}: the receipt has ${on?.quantity ?? 0}, ${already} already refunded`);
+      }
+      return { sku: line.sku, quantity: line.quantity, amountMinor: Math.round((on.amountMinor / on.quantity) * line.quantity) };
+    });
+    const correctionId = `c-${receipt.corrections.length + 1}`;
+    const amountMinor = refunds.reduce((s, l) => s + l.amountMinor, 0);
+    this.#append<ReceiptCorrected>(
+      types.receiptCorrected,
+      `receipt-correction:${receiptId}:${correctionId}`,
+      { receiptId, correctionId, lines: refunds, amountMinor, reason: input.reason, actor: input.actor, at: this.#clock },
+      true,
+    );
+    const session = this.#sessions.get(receipt.sessionId)!;
+    void this.#o.payment.refund({ receiptId, correctionId, token: session.token, amountMinor, currency: receipt.currency }).catch((err: unknown) => {
+      this.#o.logger.error({ err, receiptId }, 'refund hand-off failed');
+    });
+    return this.receipt(receiptId);
+  }
+
+  /**
+   * Session id → token of every visit. For the payment desk and the scenario runner's simulated
+   * manager only (a manager reviewing a clip sees the shopper); never served over HTTP.
+   */
+  visitTokens(): Map<string, string> {
+    return new Map([...this.#sessions.values()].map((s) => [s.id, s.token]));
+  }
+
+  /** Counters for metrics and the report. */
+  stats(): { sessions: number; open: number; inReview: number; receipts: number; reviewsOpen: number } {
+    const s = [...this.#sessions.values()];
+    return {
+      sessions: s.length,
+      open: s.filter((x) => x.state === 'open' || x.state === 'exiting').length,
+      inReview: s.filter((x) => x.state === 'in-review').length,
+      receipts: this.#receipts.size,
+      reviewsOpen: this.reviews({ state: 'open' }).length,
+    };
+  }
+
+  // ── fusion ────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * One settled shelf change → cart lines (or a review item). Who: the session whose hands
+   * were at the tray (attribution.ts). What: the weight pipeline's SKU and units; a put-back
+   * leaves the cart of the session that puts it back (or, for an item handed over, of the one
+   * session that holds it); a unit put on a wrong tray is identified by weight among the
+   * putter's cart (MPS: put-back candidates are the shopper's own items); a foreign unit taken
+   * from a tray is one known to lie there.
+   */
+  #fuse(change: ShelfChange): void {
+    const s = this.#o.settings;
+    const tray = this.#trays.get(change.trayId);
+    if (tray === undefined) return;
+    if (change.deltaG > 0 && [...this.#o.pendingRestocks(change.trayId).values()].some((n) => n > 0)) return; // staff restocking
+    const all = candidatesAt(this.#book.persons(), tray, change, s.attribution).filter((c) => this.#sessions.has(c.sessionId));
+    const live = all.filter((c) => this.#sessions.get(c.sessionId)!.state !== 'closed');
+    for (const c of all) this.#sessions.get(c.sessionId)!.touched.set(change.trayId, change.settledAt);
+    const best = live[0];
+    if (best === undefined || best.score < s.minAttributionScore) {
+      if (all.length > 0 && live.length === 0) this.#o.metrics.rejects.inc({ code: 'EDGE_ERR_CHECKOUT_SESSION_CLOSED' });
+      if (change.deltaG < 0 && (change.quantity !== 0 || change.misplaced)) {
+        // Taken by someone the tracker does not see bound to a visit: nobody to charge; the inventory has the pick.
+        this.#o.metrics.rejects.inc({ code: 'EDGE_ERR_CHECKOUT_UNATTRIBUTED' });
+        if (live.length > 0) this.#openReview(change, live, [], 0, 'nobody-clearly-at-tray');
+      }
+      return;
+    }
+    const second = live[1]?.score ?? 0;
+    const attribution = best.score / (best.score + second);
+
+    // Same SKU, same tray, same time: two sessions both clearly at the tray, as many units as hands.
+    const strong = live.filter((c) => c.score >= s.minAttributionScore && c.score >= s.sharedScoreRatio * best.score);
+    if (strong.length > 1 && change.sku !== null && !change.misplaced && Math.abs(change.quantity) === strong.length) {
+      const unit = Math.sign(change.quantity);
+      const lines = strong.map((c) => ({ sessionId: c.sessionId, sku: change.sku!, quantity: unit > 0 ? -1 : 1 }));
+      const confidence = change.confidence * s.sharedConfidence;
+      return this.#commitLines(change, lines, confidence, 'shared', strong);
+    }
+
+    const session = this.#sessions.get(best.sessionId)!;
+    const held = this.#cart(session);
+    if (change.sku !== null && !change.misplaced) {
+      const units = change.quantity;
+      if (units === 0) return;
+      const confidence = change.confidence * attribution;
+      if (units < 0) {
+        const foreign = this.#foreignLookalike(change.trayId, change.sku);
+        if (foreign !== null) return this.#openReview(change, live, [{ sessionId: session.id, sku: change.sku, quantity: -units }], confidence * 0.5, 'same-weight-unit-on-tray');
+        return this.#commitLines(change, [{ sessionId: session.id, sku: change.sku, quantity: -units }], confidence, 'pick', live);
+      }
+      // A put-back: of this SKU, by whoever holds it.
+      if ((held.get(change.sku) ?? 0) >= units) {
+        return this.#commitLines(change, [{ sessionId: session.id, sku: change.sku, quantity: -units }], confidence, 'put-back', live);
+      }
+      // The same weight, another SKU the putter holds: a unit put on the wrong tray that weighs like this tray's SKU.
+      const lookalike = this.#fitHeld(session, change.deltaG, change.sku);
+      if (lookalike !== null) {
+        this.#addForeign(change.trayId, lookalike.sku, lookalike.units);
+        return this.#commitLines(change, [{ sessionId: session.id, sku: lookalike.sku, quantity: -lookalike.units }], confidence * 0.95, 'put-back-lookalike', live);
+      }
+      // Handed over: the one other session that holds it.
+      const holders = [...this.#sessions.values()].filter((x) => x.state !== 'closed' && x.id !== session.id && (this.#cart(x).get(change.sku!) ?? 0) >= units);
+      if (holders.length === 1) {
+        const holder = holders[0]!;
+        return this.#commitLines(change, [{ sessionId: holder.id, sku: change.sku, quantity: -units }], confidence * 0.9, 'put-back-handed-over', [...live, { sessionId: holder.id, score: 0, closestM: Number.NaN, persons: [] }]);
+      }
+      return this.#openReview(change, live, [], confidence * 0.5, 'put-back-not-in-any-cart');
+    }
+
+    // Misplaced: no SKU of the tray explains Δ.
+    if (change.deltaG > 0) {
+      const fit = this.#fitHeld(session, change.deltaG, null);
+      if (fit === null) return this.#openReview(change, live, [], 0, 'unknown-item-put-down');
+      this.#addForeign(change.trayId, fit.sku, fit.units);
+      return this.#commitLines(change, [{ sessionId: session.id, sku: fit.sku, quantity: -fit.units }], attribution * fitConfidence(fit.z), 'put-on-wrong-tray', live);
+    }
+    const onTray = this.#foreign.get(change.trayId) ?? new Map<string, number>();
+    const catalog = this.#catalog();
+    const fit = uniqueFit(
+      weightCandidates(
+        -change.deltaG,
+        [...onTray].flatMap(([sku, n]) => (n > 0 && catalog.get(sku) ? [{ ...catalog.get(sku)!, maxUnits: n }] : [])),
+        s.weightMatch,
+      ),
+    );
+    if (fit === null) return this.#openReview(change, live, [], 0, 'unknown-item-taken');
+    this.#addForeign(change.trayId, fit.sku, -fit.units);
+    return this.#commitLines(change, [{ sessionId: session.id, sku: fit.sku, quantity: fit.units }], attribution * fitConfidence(fit.z), 'pick-misplaced-unit', live);
+  }
+
+  /** Lines at or above the review threshold go in the carts; below it, one review item holds them. */
+  #commitLines(change: ShelfChange, lines: CartLineProposal[], confidence: number, reason: string, candidates: Candidate[]): void {
+    if (confidence < this.#o.settings.reviewThreshold) return this.#openReview(change, candidates, lines, confidence, reason);
+    for (const line of lines) {
+      this.#append<CartChanged>(types.cartChanged, `cart:${change.id}:${line.sessionId}:${line.sku}`, {
+        sessionId: line.sessionId,
+        changeId: change.id,
+        trayId: change.trayId,
+        sku: line.sku,
+        quantity: line.quantity,
+        confidence: round3(confidence),
+        reason,
+        evidenceAt: change.settledAt,
+        at: this.#clock,
+      });
+    }
+  }
+
+  #openReview(change: ShelfChange, candidates: readonly Candidate[], proposal: CartLineProposal[], confidence: number, reason: string): void {
+    const sessionIds = [...new Set([...proposal.map((p) => p.sessionId), ...candidates.map((c) => c.sessionId)])].filter((id) => this.#sessions.get(id)?.state !== 'closed');
+    if (sessionIds.length === 0) return;
+    this.#append<ReviewOpened>(types.reviewOpened, `review:${change.id}`, {
+      reviewId: `r-${createHash('sha256').update(change.id).digest('hex').slice(0, 12)}`,
+      changeId: change.id,
+      trayId: change.trayId,
+      reason,
+      sessionIds,
+      proposal,
+      confidence: round3(confidence),
+      change: { deltaG: change.deltaG, sku: change.sku, quantity: change.quantity, confidence: change.confidence, startAt: change.startAt, settledAt: change.settledAt },
+      openedAt: this.#clock,
+    });
+  }
+
+  /** The one SKU of the session's cart (other than `except`) whose whole units explain Δ, or null. */
+  #fitHeld(session: Session, deltaG: number, except: string | null): { sku: string; units: number; z: number } | null {
+    const catalog = this.#catalog();
+    const items = [...this.#cart(session)].flatMap(([sku, n]) => (sku !== except && n > 0 && catalog.get(sku) ? [{ ...catalog.get(sku)!, maxUnits: n }] : []));
+    return uniqueFit(weightCandidates(Math.abs(deltaG), items, this.#o.settings.weightMatch));
+  }
+
+  /** A foreign unit on this tray that weighs like its SKU (the pick could be either), or null. */
+  #foreignLookalike(trayId: string, sku: string): string | null {
+    const onTray = this.#foreign.get(trayId);
+    if (onTray === undefined) return null;
+    const catalog = this.#catalog();
+    const own = catalog.get(sku);
+    if (own === undefined) return null;
+    for (const [other, n] of onTray) {
+      const item = catalog.get(other);
+      if (n > 0 && item && weightCandidates(own.unitWeightG, [item], this.#o.settings.weightMatch).length > 0) return other;
+    }
+    return null;
+  }
+
+  #addForeign(trayId: string, sku: string, units: number): void {
+    const onTray = this.#foreign.get(trayId) ?? new Map<string, number>();
+    onTray.set(sku, Math.max(0, (onTray.get(sku) ?? 0) + units));
+    this.#foreign.set(trayId, onTray);
+  }
+
+  // ── sessions, settling, receipts ──────────────────────────────────────────────────────
+
+  #onTrackDecision(d: TrackDecision): void {
+    if (d.kind === 'entered' || d.kind === 'stitched') {
+      this.#append<PersonBound>(types.personBound, `person:${d.trackId}:${d.personId}`, { personId: d.personId, trackId: d.trackId, sessionId: d.sessionId, how: d.kind, at: d.at });
+    } else if (d.kind === 'swapped') {
+      this.#append<PersonBound>(types.personBound, `person:${d.trackIds[0]}:${d.personIds[1]}:${d.at}`, { personId: d.personIds[1], trackId: d.trackIds[0], sessionId: this.#book.person(d.personIds[1])?.sessionId ?? null, how: 'swapped', at: d.at });
+      this.#append<PersonBound>(types.personBound, `person:${d.trackIds[1]}:${d.personIds[0]}:${d.at}`, { personId: d.personIds[0], trackId: d.trackIds[1], sessionId: this.#book.person(d.personIds[0])?.sessionId ?? null, how: 'swapped', at: d.at });
+    } else if (d.kind === 'exited' && d.sessionId !== null) {
+      const session = this.#sessions.get(d.sessionId);
+      if (session === undefined || session.state !== 'open') return;
+      const persons = this.#book.personsOf(session.id);
+      // The party has left when everyone it brought in has gone through the exit.
+      if (persons.length >= session.entered && persons.every((p) => p.exitedAt !== null)) {
+        this.#append<SessionExited>(types.sessionExited, `session-exit:${session.id}`, { sessionId: session.id, at: Math.max(...persons.map((p) => p.exitedAt!)), how: 'tracks' });
+      }
+    } else if (d.kind === 'unbound') {
+      this.#o.metrics.rejects.inc({ code: 'EDGE_ERR_CHECKOUT_UNBOUND_TRACK' });
+    }
+  }
+
+  /**
+   * Sessions that have exited get their receipt once the evidence has settled: `settleMs` after
+   * the exit, with no tray the visit touched in its last minute still moving or held (or
+   * `maxSettleMs` at most). Open review items hold the receipt (state in-review).
+   */
+  #tick(): void {
+    if (this.#replaying) return;
+    const s = this.#o.settings;
+    let busy: ReadonlySet<string> | undefined;
+    for (const session of this.#sessions.values()) {
+      if (session.state !== 'exiting' && session.state !== 'in-review') continue;
+      const since = this.#clock - session.exitAt!;
+      if (session.state === 'exiting') {
+        if (since < s.settleMs) continue;
+        busy ??= this.#o.busyTrays();
+        const pending = [...session.touched].some(([trayId, at]) => busy!.has(trayId) && session.exitAt! - at < 60_000);
+        if (pending && since < s.maxSettleMs) continue;
+      }
+      if ([...session.reviews].some((id) => this.#reviews.get(id)?.state === 'open')) {
+        if (session.state !== 'in-review') session.state = 'in-review';
+        continue;
+      }
+      this.#issueReceipt(session);
+    }
+  }
+
+  #issueReceipt(session: Session): void {
+    const catalog = this.#catalog();
+    const cart = [...this.#cart(session)].filter(([, n]) => n > 0).map(([sku, quantity]) => ({ sku, quantity }));
+    const priceBook = new Map<string, PriceBookItem>();
+    for (const { sku } of cart) {
+      const item = catalog.get(sku)!;
+      priceBook.set(sku, { sku, name: item.name, priceMinor: item.priceMinor, currency: item.currency });
+    }
+    const priced = priceCart(cart, priceBook, this.#o.settings.promotions as Promotion[], { at: this.#clock });
+    const receiptId = `rc-${session.id.slice(2)}`;
+    const reviewed = [...session.reviews].length > 0;
+    this.#append<ReceiptIssued>(
+      types.receiptIssued,
+      `receipt:${session.id}`,
+      {
+        receiptId,
+        sessionId: session.id,
+        token: session.token,
+        ...priced,
+        currency: priced.currency || (this.#model?.catalog[0]?.currency ?? 'EUR'),
+        exitAt: session.exitAt!,
+        issuedAt: this.#clock,
+        reviewed,
+        minConfidence: session.lines.reduce((m, l) => Math.min(m, l.confidence), 1),
+      },
+      true,
+    );
+    this.#pay(receiptId);
+  }
+
+  #pay(receiptId: string): void {
+    const receipt = this.#receipts.get(receiptId)!;
+    const session = this.#sessions.get(receipt.sessionId)!;
+    this.#o.publish(receipt);
+    this.#o.payment
+      .charge({ receiptId, sessionId: session.id, token: session.token, amountMinor: receipt.totalMinor, currency: receipt.currency })
+      .then((result) => {
+        this.#append<PaymentResult>(types.paymentResult, `payment:${receiptId}`, { receiptId, status: result.status, reference: result.reference, at: this.#clock });
+      })
+      .catch((err: unknown) => this.#o.logger.error({ err, receiptId }, 'payment hand-off failed; retried on restart'));
+  }
+
+  // ── ledger → state ───────────────────────────────────────────────────────────────────
+
+  #append<P>(type: string, key: string, payload: P, outbox = false): void {
+    const { event, duplicate } = this.#o.ledger.append({ type, stream, key, payload, outbox });
+    if (!duplicate) this.#apply(event);
+  }
+
+  #replay(): void {
+    this.#replaying = true;
+    try {
+      let from = 1;
+      for (;;) {
+        const batch = this.#o.ledger.events({ stream, fromSeq: from, limit: 10_000 });
+        for (const event of batch) this.#apply(event);
+        if (batch.length < 10_000) break;
+        from = batch.at(-1)!.seq + 1;
+      }
+      // Shelf changes already read: the inventory has them; the checkout decided them before the restart or never will.
+      for (const event of this.#o.ledger.events({ stream: 'inventory', type: 'inventory.shelf.changed' })) {
+        this.#decided.add((event.payload as { change: ShelfChange }).change.id);
+      }
+    } finally {
+      this.#replaying = false;
+    }
+    // Receipts written but not paid (the process died in between): hand them to payment again (idempotent by receipt id).
+    for (const receipt of this.#receipts.values()) if (receipt.payment.status === 'pending') this.#pay(receipt.receiptId);
+  }
+
+  #apply(event: LedgerEvent): void {
+    switch (event.type) {
+      case types.sessionOpened: {
+        const p = event.payload as SessionOpened;
+        const session: Session = {
+          id: p.sessionId,
+          token: p.token,
+          party: p.party,
+          gate: p.gate,
+          state: 'open',
+          openedAt: p.at,
+          exitAt: null,
+          lines: [],
+          reviews: new Set(),
+          receiptId: null,
+          touched: new Map(),
+          persons: new Set(),
+          entered: 0,
+        };
+        this.#sessions.set(session.id, session);
+        this.#byToken.set(tokenKey(p.token), session.id);
+        this.#book.expectEntry(session.id, p.gate, p.at, p.party);
+        this.#advance(p.at);
+        break;
+      }
+      case types.personBound: {
+        const p = event.payload as PersonBound;
+        if (this.#replaying) {
+          this.#book.restore(p.trackId, p.personId, p.sessionId, p.at);
+          if (p.how === 'entered' && p.sessionId !== null) this.#book.consumeEntry(p.sessionId);
+        }
+        const session = p.sessionId === null ? undefined : this.#sessions.get(p.sessionId);
+        if (session) {
+          session.persons.add(p.personId);
+          if (p.how === 'entered') session.entered++;
+        }
+        break;
+      }
+      case types.sessionExited: {
+        const p = event.payload as SessionExited;
+        const session = this.#sessions.get(p.sessionId);
+        if (session && session.state === 'open') {
+          session.state = 'exiting';
+          session.exitAt = p.at;
+        }
+        break;
+      }
+      case types.cartChanged: {
+        const p = event.payload as CartChanged;
+        const session = this.#sessions.get(p.sessionId);
+        session?.lines.push({ changeId: p.changeId, trayId: p.trayId, sku: p.sku, quantity: p.quantity, confidence: p.confidence, reason: p.reason, evidenceAt: p.evidenceAt, addedAt: p.at });
+        if (p.reason === 'put-on-wrong-tray' || p.reason === 'put-back-lookalike') this.#addForeignReplay(p.trayId, p.sku, -p.quantity);
+        if (p.reason === 'pick-misplaced-unit') this.#addForeignReplay(p.trayId, p.sku, -p.quantity);
+        this.#decided.add(p.changeId);
+        break;
+      }
+      case types.reviewOpened: {
+        const p = event.payload as ReviewOpened;
+        this.#reviews.set(p.reviewId, { id: p.reviewId, state: 'open', changeId: p.changeId, trayId: p.trayId, reason: p.reason, sessionIds: p.sessionIds, proposal: p.proposal, confidence: p.confidence, openedAt: p.openedAt, resolution: null });
+        for (const id of p.sessionIds) this.#sessions.get(id)?.reviews.add(p.reviewId);
+        this.#decided.add(p.changeId);
+        break;
+      }
+      case types.reviewResolved: {
+        const p = event.payload as ReviewResolved;
+        const review = this.#reviews.get(p.reviewId);
+        if (review) {
+          review.state = 'resolved';
+          review.resolution = p;
+        }
+        break;
+      }
+      case types.receiptIssued: {
+        const p = event.payload as ReceiptIssued;
+        const { token: _token, ...receipt } = p;
+        this.#receipts.set(p.receiptId, { ...receipt, payment: { status: 'pending', reference: null }, corrections: [] });
+        const session = this.#sessions.get(p.sessionId);
+        if (session) {
+          session.state = 'closed';
+          session.receiptId = p.receiptId;
+        }
+        this.#o.bus.emit('checkout.receipt', this.#receipts.get(p.receiptId)!);
+        break;
+      }
+      case types.paymentResult: {
+        const p = event.payload as PaymentResult;
+        const receipt = this.#receipts.get(p.receiptId);
+        if (receipt) receipt.payment = { status: p.status, reference: p.reference };
+        break;
+      }
+      case types.receiptCorrected: {
+        const p = event.payload as ReceiptCorrected;
+        this.#receipts.get(p.receiptId)?.corrections.push(p);
+        break;
+      }
+    }
+  }
+
+  /** During live fusion #addForeign is called directly; replay rebuilds the same map from the cart lines. */
+  #addForeignReplay(trayId: string, sku: string, units: number): void {
+    if (this.#replaying) this.#addForeign(trayId, sku, units);
+  }
+
+  // ── helpers ───────────────────────────────────────────────────────────────────────────
+
+  #cart(session: Session): Map<string, number> {
+    const cart = new Map<string, number>();
+    for (const line of session.lines) cart.set(line.sku, (cart.get(line.sku) ?? 0) + line.quantity);
+    return cart;
+  }
+
+  #view(s: Session): SessionView {
+    return {
+      id: s.id,
+      state: s.state,
+      party: s.party,
+      openedAt: s.openedAt,
+      exitAt: s.exitAt,
+      persons: s.persons.size,
+      cart: [...this.#cart(s)].filter(([, n]) => n !== 0).map(([sku, quantity]) => ({ sku, quantity })).sort((a, b) => a.sku.localeCompare(b.sku)),
+      lines: [...s.lines],
+      openReviews: [...s.reviews].filter((id) => this.#reviews.get(id)?.state === 'open'),
+      receiptId: s.receiptId,
+    };
+  }
+
+  #catalog(): Map<string, StoreModel['catalog'][number]> {
+    return new Map((this.#model?.catalog ?? []).map((c) => [c.sku, c]));
+  }
+
+  #refreshModel(): void {
+    const model = this.#o.model();
+    if (model === this.#model) return;
+    this.#model = model;
+    this.#trays = model ? trayPoints(model) : new Map();
+    // Persons and their bindings survive a model swap; only the lanes change.
+    this.#book.setGates(model?.gates ?? []);
+  }
+
+  #advance(at: number): void {
+    if (at > this.#clock) this.#clock = at;
+  }
+
+  #reject(deviceId: string, code: string, message: string): void {
+    this.#o.metrics.reject(deviceId, code);
+    this.#o.logger.warn({ deviceId, code }, message);
+  }
+}
+
+/** Tokens are looked up by hash: the map does not keep them in the clear longer than the session row does. */
+function tokenKey(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 32);
+}
+
+function fitConfidence(z: number): number {
+  return Math.exp(-(z * z) / 8);
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

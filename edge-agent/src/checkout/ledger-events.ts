@@ -1,0 +1,114 @@
+import type { PricedCart } from './pricing.ts';
+
+/** Ledger event types of the checkout (stream "checkout"); docs/checkout.md lists them. */
+export const checkoutEventTypes = {
+  sessionOpened: 'checkout.session.opened',
+  personBound: 'checkout.person.bound',
+  sessionExited: 'checkout.session.exited',
+  cartChanged: 'checkout.cart.changed',
+  reviewOpened: 'checkout.review.opened',
+  reviewResolved: 'checkout.review.resolved',
+  receiptIssued: 'checkout.receipt.issued',
+  paymentResult: 'checkout.payment.result',
+  receiptCorrected: 'checkout.receipt.corrected',
+} as const;
+
+/** An entry scan opened a visit. The token is the shopper's pseudonymous per-visit token (app QR or payment token), never a name or card number. */
+export interface SessionOpened {
+  sessionId: string;
+  token: string;
+  party: number;
+  gate: string;
+  at: number;
+}
+
+/** A tracker's track id now stands for this person (entered with a party, continued after a dropout, or mapped back after a swap). */
+export interface PersonBound {
+  personId: string;
+  trackId: string;
+  sessionId: string | null;
+  how: 'entered' | 'stitched' | 'swapped';
+  at: number;
+}
+
+export interface SessionExited {
+  sessionId: string;
+  /** Device time the last person of the party left (or the exit scan). */
+  at: number;
+  how: 'tracks' | 'scan';
+}
+
+/** One cart line: units added (> 0) or taken off (< 0) a session's virtual cart, with its evidence. */
+export interface CartChanged {
+  sessionId: string;
+  /** The shelf change it came from (the inventory's ledger has it too). */
+  changeId: string;
+  trayId: string;
+  sku: string;
+  quantity: number;
+  confidence: number;
+  /** pick, put-back, put-back-lookalike, put-back-handed-over, put-on-wrong-tray, pick-misplaced-unit, shared, review. */
+  reason: string;
+  evidenceAt: number;
+  at: number;
+}
+
+export interface CartLineProposal {
+  sessionId: string;
+  sku: string;
+  /** Signed units for that session's cart. */
+  quantity: number;
+}
+
+/** Evidence too weak to charge: a manager decides (GET /api/review, POST /api/review/:id/resolve). */
+export interface ReviewOpened {
+  reviewId: string;
+  changeId: string;
+  trayId: string;
+  reason: string;
+  /** Sessions that may be meant (the receipt of each waits for the decision). */
+  sessionIds: string[];
+  /** The best guess, if there is one. */
+  proposal: CartLineProposal[];
+  confidence: number;
+  change: { deltaG: number; sku: string | null; quantity: number; confidence: number; startAt: number; settledAt: number };
+  openedAt: number;
+}
+
+export interface ReviewResolved {
+  reviewId: string;
+  lines: CartLineProposal[];
+  actor: string;
+  at: number;
+}
+
+export interface ReceiptIssued extends PricedCart {
+  receiptId: string;
+  sessionId: string;
+  /** For the payment hand-off only; the API never shows it. */
+  token: string;
+  exitAt: number;
+  issuedAt: number;
+  /** A manager resolved evidence of this visit. */
+  reviewed: boolean;
+  /** The lowest confidence among the visit's cart lines (1 without lines). */
+  minConfidence: number;
+}
+
+export interface PaymentResult {
+  receiptId: string;
+  status: 'approved' | 'declined';
+  reference: string | null;
+  at: number;
+}
+
+/** A refund after the fact: a new event, the receipt is never edited. */
+export interface ReceiptCorrected {
+  receiptId: string;
+  correctionId: string;
+  lines: Array<{ sku: string; quantity: number; amountMinor: number }>;
+  amountMinor: number;
+  reason: string;
+  actor: string;
+  at: number;
+}
