@@ -157,6 +157,10 @@ export class StoreAgent {
     this.#sensing = sensing;
     this.#cleanups.push(() => sensing.stop());
     let planeUp = false;
+    // Receipts handed over again during the replay (payment not recorded before a crash) go out once the broker is up.
+    const waiting: Array<Parameters<ConstructorParameters<typeof CheckoutService>[0]['publish']>[0]> = [];
+    const publishReceipt = (receipt: (typeof waiting)[number]) =>
+      this.plane.publishOut('receipts', receipt).catch((err: unknown) => this.logger.warn({ err, receiptId: receipt.receiptId }, 'publishing receipt on out/receipts failed'));
     const checkout = new CheckoutService({
       ledger: this.ledger,
       bus: this.bus,
@@ -168,8 +172,8 @@ export class StoreAgent {
       busyTrays: () => new Set((sensing.weight()?.trays() ?? []).filter((t) => t.state === 'active' || t.holdingDeltaG !== null).map((t) => t.trayId)),
       payment: this.#payment,
       publish: (receipt) => {
-        if (!planeUp) return;
-        this.plane.publishOut('receipts', receipt).catch((err: unknown) => this.logger.warn({ err, receiptId: receipt.receiptId }, 'publishing receipt on out/receipts failed'));
+        if (planeUp) void publishReceipt(receipt);
+        else waiting.push(receipt);
       },
     });
     this.#checkout = checkout;
@@ -185,6 +189,7 @@ export class StoreAgent {
     });
     this.#addresses = await this.plane.start();
     planeUp = true;
+    for (const receipt of waiting.splice(0)) void publishReceipt(receipt);
     this.#serial.start();
     alertsOut.planeReady();
     this.#cleanups.push(this.registry.onChange(() => this.plane.reconcile()));

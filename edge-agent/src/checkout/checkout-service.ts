@@ -7,7 +7,7 @@ import type { Ledger, LedgerEvent } from '../ledger/index.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { candidatesAt, type Candidate } from './attribution.ts';
-import { checkoutEventTypes as types, type CartChanged, type PersonBound, type ReceiptCorrected, type ReceiptIssued, type ReviewOpened, type ReviewResolved, type SessionExited, type SessionOpened, type PaymentResult, type CartLineProposal } from './ledger-events.ts';
+import { checkoutEventTypes as types, type CartChanged, type PersonBound, type ReceiptCorrected, type ReceiptIssued, type ReviewOpened, type ReviewResolved, type SessionExited, type SessionOpened, type PaymentResult, type CartLineProposal, type PersonExited, type RefundResult } from './ledger-events.ts';
 import type { PaymentService } from './payment.ts';
 import { priceCart, type PriceBookItem, type Promotion } from './pricing.ts';
 import type { CheckoutSettings } from './settings.ts';
@@ -59,7 +59,7 @@ export interface ReviewView {
 
 export interface ReceiptView extends Omit<ReceiptIssued, 'token'> {
   payment: { status: 'pending' | 'approved' | 'declined'; reference: string | null };
-  corrections: ReceiptCorrected[];
+  corrections: Array<ReceiptCorrected & { refund: { status: 'pending' | 'approved' | 'declined'; reference: string | null } }>;
 }
 
 interface Session {
@@ -77,6 +77,9 @@ interface Session {
   touched: Map<string, number>;
   persons: Set<string>;
   entered: number;
+  /** Persons of the party who have left through the exit, with the time the last one left. */
+  exited: Set<string>;
+  lastExitAt: number;
 }
 
 export interface CheckoutServiceOptions {
@@ -148,9 +151,9 @@ export class CheckoutService {
   onGateScan(event: DeviceEvent<GateScanPayload>): void {
     this.#refreshModel();
     const { token, lane, party, at } = event.payload;
-    this.#advance(at);
     const gate = this.#model?.gates.find((g) => g.device === event.deviceId && g.lane === lane);
     if (gate === undefined) return this.#reject(event.deviceId, 'EDGE_ERR_CHECKOUT_UNKNOWN_GATE', `gate ${event.deviceId} is not a ${lane} lane of the store model`);
+    this.#advance(at);
     if (lane === 'exit') {
       const session = this.#sessions.get(this.#byToken.get(tokenKey(token)) ?? '');
       if (session === undefined || session.state !== 'open') return this.#reject(event.deviceId, 'EDGE_ERR_CHECKOUT_SESSION_CLOSED', 'exit scan of a token with no open session');
@@ -266,13 +269,17 @@ export class CheckoutService {
    */
   correctReceipt(receiptId: string, input: { lines: Array<{ sku: string; quantity: number }>; reason: string; actor: string }): ReceiptView {
     const receipt = this.receipt(receiptId);
-    const refunds = input.lines.map((line) => {
-      const on = receipt.lines.find((l) => l.sku === line.sku);
-      const already = receipt.corrections.flatMap((c) => c.lines).filter((l) => l.sku === line.sku).reduce((s, l) => s + l.quantity, 0);
-      if (on === undefined || line.quantity < 1 || line.quantity + already > on.quantity) {
-        throw errors.EDGE_ERR_BAD_REQUEST(`refund of ${line.quantity} × ${line.sku}: the receipt has ${on?.quantity ?? 0}, ${already} already refunded`);
+    const wanted = new Map<string, number>();
+    for (const line of input.lines) wanted.set(line.sku, (wanted.get(line.sku) ?? 0) + line.quantity);
+    const paid = paidPerUnit(receipt);
+    const refunds = [...wanted].map(([sku, quantity]) => {
+      const on = receipt.lines.find((l) => l.sku === sku);
+      const already = receipt.corrections.flatMap((c) => c.lines).filter((l) => l.sku === sku).reduce((s, l) => s + l.quantity, 0);
+      if (on === undefined || quantity < 1 || quantity + already > on.quantity) {
+        throw errors.EDGE_ERR_BAD_REQUEST(`refund of ${quantity} × ${sku}: the receipt has ${on?.quantity ?? 0}, ${already} already refunded`);
       }
-      return { sku: line.sku, quantity: line.quantity, amountMinor: Math.round((on.amountMinor / on.quantity) * line.quantity) };
+      // What the shopper paid for these units: the line's amount less its share of the receipt's discounts.
+      return { sku, quantity, amountMinor: Math.round(paid.get(sku)! * quantity) };
     });
     const correctionId = `c-${receipt.corrections.length + 1}`;
     const amountMinor = refunds.reduce((s, l) => s + l.amountMinor, 0);
@@ -283,9 +290,7 @@ export class CheckoutService {
       true,
     );
     const session = this.#sessions.get(receipt.sessionId)!;
-    void this.#o.payment.refund({ receiptId, correctionId, token: session.token, amountMinor, currency: receipt.currency }).catch((err: unknown) => {
-      this.#o.logger.error({ err, receiptId }, 'refund hand-off failed');
-    });
+    this.#refund(receiptId, correctionId, session.token);
     return this.receipt(receiptId);
   }
 
@@ -324,7 +329,8 @@ export class CheckoutService {
     const tray = this.#trays.get(change.trayId);
     if (tray === undefined) return;
     if (change.deltaG > 0 && [...this.#o.pendingRestocks(change.trayId).values()].some((n) => n > 0)) return; // staff restocking
-    const all = candidatesAt(this.#book.persons(), tray, change, s.attribution).filter((c) => this.#sessions.has(c.sessionId));
+    // Sessions whose hands came near the tray at all (a review names only these); charged only when clearly there.
+    const all = candidatesAt(this.#book.persons(), tray, change, s.attribution).filter((c) => this.#sessions.has(c.sessionId) && c.score >= s.minCandidateScore);
     const live = all.filter((c) => this.#sessions.get(c.sessionId)!.state !== 'closed');
     for (const c of all) this.#sessions.get(c.sessionId)!.touched.set(change.trayId, change.settledAt);
     const best = live[0];
@@ -472,10 +478,11 @@ export class CheckoutService {
     } else if (d.kind === 'exited' && d.sessionId !== null) {
       const session = this.#sessions.get(d.sessionId);
       if (session === undefined || session.state !== 'open') return;
-      const persons = this.#book.personsOf(session.id);
-      // The party has left when everyone it brought in has gone through the exit.
-      if (persons.length >= session.entered && persons.every((p) => p.exitedAt !== null)) {
-        this.#append<SessionExited>(types.sessionExited, `session-exit:${session.id}`, { sessionId: session.id, at: Math.max(...persons.map((p) => p.exitedAt!)), how: 'tracks' });
+      this.#append<PersonExited>(types.personExited, `person-exit:${session.id}:${d.personId}`, { personId: d.personId, sessionId: session.id, at: d.at });
+      // The party has left when everyone it brought in has gone through the exit and nobody of it is still in view.
+      const inView = this.#book.personsOf(session.id).some((p) => !p.gone);
+      if (session.entered > 0 && session.exited.size >= session.entered && !inView) {
+        this.#append<SessionExited>(types.sessionExited, `session-exit:${session.id}`, { sessionId: session.id, at: session.lastExitAt, how: 'tracks' });
       }
     } else if (d.kind === 'unbound') {
       this.#o.metrics.rejects.inc({ code: 'EDGE_ERR_CHECKOUT_UNBOUND_TRACK' });
@@ -497,7 +504,7 @@ export class CheckoutService {
       if (session.state === 'exiting') {
         if (since < s.settleMs) continue;
         busy ??= this.#o.busyTrays();
-        const pending = [...session.touched].some(([trayId, at]) => busy!.has(trayId) && session.exitAt! - at < 60_000);
+        const pending = this.#touchedBusy(session, busy);
         if (pending && since < s.maxSettleMs) continue;
       }
       if ([...session.reviews].some((id) => this.#reviews.get(id)?.state === 'open')) {
@@ -506,6 +513,18 @@ export class CheckoutService {
       }
       this.#issueReceipt(session);
     }
+  }
+
+  /** Did the visit's hands reach a tray, in its last minute, whose weight is still undecided? Then evidence of it may be pending. */
+  #touchedBusy(session: Session, busy: ReadonlySet<string>): boolean {
+    if (busy.size === 0) return false;
+    const persons = this.#book.personsOf(session.id);
+    const window = { startAt: session.exitAt! - 60_000, settledAt: session.exitAt! };
+    for (const trayId of busy) {
+      const tray = this.#trays.get(trayId);
+      if (tray !== undefined && candidatesAt(persons, tray, window, this.#o.settings.attribution).some((c) => c.score >= 0.5)) return true;
+    }
+    return false;
   }
 
   #issueReceipt(session: Session): void {
@@ -538,10 +557,26 @@ export class CheckoutService {
     this.#pay(receiptId);
   }
 
+  #refund(receiptId: string, correctionId: string, token: string): void {
+    const receipt = this.#receipts.get(receiptId)!;
+    const correction = receipt.corrections.find((c) => c.correctionId === correctionId)!;
+    this.#o.payment
+      .refund({ receiptId, correctionId, token, amountMinor: correction.amountMinor, currency: receipt.currency })
+      .then((result) => {
+        this.#append<RefundResult>(types.refundResult, `refund:${receiptId}:${correctionId}`, { receiptId, correctionId, status: result.status, reference: result.reference, at: this.#clock });
+      })
+      .catch((err: unknown) => this.#o.logger.error({ err, receiptId, correctionId }, 'refund hand-off failed; retried on restart'));
+  }
+
   #pay(receiptId: string): void {
     const receipt = this.#receipts.get(receiptId)!;
     const session = this.#sessions.get(receipt.sessionId)!;
     this.#o.publish(receipt);
+    if (receipt.totalMinor === 0) {
+      // Nothing to charge: no hand-off (an empty cart gets its receipt, not a zero charge).
+      this.#append<PaymentResult>(types.paymentResult, `payment:${receiptId}`, { receiptId, status: 'approved', reference: null, at: this.#clock });
+      return;
+    }
     this.#o.payment
       .charge({ receiptId, sessionId: session.id, token: session.token, amountMinor: receipt.totalMinor, currency: receipt.currency })
       .then((result) => {
@@ -575,7 +610,11 @@ export class CheckoutService {
       this.#replaying = false;
     }
     // Receipts written but not paid (the process died in between): hand them to payment again (idempotent by receipt id).
-    for (const receipt of this.#receipts.values()) if (receipt.payment.status === 'pending') this.#pay(receipt.receiptId);
+    for (const receipt of this.#receipts.values()) {
+      if (receipt.payment.status === 'pending') this.#pay(receipt.receiptId);
+      const token = this.#sessions.get(receipt.sessionId)?.token;
+      for (const c of receipt.corrections) if (c.refund.status === 'pending' && token !== undefined) this.#refund(receipt.receiptId, c.correctionId, token);
+    }
   }
 
   #apply(event: LedgerEvent): void {
@@ -596,6 +635,8 @@ export class CheckoutService {
           touched: new Map(),
           persons: new Set(),
           entered: 0,
+          exited: new Set(),
+          lastExitAt: 0,
         };
         this.#sessions.set(session.id, session);
         this.#byToken.set(tokenKey(p.token), session.id);
@@ -613,6 +654,15 @@ export class CheckoutService {
         if (session) {
           session.persons.add(p.personId);
           if (p.how === 'entered') session.entered++;
+        }
+        break;
+      }
+      case types.personExited: {
+        const p = event.payload as PersonExited;
+        const session = this.#sessions.get(p.sessionId);
+        if (session) {
+          session.exited.add(p.personId);
+          session.lastExitAt = Math.max(session.lastExitAt, p.at);
         }
         break;
       }
@@ -670,7 +720,13 @@ export class CheckoutService {
       }
       case types.receiptCorrected: {
         const p = event.payload as ReceiptCorrected;
-        this.#receipts.get(p.receiptId)?.corrections.push(p);
+        this.#receipts.get(p.receiptId)?.corrections.push({ ...p, refund: { status: 'pending', reference: null } });
+        break;
+      }
+      case types.refundResult: {
+        const p = event.payload as RefundResult;
+        const correction = this.#receipts.get(p.receiptId)?.corrections.find((c) => c.correctionId === p.correctionId);
+        if (correction) correction.refund = { status: p.status, reference: p.reference };
         break;
       }
     }
@@ -738,4 +794,18 @@ function fitConfidence(z: number): number {
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+/** Per SKU, what one unit cost the shopper on this receipt: its line amount less its share of the discounts that cover it. */
+function paidPerUnit(receipt: Pick<ReceiptIssued, 'lines' | 'discounts'>): Map<string, number> {
+  const amount = new Map(receipt.lines.map((l) => [l.sku, l.amountMinor]));
+  for (const discount of receipt.discounts) {
+    const covered = discount.skus.filter((sku) => amount.has(sku));
+    const base = covered.reduce((sum, sku) => sum + receipt.lines.find((l) => l.sku === sku)!.amountMinor, 0);
+    for (const sku of covered) {
+      const share = base === 0 ? 0 : (discount.amountMinor * receipt.lines.find((l) => l.sku === sku)!.amountMinor) / base;
+      amount.set(sku, amount.get(sku)! - share);
+    }
+  }
+  return new Map(receipt.lines.map((l) => [l.sku, Math.max(0, amount.get(l.sku)!) / l.quantity]));
 }

@@ -4,12 +4,14 @@ import type { PricedCart } from './pricing.ts';
 export const checkoutEventTypes = {
   sessionOpened: 'checkout.session.opened',
   personBound: 'checkout.person.bound',
+  personExited: 'checkout.person.exited',
   sessionExited: 'checkout.session.exited',
   cartChanged: 'checkout.cart.changed',
   reviewOpened: 'checkout.review.opened',
   reviewResolved: 'checkout.review.resolved',
   receiptIssued: 'checkout.receipt.issued',
   paymentResult: 'checkout.payment.result',
+  refundResult: 'checkout.refund.result',
   receiptCorrected: 'checkout.receipt.corrected',
 } as const;
 
@@ -28,6 +30,13 @@ export interface PersonBound {
   trackId: string;
   sessionId: string | null;
   how: 'entered' | 'stitched' | 'swapped';
+  at: number;
+}
+
+/** A person of a visit left through the exit lane. */
+export interface PersonExited {
+  personId: string;
+  sessionId: string;
   at: number;
 }
 
@@ -97,6 +106,14 @@ export interface ReceiptIssued extends PricedCart {
 
 export interface PaymentResult {
   receiptId: string;
+  status: 'approved' | 'declined';
+  reference: string | null;
+  at: number;
+}
+
+export interface RefundResult {
+  receiptId: string;
+  correctionId: string;
   status: 'approved' | 'declined';
   reference: string | null;
   at: number;

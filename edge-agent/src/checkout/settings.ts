@@ -7,6 +7,8 @@ export const checkoutSettingsSchema = z.strictObject({
   reviewThreshold: z.number().min(0).max(1).default(0.8),
   /** A session's hands must score at least this much at a tray (≈ samples with a hand on it) to be charged. */
   minAttributionScore: z.number().positive().default(1),
+  /** Sessions whose hands scored less than this at a tray are not even candidates (a review names only candidates). */
+  minCandidateScore: z.number().nonnegative().default(0.2),
   /** Two sessions both at least this share of the best score are both at the tray (same SKU, same tray, same time). */
   sharedScoreRatio: z.number().min(0).max(1).default(0.35),
   /** Confidence factor of a change split one unit per session. */

@@ -138,10 +138,12 @@ export class TrackBook {
   }
 
   /** Restores a binding recorded before a restart: track id → person → session. */
-  restore(trackId: string, personId: string, sessionId: string | null, at: number): void {
+  restore(trackId: string, personId: string, sessionId: string | null, _at: number): void {
     let person = this.#persons.get(personId);
     if (person === undefined) {
-      person = { id: personId, sessionId, samples: [], lastAt: at, gone: true, exitedAt: null };
+      // Not seen since the restart: `lastAt` starts at the first frame after it (see ingest), so the
+      // binding is kept for `historyMs` of store time whatever the age of the binding event.
+      person = { id: personId, sessionId, samples: [], lastAt: Number.NaN, gone: true, exitedAt: null };
       this.#persons.set(personId, person);
       const n = Number(personId.replace(/^p-/, ''));
       if (Number.isInteger(n) && n >= this.#nextPerson) this.#nextPerson = n + 1;
@@ -155,15 +157,22 @@ export class TrackBook {
     const at = payload.at;
     if (at < this.#now) return null;
     this.#now = at;
+    for (const person of this.#persons.values()) if (Number.isNaN(person.lastAt)) person.lastAt = at;
     const decisions: TrackDecision[] = [];
     this.#dropExpiredEntries(at);
     const seen = new Set<string>();
-    const continuing: Array<{ person: Person; x: number; y: number; hands: Point3[]; trackId: string }> = [];
-    for (const track of payload.tracks) {
-      if (seen.has(track.id)) continue; // a repeated id in one frame: the first wins
-      seen.add(track.id);
+    const tracks = payload.tracks.filter((t) => !seen.has(t.id) && seen.add(t.id)); // a repeated id in one frame: the first wins
+    // Known ids first, so a new id is never stitched to a person still visible in this frame.
+    const here = new Set<Person>();
+    for (const track of tracks) {
       const personId = this.#trackToPerson.get(track.id);
-      const person = personId === undefined ? this.#newTrack(track.id, track.x, track.y, at, decisions) : this.#persons.get(personId)!;
+      if (personId !== undefined) here.add(this.#persons.get(personId)!);
+    }
+    const continuing: Array<{ person: Person; x: number; y: number; hands: Point3[]; trackId: string }> = [];
+    for (const track of tracks) {
+      const personId = this.#trackToPerson.get(track.id);
+      const person = personId === undefined ? this.#newTrack(track.id, track.x, track.y, at, here, decisions) : this.#persons.get(personId)!;
+      here.add(person);
       if (person.gone) person.gone = false;
       continuing.push({ person, x: track.x, y: track.y, hands: track.hands ?? [], trackId: track.id });
     }
@@ -183,7 +192,7 @@ export class TrackBook {
   }
 
   /** A new track id: a party member at the entry, a vanished person coming back, or someone unbound. */
-  #newTrack(trackId: string, x: number, y: number, at: number, decisions: TrackDecision[]): Person {
+  #newTrack(trackId: string, x: number, y: number, at: number, visible: ReadonlySet<Person>, decisions: TrackDecision[]): Person {
     const here = { x, y };
     const entry = this.#entries.find((e) => e.remaining > 0 && at >= e.at - 1_000 && distance(here, e.gate) <= e.gate.radiusM);
     if (entry !== undefined) {
@@ -196,7 +205,8 @@ export class TrackBook {
     let best: Person | undefined;
     let bestD = Number.POSITIVE_INFINITY;
     for (const person of this.#persons.values()) {
-      if (!person.gone || person.exitedAt !== null) continue;
+      // Vanished (or missing from this frame while not yet declared gone): a dropout may continue under a new id.
+      if (visible.has(person) || person.exitedAt !== null || !(person.lastAt < at)) continue;
       const last = person.samples.at(-1);
       if (last === undefined || at - person.lastAt > this.options.stitchMs) continue;
       const d = distance(here, last);

@@ -42,7 +42,7 @@ export function registerEventStream(app: FastifyInstance, api: AgentApi): void {
         raw.destroy();
         return;
       }
-      raw.write(`id: ${++id}\nevent: ${name}\ndata: ${JSON.stringify(event)}\n\n`);
+      raw.write(`id: ${++id}\nevent: ${name}\ndata: ${JSON.stringify(redact(name, event))}\n\n`);
     });
     const heartbeat = setInterval(() => {
       raw.write(': heartbeat\n\n');
@@ -57,4 +57,11 @@ export function registerEventStream(app: FastifyInstance, api: AgentApi): void {
     });
     publishDepth();
   });
+}
+
+/** Shopper tokens never leave the agent except to payment: gate scans go out without theirs. */
+function redact(name: StoreEventName, event: unknown): unknown {
+  if (name !== 'gate.scan') return event;
+  const scan = event as { payload: Record<string, unknown> };
+  return { ...scan, payload: { ...scan.payload, token: '[redacted]' } };
 }

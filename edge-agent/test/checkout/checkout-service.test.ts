@@ -1,0 +1,586 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ReceiptView } from '../../src/checkout/checkout-service.ts';
+import { checkoutEventTypes } from '../../src/checkout/ledger-events.ts';
+import { SimulatedPaymentService } from '../../src/checkout/payment.ts';
+import { errorOf } from '../helpers/error-of.ts';
+import {
+  checkoutRig,
+  ENTRY,
+  EXIT,
+  flush,
+  gateScan,
+  HangingPaymentService,
+  misplacedChange,
+  skuChange,
+  standAt,
+  tracksEvent,
+  type CheckoutRig,
+  type CheckoutRigOptions,
+} from './checkout-fixture.ts';
+
+const rigs: CheckoutRig[] = [];
+function rig(options: CheckoutRigOptions = {}): CheckoutRig {
+  const r = checkoutRig(options);
+  rigs.push(r);
+  return r;
+}
+afterEach(() => {
+  for (const r of rigs.splice(0)) r.close();
+});
+
+/** Scans `token` in at the entry lane and puts the party's tracks at the lane; returns the new session id. */
+function enter(r: CheckoutRig, token: string, trackIds: string[]): string {
+  const before = new Set(r.service.sessions().map((s) => s.id));
+  r.bus.emit('gate.scan', gateScan('gate-in', 'entry', token, r.scene.t, trackIds.length));
+  const opened = r.service.sessions().filter((s) => !before.has(s.id));
+  expect(opened).toHaveLength(1);
+  trackIds.forEach((id, i) => r.scene.put(id, ENTRY.x + 0.3 * i, ENTRY.y));
+  r.scene.advance(100);
+  return opened[0]!.id;
+}
+
+/** Walks the track through the exit lane and out of view; returns the time it was last seen. */
+function leave(r: CheckoutRig, trackId: string): number {
+  r.scene.walk({ [trackId]: EXIT });
+  const lastAt = r.scene.t;
+  r.scene.drop(trackId);
+  return lastAt;
+}
+
+/** Enters, walks to `trayId`, reaches, and a change of `units` of `sku` settles there. */
+function shop(r: CheckoutRig, trackId: string, trayId: string, id: string, sku: string, units: number, confidence = 0.97) {
+  r.scene.walk({ [trackId]: standAt(trayId) });
+  const w = r.scene.reach(trackId, trayId);
+  r.bus.emit('shelf.change', skuChange(id, trayId, sku, units, w, confidence));
+  return w;
+}
+
+const cartOf = (r: CheckoutRig, sessionId: string) => r.service.session(sessionId).cart;
+const eventsOf = (r: CheckoutRig, type: string) => r.ledger.events({ stream: 'checkout', type });
+
+describe('CheckoutService: sessions and cart lines', () => {
+  it('opens a session at the entry scan and binds the shopper; a pick at the tray they reach is one cart line', () => {
+    const r = rig();
+    const s = enter(r, 'tok-alice-000001', ['a']);
+    expect(r.service.session(s)).toMatchObject({ id: s, state: 'open', party: 1, persons: 1, cart: [], lines: [], openReviews: [], receiptId: null });
+    expect(s).toMatch(/^s-[0-9a-f]{16}$/);
+    const w = shop(r, 'a', 't1', 'c1', 'cola', -1);
+    expect(r.service.session(s).lines).toEqual([
+      { changeId: 'c1', trayId: 't1', sku: 'cola', quantity: 1, confidence: 0.97, reason: 'pick', evidenceAt: w.settledAt, addedAt: r.scene.t },
+    ]);
+    expect(cartOf(r, s)).toEqual([{ sku: 'cola', quantity: 1 }]);
+    expect(r.service.clock).toBe(r.scene.t);
+    // The same change delivered again is not a second line.
+    r.bus.emit('shelf.change', skuChange('c1', 't1', 'cola', -1, w));
+    expect(r.service.session(s).lines).toHaveLength(1);
+    expect(eventsOf(r, checkoutEventTypes.cartChanged)).toHaveLength(1);
+  });
+
+  it('a put-back of that SKU at the tray takes it off the cart', () => {
+    const r = rig();
+    const s = enter(r, 'tok-alice-000001', ['a']);
+    shop(r, 'a', 't1', 'c1', 'cola', -1);
+    shop(r, 'a', 't1', 'c2', 'cola', 1);
+    expect(r.service.session(s).lines.map((l) => [l.changeId, l.sku, l.quantity, l.reason])).toEqual([
+      ['c1', 'cola', 1, 'pick'],
+      ['c2', 'cola', -1, 'put-back'],
+    ]);
+    expect(cartOf(r, s)).toEqual([]);
+  });
+
+  it('a unit put on a wrong tray (misplaced, Δ = a cart SKU) leaves the cart; taking it back from there puts it back in', () => {
+    const r = rig();
+    const s = enter(r, 'tok-alice-000001', ['a']);
+    shop(r, 'a', 't1', 'c1', 'cola', -1);
+    shop(r, 'a', 't2', 'c2', 'chips', -1);
+    r.scene.walk({ a: standAt('t3') });
+    const w = r.scene.reach('a', 't3');
+    r.bus.emit('shelf.change', misplacedChange('c3', 't3', 350.4, w));
+    expect(r.service.session(s).lines.at(-1)).toMatchObject({ changeId: 'c3', trayId: 't3', sku: 'cola', quantity: -1, reason: 'put-on-wrong-tray' });
+    expect(r.service.session(s).lines.at(-1)!.confidence).toBeGreaterThan(0.99);
+    expect(cartOf(r, s)).toEqual([{ sku: 'chips', quantity: 1 }]);
+
+    // The foreign cola now lies on the water tray; a −350 g change there is that unit.
+    const w2 = r.scene.reach('a', 't3');
+    r.bus.emit('shelf.change', misplacedChange('c4', 't3', -350, w2));
+    expect(r.service.session(s).lines.at(-1)).toMatchObject({ changeId: 'c4', trayId: 't3', sku: 'cola', quantity: 1, confidence: 1, reason: 'pick-misplaced-unit' });
+    expect(cartOf(r, s)).toEqual([
+      { sku: 'chips', quantity: 1 },
+      { sku: 'cola', quantity: 1 },
+    ]);
+  });
+
+  it('a put-down no cart item explains opens a review item, not a line', () => {
+    const r = rig();
+    const s = enter(r, 'tok-alice-000001', ['a']);
+    shop(r, 'a', 't1', 'c1', 'cola', -1);
+    r.scene.walk({ a: standAt('t3') });
+    const w = r.scene.reach('a', 't3');
+    r.bus.emit('shelf.change', misplacedChange('c2', 't3', 160, w)); // chips weight, but she holds no chips
+    expect(r.service.session(s).lines).toHaveLength(1);
+    expect(r.service.reviews()).toMatchObject([{ state: 'open', changeId: 'c2', reason: 'unknown-item-put-down', sessionIds: [s], proposal: [] }]);
+  });
+
+  it('a pick with weight confidence 0.5 opens a review item with the proposal instead of a line', () => {
+    const r = rig();
+    const s = enter(r, 'tok-alice-000001', ['a']);
+    const w = shop(r, 'a', 't1', 'c1', 'cola', -1, 0.5);
+    expect(r.service.session(s).lines).toEqual([]);
+    const reviews = r.service.reviews();
+    expect(reviews).toEqual([
+      {
+        id: expect.stringMatching(/^r-[0-9a-f]{12}$/),
+        state: 'open',
+        changeId: 'c1',
+        trayId: 't1',
+        reason: 'pick',
+        sessionIds: [s],
+        proposal: [{ sessionId: s, sku: 'cola', quantity: 1 }],
+        confidence: 0.5,
+        openedAt: r.scene.t,
+        resolution: null,
+      },
+    ]);
+    expect(r.service.session(s).openReviews).toEqual([reviews[0]!.id]);
+    expect(r.service.review(reviews[0]!.id)).toEqual(reviews[0]);
+    expect(eventsOf(r, checkoutEventTypes.reviewOpened)[0]!.payload).toMatchObject({ change: { deltaG: -350, sku: 'cola', quantity: -1, confidence: 0.5, startAt: w.startAt, settledAt: w.settledAt } });
+    expect(r.service.stats()).toEqual({ sessions: 1, open: 1, inReview: 0, receipts: 0, reviewsOpen: 1 });
+  });
+
+  it('two shoppers at the same tray and a change of −2: one unit each (shared)', () => {
+    const r = rig();
+    const a = enter(r, 'tok-alice-000001', ['a']);
+    r.scene.walk({ a: { x: 1, y: 2 } });
+    const b = enter(r, 'tok-bob-00000002', ['b']);
+    r.scene.walk({ a: standAt('t1', -0.3), b: standAt('t1', 0.3) });
+    const w = r.scene.reachAll([
+      { id: 'a', trayId: 't1', offsetM: -0.03 },
+      { id: 'b', trayId: 't1', offsetM: 0.03 },
+    ]);
+    r.bus.emit('shelf.change', skuChange('c1', 't1', 'cola', -2, w));
+    for (const s of [a, b]) {
+      expect(r.service.session(s).lines).toEqual([
+        { changeId: 'c1', trayId: 't1', sku: 'cola', quantity: 1, confidence: 0.873, reason: 'shared', evidenceAt: w.settledAt, addedAt: r.scene.t },
+      ]);
+    }
+    expect(r.service.reviews()).toEqual([]);
+  });
+
+  it('of two shoppers, the one whose hand was at the tray is charged (the neighbour at the next tray is not)', () => {
+    const r = rig();
+    const a = enter(r, 'tok-alice-000001', ['a']);
+    r.scene.walk({ a: { x: 1, y: 2 } });
+    const b = enter(r, 'tok-bob-00000002', ['b']);
+    r.scene.walk({ a: standAt('t1'), b: standAt('t2') });
+    const w = r.scene.reachAll([
+      { id: 'a', trayId: 't1' },
+      { id: 'b', trayId: 't2' },
+    ]);
+    r.bus.emit('shelf.change', skuChange('c1', 't1', 'cola', -1, w));
+    expect(cartOf(r, a)).toEqual([{ sku: 'cola', quantity: 1 }]);
+    expect(cartOf(r, b)).toEqual([]);
+    // Attribution confidence best / (best + second) ≈ 10 / (10 + 0.85).
+    expect(r.service.session(a).lines[0]!.confidence).toBeCloseTo(0.97 * (10 / (10 + 10 * Math.exp(-((1 / 3) ** 2) / (2 * 0.15 ** 2)))), 3);
+  });
+
+  it('a shelf change at a tray nobody was at adds no line and is counted as unattributed', async () => {
+    const r = rig();
+    const s = enter(r, 'tok-alice-000001', ['a']);
+    const from = r.scene.t;
+    r.scene.walk({ a: { x: 3, y: 2 } }); // hands down the whole time
+    r.bus.emit('shelf.change', skuChange('c1', 't1', 'cola', -1, { startAt: from + 500, settledAt: r.scene.t - 500 }));
+    expect(r.service.session(s).lines).toEqual([]);
+    expect(r.service.reviews()).toEqual([]);
+    expect(await r.rejects('EDGE_ERR_CHECKOUT_UNATTRIBUTED')).toBe(1);
+    // A tray not in the model: ignored, not counted.
+    r.bus.emit('shelf.change', skuChange('c2', 't9', 'water', -1, { startAt: from + 500, settledAt: r.scene.t - 500 }));
+    expect(await r.rejects('EDGE_ERR_CHECKOUT_UNATTRIBUTED')).toBe(1);
+    expect(r.service.session(s).lines).toEqual([]);
+  });
+
+  it('a pick at a tray a visit was only near (hand at another tray, 0.67 m away) is counted as unattributed and charges nobody', async () => {
+    const r = rig();
+    const s = enter(r, 'tok-alice-000001', ['a']);
+    r.scene.walk({ a: standAt('t1') });
+    const w = r.scene.reach('a', 't1');
+    r.bus.emit('shelf.change', skuChange('c1', 't3', 'water', -1, w)); // she reached t1, not t3 (0.67 m away)
+    expect(r.service.session(s).lines).toEqual([]);
+    expect(await r.rejects('EDGE_ERR_CHECKOUT_UNATTRIBUTED')).toBe(1);
+    // Her hand scored ≈ 5e-4 there: below minCandidateScore, so she is not even a candidate (no review holds her receipt).
+    expect(r.service.reviews()).toEqual([]);
+  });
+});
+
+describe('CheckoutService: device input that is rejected', () => {
+  it('a replayed entry token is rejected and counted, and opens no second session', async () => {
+    const r = rig();
+    const s = enter(r, 'tok-alice-000001', ['a']);
+    r.bus.emit('gate.scan', gateScan('gate-in', 'entry', 'tok-alice-000001', r.scene.t + 50));
+    expect(r.service.sessions().map((x) => x.id)).toEqual([s]);
+    expect(await r.rejects('EDGE_ERR_CHECKOUT_TOKEN_REPLAYED')).toBe(1);
+    expect((await r.metrics.deviceRejects.get()).values).toContainEqual(expect.objectContaining({ labels: { device: 'gate-in', code: 'EDGE_ERR_CHECKOUT_TOKEN_REPLAYED' }, value: 1 }));
+    expect(eventsOf(r, checkoutEventTypes.sessionOpened)).toHaveLength(1);
+    // A track at the lane now is nobody's (no party expected).
+    r.scene.put('x', ENTRY.x, ENTRY.y).advance(100);
+    expect(r.service.session(s).persons).toBe(1);
+    expect(await r.rejects('EDGE_ERR_CHECKOUT_UNBOUND_TRACK')).toBe(1);
+  });
+
+  it('an exit scan of an unknown token is counted; of a known one it ends the visit', async () => {
+    const r = rig();
+    const s = enter(r, 'tok-alice-000001', ['a']);
+    r.bus.emit('gate.scan', gateScan('gate-out', 'exit', 'tok-nobody-00001', r.scene.t));
+    expect(await r.rejects('EDGE_ERR_CHECKOUT_SESSION_CLOSED')).toBe(1);
+    expect(r.service.session(s).state).toBe('open');
+    const at = r.scene.t;
+    r.bus.emit('gate.scan', gateScan('gate-out', 'exit', 'tok-alice-000001', at));
+    expect(r.service.session(s)).toMatchObject({ state: 'exiting', exitAt: at });
+    expect(eventsOf(r, checkoutEventTypes.sessionExited).map((e) => e.payload)).toEqual([{ sessionId: s, at, how: 'scan' }]);
+    // Scanned at a gate that is not an exit lane of the model: counted, nothing happens.
+    r.bus.emit('gate.scan', gateScan('gate-in', 'exit', 'tok-alice-000001', at));
+    expect(await r.rejects('EDGE_ERR_CHECKOUT_UNKNOWN_GATE')).toBe(1);
+  });
+
+  it("frames from a second tracker are rejected and counted; they bind nobody", async () => {
+    const r = rig();
+    const s = enter(r, 'tok-alice-000001', ['a']);
+    r.bus.emit('gate.scan', gateScan('gate-in', 'entry', 'tok-bob-00000002', r.scene.t));
+    r.bus.emit('tracker.tracks', tracksEvent(r.scene.t + 50, [{ id: 'z', ...ENTRY }], 'tracker-2'));
+    r.bus.emit('tracker.tracks', tracksEvent(r.scene.t + 60, [{ id: 'z', ...ENTRY }], 'tracker-2'));
+    expect(await r.rejects('EDGE_ERR_CHECKOUT_UNKNOWN_TRACKER')).toBe(2);
+    const bob = r.service.sessions().find((x) => x.id !== s)!;
+    expect(bob.persons).toBe(0);
+    // The store's tracker still binds Bob's track.
+    r.scene.put('b', ENTRY.x, ENTRY.y).advance(100);
+    expect(r.service.session(bob.id).persons).toBe(1);
+  });
+
+  it('a stale tracker frame is counted and ignored', async () => {
+    const r = rig();
+    enter(r, 'tok-alice-000001', ['a']);
+    r.bus.emit('tracker.tracks', tracksEvent(r.scene.t - 500, [{ id: 'q', ...ENTRY }]));
+    expect(await r.rejects('EDGE_ERR_CHECKOUT_STALE_FRAME')).toBe(1);
+    expect(await r.rejects('EDGE_ERR_CHECKOUT_UNBOUND_TRACK')).toBe(0);
+  });
+});
+
+describe('CheckoutService: exit, receipt, payment', () => {
+  const promotions = [{ id: 'cola-2-for-2', kind: 'multi-buy', sku: 'cola', buy: 2, payMinor: 200 }];
+
+  it('exit through the lane → exiting, and settleMs later a priced receipt is issued, published, paid once and the session closed', async () => {
+    const r = rig({ settings: { promotions } });
+    const receiptsOnBus: ReceiptView[] = [];
+    r.bus.on('checkout.receipt', (x) => receiptsOnBus.push(x));
+    const s = enter(r, 'tok-alice-000001', ['a']);
+    shop(r, 'a', 't1', 'c1', 'cola', -3);
+    shop(r, 'a', 't2', 'c2', 'chips', -1);
+    const lastAt = leave(r, 'a');
+    r.scene.advance(900);
+    expect(r.service.session(s).state).toBe('open');
+    r.scene.advance(100); // gone for goneMs (1 s) at the exit lane
+    expect(r.service.session(s)).toMatchObject({ state: 'exiting', exitAt: lastAt });
+    expect(eventsOf(r, checkoutEventTypes.sessionExited).map((e) => e.payload)).toEqual([{ sessionId: s, at: lastAt, how: 'tracks' }]);
+    r.scene.advance(400); // 1.4 s after the exit
+    expect(r.service.session(s).state).toBe('exiting');
+    expect(r.service.receipts()).toEqual([]);
+    r.scene.advance(100); // settleMs (1.5 s)
+    const receiptId = `rc-${s.slice(2)}`;
+    expect(r.service.session(s)).toMatchObject({ state: 'closed', receiptId });
+    const receipt = r.service.receipt(receiptId);
+    expect(receipt).toEqual({
+      receiptId,
+      sessionId: s,
+      currency: 'EUR',
+      lines: [
+        { sku: 'chips', name: 'Chips 150 g', quantity: 1, unitPriceMinor: 199, amountMinor: 199 },
+        { sku: 'cola', name: 'Cola 330 ml', quantity: 3, unitPriceMinor: 129, amountMinor: 387 },
+      ],
+      discounts: [{ promotionId: 'cola-2-for-2', description: expect.any(String), skus: ['cola'], times: 1, amountMinor: 58 }],
+      subtotalMinor: 586,
+      discountMinor: 58,
+      totalMinor: 528,
+      exitAt: lastAt,
+      issuedAt: lastAt + 1_500,
+      reviewed: false,
+      minConfidence: 0.97,
+      payment: { status: 'pending', reference: null },
+      corrections: [],
+    });
+    expect(JSON.stringify(receipt)).not.toContain('tok-alice');
+    expect(r.published.map((x) => x.receiptId)).toEqual([receiptId]);
+    expect(receiptsOnBus.map((x) => x.receiptId)).toEqual([receiptId]);
+    const payment = r.payment as SimulatedPaymentService;
+    expect(payment.calls).toBe(1);
+    expect([...payment.charges.values()]).toEqual([{ receiptId, sessionId: s, token: 'tok-alice-000001', amountMinor: 528, currency: 'EUR' }]);
+    await flush();
+    expect(r.service.receipt(receiptId).payment).toEqual({ status: 'approved', reference: `sim-${receiptId}` });
+    expect(eventsOf(r, checkoutEventTypes.paymentResult).map((e) => e.payload)).toEqual([{ receiptId, status: 'approved', reference: `sim-${receiptId}`, at: lastAt + 1_500 }]);
+    // The receipt event goes to HQ through the outbox; more frames issue nothing more.
+    expect(eventsOf(r, checkoutEventTypes.receiptIssued)).toHaveLength(1);
+    r.scene.advance(3_000);
+    await flush();
+    expect(eventsOf(r, checkoutEventTypes.receiptIssued)).toHaveLength(1);
+    expect(payment.calls).toBe(1);
+    expect(r.published).toHaveLength(1);
+    expect(r.service.stats()).toEqual({ sessions: 1, open: 0, inReview: 0, receipts: 1, reviewsOpen: 0 });
+  });
+
+  it('a party of two: one cart for both, the receipt once the last of them has left', () => {
+    const r = rig();
+    const s = enter(r, 'tok-family-00001', ['m', 'k']);
+    expect(r.service.session(s)).toMatchObject({ party: 2, persons: 2 });
+    r.scene.walk({ m: standAt('t1'), k: { x: 3, y: 2 } });
+    r.bus.emit('shelf.change', skuChange('c1', 't1', 'cola', -1, r.scene.reach('m', 't1')));
+    r.scene.walk({ k: standAt('t3') });
+    r.bus.emit('shelf.change', skuChange('c2', 't3', 'water', -1, r.scene.reach('k', 't3')));
+    expect(cartOf(r, s)).toEqual([
+      { sku: 'cola', quantity: 1 },
+      { sku: 'water', quantity: 1 },
+    ]);
+    leave(r, 'm');
+    r.scene.advance(3_000);
+    expect(r.service.session(s).state).toBe('open');
+    const lastAt = leave(r, 'k');
+    r.scene.advance(2_500);
+    expect(r.service.session(s)).toMatchObject({ state: 'closed', exitAt: lastAt });
+    expect(r.service.receipts()[0]!.lines.map((l) => [l.sku, l.quantity])).toEqual([
+      ['cola', 1],
+      ['water', 1],
+    ]);
+  });
+
+  it('a party whose members leave minutes apart, with a restart in between, still exits once the last has left', () => {
+    const r = rig();
+    const s = enter(r, 'tok-family-00002', ['m', 'k']);
+    r.scene.walk({ m: standAt('t1'), k: { x: 3, y: 2 } });
+    r.bus.emit('shelf.change', skuChange('c1', 't1', 'cola', -1, r.scene.reach('m', 't1')));
+    leave(r, 'm');
+    r.scene.advance(180_000); // longer than the track book's history
+    const again = r.restart();
+    expect(again.service.session(s).state).toBe('open');
+    const lastAt = leave(again, 'k');
+    again.scene.advance(2_500);
+    expect(again.service.session(s)).toMatchObject({ state: 'closed', exitAt: lastAt });
+    expect(again.service.receipts()).toHaveLength(1);
+  });
+
+  it('a refund gives back what the units cost on the receipt, promotions included', () => {
+    const r = rig({ settings: { promotions: [{ id: 'cola-2-for-2', kind: 'multi-buy', sku: 'cola', buy: 2, payMinor: 200 }] } });
+    enter(r, 'tok-alice-000003', ['a']);
+    shop(r, 'a', 't1', 'c1', 'cola', -2);
+    leave(r, 'a');
+    r.scene.advance(2_500);
+    const { receiptId, totalMinor } = r.service.receipts()[0]!;
+    expect(totalMinor).toBe(200);
+    expect(r.service.correctReceipt(receiptId, { lines: [{ sku: 'cola', quantity: 2 }], reason: 'both dented', actor: 'anna' }).corrections[0]!.amountMinor).toBe(200);
+  });
+
+  it('an empty cart gets a receipt of 0 and no payment hand-off', async () => {
+    const r = rig();
+    enter(r, 'tok-alice-000004', ['a']);
+    leave(r, 'a');
+    r.scene.advance(2_500);
+    expect(r.service.receipts()[0]).toMatchObject({ totalMinor: 0, lines: [], payment: { status: 'approved', reference: null } });
+    await flush();
+    expect((r.payment as SimulatedPaymentService).calls).toBe(0);
+  });
+
+  it('waits for trays the visit touched that are still moving, at most maxSettleMs', () => {
+    const busy = new Set<string>();
+    const r = rig({ busy, settings: { maxSettleMs: 5_000 } });
+    const a = enter(r, 'tok-alice-000001', ['a']);
+    shop(r, 'a', 't1', 'c1', 'cola', -1);
+    busy.add('t1');
+    const exitA = leave(r, 'a');
+    r.scene.advance(3_000);
+    expect(r.service.session(a).state).toBe('exiting');
+    busy.clear();
+    r.scene.advance(100);
+    expect(r.service.session(a).state).toBe('closed');
+    expect(r.service.receipt(r.service.session(a).receiptId!).issuedAt).toBe(exitA + 3_100);
+
+    // A tray that never settles holds the receipt for maxSettleMs, no longer.
+    const b = enter(r, 'tok-bob-00000002', ['b']);
+    shop(r, 'b', 't2', 'c2', 'chips', -1);
+    busy.add('t2');
+    busy.add('t3'); // a tray Bob never touched does not matter
+    const exitB = leave(r, 'b');
+    r.scene.advance(4_900);
+    expect(r.service.session(b).state).toBe('exiting');
+    r.scene.advance(100);
+    expect(r.service.session(b).state).toBe('closed');
+    expect(r.service.receipt(r.service.session(b).receiptId!).issuedAt).toBe(exitB + 5_000);
+  });
+
+  it('a positive change on a tray with a declared restock pending is staff, not a put-back', () => {
+    const restocks = new Map([['t1', new Map([['cola', 6]])]]);
+    const r = rig({ restocks });
+    const s = enter(r, 'tok-alice-000001', ['a']);
+    shop(r, 'a', 't1', 'c1', 'cola', -1);
+    shop(r, 'a', 't1', 'c2', 'cola', 1);
+    expect(cartOf(r, s)).toEqual([{ sku: 'cola', quantity: 1 }]);
+    expect(r.service.reviews()).toEqual([]);
+  });
+
+  it('a visit with an open review item goes in-review and gets its receipt only when the item is resolved', async () => {
+    const r = rig();
+    const s = enter(r, 'tok-alice-000001', ['a']);
+    shop(r, 'a', 't2', 'c1', 'chips', -1);
+    shop(r, 'a', 't1', 'c2', 'cola', -1, 0.5);
+    const reviewId = r.service.reviews()[0]!.id;
+    leave(r, 'a');
+    r.scene.advance(2_500);
+    expect(r.service.session(s)).toMatchObject({ state: 'in-review', openReviews: [reviewId], receiptId: null });
+    expect(r.service.stats()).toMatchObject({ inReview: 1, receipts: 0, reviewsOpen: 1 });
+    r.scene.advance(60_000);
+    expect(r.service.receipts()).toEqual([]);
+
+    // Only candidates can be named, and only known SKUs.
+    expect(errorOf(() => r.service.resolveReview(reviewId, { lines: [{ sessionId: 's-0000000000000000', sku: 'cola', quantity: 1 }], actor: 'anna' })).code).toBe('EDGE_ERR_BAD_REQUEST');
+    expect(errorOf(() => r.service.resolveReview(reviewId, { lines: [{ sessionId: s, sku: 'caviar', quantity: 1 }], actor: 'anna' })).code).toBe('EDGE_ERR_BAD_REQUEST');
+    expect(errorOf(() => r.service.resolveReview('r-000000000000', { lines: 'accept', actor: 'anna' })).code).toBe('EDGE_ERR_CHECKOUT_NOT_FOUND');
+    expect(r.service.review(reviewId).state).toBe('open');
+
+    const resolved = r.service.resolveReview(reviewId, { lines: 'accept', actor: 'anna' });
+    expect(resolved).toMatchObject({ state: 'resolved', resolution: { reviewId, lines: [{ sessionId: s, sku: 'cola', quantity: 1 }], actor: 'anna' } });
+    expect(r.service.session(s).lines.at(-1)).toMatchObject({ changeId: 'c2', sku: 'cola', quantity: 1, confidence: 1, reason: 'review' });
+    const receipt = r.service.receipts()[0]!;
+    expect(r.service.session(s)).toMatchObject({ state: 'closed', receiptId: receipt.receiptId, openReviews: [] });
+    expect(receipt).toMatchObject({ reviewed: true, totalMinor: 129 + 199, minConfidence: 0.97 });
+    expect(errorOf(() => r.service.resolveReview(reviewId, { lines: [], actor: 'boss' })).code).toBe('EDGE_ERR_CHECKOUT_REVIEW_CLOSED');
+    await flush();
+    expect((r.payment as SimulatedPaymentService).calls).toBe(1);
+  });
+
+  it('a review resolved as "nobody took anything" charges nothing for it', () => {
+    const r = rig();
+    const s = enter(r, 'tok-alice-000001', ['a']);
+    shop(r, 'a', 't1', 'c1', 'cola', -1, 0.5);
+    leave(r, 'a');
+    r.scene.advance(2_500);
+    r.service.resolveReview(r.service.reviews()[0]!.id, { lines: [], actor: 'anna' });
+    expect(r.service.session(s)).toMatchObject({ state: 'closed', lines: [] });
+    expect(r.service.receipts()[0]).toMatchObject({ lines: [], totalMinor: 0, reviewed: true });
+  });
+
+  it('corrections: a refund is a new event and a refund hand-off; the receipt lines stay; over-refunds are refused', async () => {
+    const r = rig();
+    const s = enter(r, 'tok-alice-000001', ['a']);
+    shop(r, 'a', 't1', 'c1', 'cola', -2);
+    leave(r, 'a');
+    r.scene.advance(2_500);
+    const { receiptId, lines } = r.service.receipts()[0]!;
+    const corrected = r.service.correctReceipt(receiptId, { lines: [{ sku: 'cola', quantity: 1 }], reason: 'dented can', actor: 'anna' });
+    expect(corrected.lines).toEqual(lines);
+    expect(corrected.corrections).toEqual([
+      {
+        receiptId,
+        correctionId: 'c-1',
+        lines: [{ sku: 'cola', quantity: 1, amountMinor: 129 }],
+        amountMinor: 129,
+        reason: 'dented can',
+        actor: 'anna',
+        at: r.service.clock,
+        refund: { status: 'pending', reference: null },
+      },
+    ]);
+    await flush();
+    // The refund's outcome is recorded too (and handed over again after a restart when it is not).
+    expect(r.service.receipt(receiptId).corrections[0]!.refund).toEqual({ status: 'approved', reference: `sim-${receiptId}/c-1` });
+    expect(eventsOf(r, checkoutEventTypes.refundResult)).toHaveLength(1);
+    // The same SKU twice in one request counts as one refund of both units.
+    expect(errorOf(() => r.service.correctReceipt(receiptId, { lines: [{ sku: 'cola', quantity: 1 }, { sku: 'cola', quantity: 1 }], reason: 'x', actor: 'anna' })).code).toBe('EDGE_ERR_BAD_REQUEST');
+    const payment = r.payment as SimulatedPaymentService;
+    expect([...payment.refunds.values()]).toEqual([{ receiptId, correctionId: 'c-1', token: 'tok-alice-000001', amountMinor: 129, currency: 'EUR' }]);
+    expect(errorOf(() => r.service.correctReceipt(receiptId, { lines: [{ sku: 'cola', quantity: 2 }], reason: 'x', actor: 'anna' })).code).toBe('EDGE_ERR_BAD_REQUEST');
+    expect(errorOf(() => r.service.correctReceipt(receiptId, { lines: [{ sku: 'chips', quantity: 1 }], reason: 'x', actor: 'anna' })).code).toBe('EDGE_ERR_BAD_REQUEST');
+    r.service.correctReceipt(receiptId, { lines: [{ sku: 'cola', quantity: 1 }], reason: 'second can', actor: 'anna' });
+    expect(r.service.receipt(receiptId).corrections.map((c) => c.correctionId)).toEqual(['c-1', 'c-2']);
+    expect(errorOf(() => r.service.correctReceipt(receiptId, { lines: [{ sku: 'cola', quantity: 1 }], reason: 'x', actor: 'anna' })).code).toBe('EDGE_ERR_BAD_REQUEST');
+    expect(eventsOf(r, checkoutEventTypes.receiptCorrected)).toHaveLength(2);
+    expect(r.service.session(s).receiptId).toBe(receiptId);
+  });
+});
+
+describe('CheckoutService: restart (ledger replay)', () => {
+  it('rebuilds sessions, lines, reviews and receipts from the ledger; issues and charges nothing twice', async () => {
+    let r = rig();
+    // Alice shops and leaves: receipt, paid.
+    const alice = enter(r, 'tok-alice-000001', ['a']);
+    shop(r, 'a', 't1', 'c1', 'cola', -1);
+    leave(r, 'a');
+    r.scene.advance(2_500);
+    await flush();
+    const aliceReceipt = r.service.session(alice).receiptId!;
+    expect(r.service.receipt(aliceReceipt).payment.status).toBe('approved');
+    // Bob is still inside with a line and an open review item.
+    const bob = enter(r, 'tok-bob-00000002', ['b']);
+    shop(r, 'b', 't2', 'c2', 'chips', -1);
+    const w3 = shop(r, 'b', 't3', 'c3', 'water', -1, 0.5);
+    r.scene.walk({ b: { x: 3, y: 2 } });
+    const before = { sessions: r.service.sessions(), reviews: r.service.reviews(), receipts: r.service.receipts() };
+    expect(before.sessions.map((x) => x.state)).toEqual(['closed', 'open']);
+    const seq = r.ledger.head().seq;
+
+    r = r.restart();
+    rigs.push(r);
+    expect(r.service.sessions()).toEqual(before.sessions);
+    expect(r.service.reviews()).toEqual(before.reviews);
+    expect(r.service.receipts()).toEqual(before.receipts);
+    expect(r.service.session(bob).lines.map((l) => [l.changeId, l.sku, l.quantity])).toEqual([['c2', 'chips', 1]]);
+    await flush();
+    const payment = r.payment as SimulatedPaymentService;
+    expect(payment.calls).toBe(0);
+    expect(r.published).toEqual([]);
+    expect(r.ledger.head().seq).toBe(seq);
+
+    // The tracker goes on with Bob's track id: the same person, the same session.
+    r.scene.advance(200);
+    expect(await r.rejects('EDGE_ERR_CHECKOUT_UNBOUND_TRACK')).toBe(0);
+    // A shelf change redelivered after the restart is not decided twice.
+    r.bus.emit('shelf.change', skuChange('c2', 't2', 'chips', -1, { startAt: w3.startAt - 5_000, settledAt: w3.settledAt - 5_000 }));
+    expect(r.service.session(bob).lines).toHaveLength(1);
+    r.service.resolveReview(before.reviews[0]!.id, { lines: 'accept', actor: 'anna' });
+    leave(r, 'b');
+    r.scene.advance(2_500);
+    await flush();
+    expect(r.service.session(bob).state).toBe('closed');
+    const bobReceipt = r.service.session(bob).receiptId!;
+    expect(r.service.receipt(bobReceipt)).toMatchObject({ totalMinor: 199 + 89, reviewed: true, payment: { status: 'approved' } });
+    expect([...payment.charges.keys()]).toEqual([bobReceipt]);
+    expect(payment.calls).toBe(1);
+    expect(eventsOf(r, checkoutEventTypes.receiptIssued).map((e) => (e.payload as { receiptId: string }).receiptId)).toEqual([aliceReceipt, bobReceipt]);
+    expect(eventsOf(r, checkoutEventTypes.paymentResult)).toHaveLength(2);
+  });
+
+  it('hands a receipt whose payment result is missing to payment again on restart (once), and records the result', async () => {
+    const hanging = new HangingPaymentService();
+    let r = rig({ payment: hanging });
+    const s = enter(r, 'tok-alice-000001', ['a']);
+    shop(r, 'a', 't1', 'c1', 'cola', -1);
+    leave(r, 'a');
+    r.scene.advance(2_500);
+    await flush();
+    const receiptId = r.service.session(s).receiptId!;
+    expect(hanging.calls).toBe(1);
+    expect(r.service.receipt(receiptId).payment.status).toBe('pending');
+
+    r = r.restart();
+    rigs.push(r);
+    const payment = r.payment as SimulatedPaymentService;
+    expect(payment.calls).toBe(1);
+    expect([...payment.charges.values()]).toEqual([{ receiptId, sessionId: s, token: 'tok-alice-000001', amountMinor: 129, currency: 'EUR' }]);
+    expect(r.published.map((x) => x.receiptId)).toEqual([receiptId]);
+    await flush();
+    expect(r.service.receipt(receiptId).payment).toEqual({ status: 'approved', reference: `sim-${receiptId}` });
+    expect(eventsOf(r, checkoutEventTypes.paymentResult)).toHaveLength(1);
+    expect(eventsOf(r, checkoutEventTypes.receiptIssued)).toHaveLength(1);
+
+    // Restarted again: the result is in the ledger now, nothing is handed over.
+    r = r.restart();
+    rigs.push(r);
+    await flush();
+    expect((r.payment as SimulatedPaymentService).calls).toBe(0);
+    expect(r.service.receipt(receiptId).payment.status).toBe('approved');
+  });
+});

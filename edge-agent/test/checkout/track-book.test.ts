@@ -1,0 +1,220 @@
+import { describe, expect, it } from 'vitest';
+import { TrackBook, type TrackDecision } from '../../src/checkout/track-book.ts';
+import { ENTRY, EXIT, gates, Scene, T0, tracksPayload } from './checkout-fixture.ts';
+
+/** A book fed by a Scene; every decision collected. */
+function bookScene(options: ConstructorParameters<typeof TrackBook>[1] = {}) {
+  const book = new TrackBook(gates, options);
+  const decisions: TrackDecision[] = [];
+  const scene = new Scene((e) => decisions.push(...(book.ingest(e.payload) ?? [])), T0);
+  return { book, decisions, scene };
+}
+
+const kinds = (ds: TrackDecision[]) => ds.map((d) => d.kind);
+const lastSample = (book: TrackBook, sessionId: string) => {
+  const persons = book.personsOf(sessionId);
+  expect(persons).toHaveLength(1);
+  return persons[0]!.samples.at(-1)!;
+};
+
+describe('TrackBook: entry', () => {
+  it('binds the next `party` new tracks at the entry lane to the session, not one elsewhere and not one more', () => {
+    const book = new TrackBook(gates);
+    expect(book.expectEntry('s1', 'gate-in', T0, 2)).toBe(true);
+
+    // A track appearing in the aisle while the party is expected is not the party.
+    expect(book.ingest(tracksPayload(T0 + 100, [{ id: 'x', x: 3, y: 3 }, { id: 'a', x: 0.2, y: 0.1 }]))).toEqual([
+      { kind: 'unbound', personId: 'p-1', trackId: 'x', at: T0 + 100 },
+      { kind: 'entered', personId: 'p-2', sessionId: 's1', trackId: 'a', at: T0 + 100 },
+    ]);
+    expect(book.ingest(tracksPayload(T0 + 200, [{ id: 'x', x: 3, y: 3 }, { id: 'a', x: 0.3, y: 0.2 }, { id: 'b', x: -0.4, y: 0.3 }]))).toEqual([
+      { kind: 'entered', personId: 'p-3', sessionId: 's1', trackId: 'b', at: T0 + 200 },
+    ]);
+    // A third person at the lane: the party of two is complete.
+    expect(book.ingest(tracksPayload(T0 + 300, [{ id: 'x', x: 3, y: 3 }, { id: 'a', x: 0.4, y: 0.3 }, { id: 'b', x: -0.4, y: 0.4 }, { id: 'c', x: 0.1, y: -0.1 }]))).toEqual([
+      { kind: 'unbound', personId: 'p-4', trackId: 'c', at: T0 + 300 },
+    ]);
+    expect(book.personsOf('s1').map((p) => p.id)).toEqual(['p-2', 'p-3']);
+    expect(book.person('p-1')?.sessionId).toBeNull();
+    expect(book.person('p-4')?.sessionId).toBeNull();
+  });
+
+  it('expects entries only at an entry lane of the model', () => {
+    const book = new TrackBook(gates);
+    expect(book.expectEntry('s1', 'gate-out', T0, 1)).toBe(false);
+    expect(book.expectEntry('s1', 'gate-9', T0, 1)).toBe(false);
+    expect(book.ingest(tracksPayload(T0 + 100, [{ id: 'a', ...ENTRY }]))).toEqual([{ kind: 'unbound', personId: 'p-1', trackId: 'a', at: T0 + 100 }]);
+  });
+
+  it('binds a track at the lane while the entry window is open (inclusive) and not after it expired', () => {
+    const open = new TrackBook(gates, { entryWindowMs: 10_000 });
+    open.expectEntry('s1', 'gate-in', T0, 1);
+    expect(kinds(open.ingest(tracksPayload(T0 + 10_000, [{ id: 'a', ...ENTRY }]))!)).toEqual(['entered']);
+
+    const late = new TrackBook(gates, { entryWindowMs: 10_000 });
+    late.expectEntry('s1', 'gate-in', T0, 1);
+    expect(late.ingest(tracksPayload(T0 + 5_000, []))).toEqual([]);
+    expect(late.ingest(tracksPayload(T0 + 10_001, [{ id: 'a', ...ENTRY }]))).toEqual([{ kind: 'unbound', personId: 'p-1', trackId: 'a', at: T0 + 10_001 }]);
+    expect(late.personsOf('s1')).toEqual([]);
+
+    const short = new TrackBook(gates, { entryWindowMs: 2_000 });
+    short.expectEntry('s1', 'gate-in', T0, 1);
+    expect(kinds(short.ingest(tracksPayload(T0 + 2_500, [{ id: 'a', ...ENTRY }]))!)).toEqual(['unbound']);
+  });
+});
+
+describe('TrackBook: dropouts', () => {
+  /** One shopper of s1 walks from the entry to (2, 2) and vanishes there. */
+  function vanished() {
+    const s = bookScene();
+    s.book.expectEntry('s1', 'gate-in', T0, 1);
+    s.scene.put('a', ENTRY.x, ENTRY.y).frame();
+    s.scene.walk({ a: { x: 2, y: 2 } });
+    const lastAt = s.scene.t;
+    s.scene.drop('a');
+    return { ...s, lastAt, person: s.book.personsOf('s1')[0]! };
+  }
+
+  it('stitches a new id that appears within goneMs of the old one vanishing (before the person is declared gone)', () => {
+    for (const gapMs of [100, 300, 900, 1_000]) {
+      const { book, scene, person } = vanished();
+      scene.advance(gapMs - 100);
+      const decisions = book.ingest(tracksPayload(scene.t + 100, [{ id: 'a2', x: 2.3, y: 2 }]))!;
+      expect(decisions, `gap ${gapMs} ms`).toEqual([{ kind: 'stitched', personId: person.id, sessionId: 's1', trackId: 'a2', at: scene.t + 100 }]);
+    }
+  });
+
+  it('keeps a binding restored after a restart however old it is, until the person has been unseen for historyMs', () => {
+    const b = new TrackBook(gates);
+    b.restore('trk-1', 'p-1', 's-1', 0);
+    expect(b.ingest(tracksPayload(150_000, []))).toEqual([]);
+    expect(b.ingest(tracksPayload(150_100, [{ id: 'trk-1', x: 5, y: 5 }]))).toEqual([]);
+    expect(b.personsOf('s-1').map((p) => p.id)).toEqual(['p-1']);
+    // Never seen again: forgotten historyMs after the first frame since the restart.
+    const c = new TrackBook(gates, { historyMs: 60_000 });
+    c.restore('trk-1', 'p-1', 's-1', 0);
+    c.ingest(tracksPayload(150_000, []));
+    c.ingest(tracksPayload(209_000, []));
+    expect(c.personsOf('s-1')).toHaveLength(1);
+    c.ingest(tracksPayload(211_000, []));
+    expect(c.personsOf('s-1')).toEqual([]);
+  });
+
+  it('stitches a new id appearing 0.3 m from where a bound person vanished to the same person and session', () => {
+    const { book, decisions, scene, lastAt, person } = vanished();
+    scene.advance(1_200);
+    expect(person.gone).toBe(true);
+    expect(person.exitedAt).toBeNull();
+    decisions.length = 0;
+    scene.put('a2', 2.3, 2).frame();
+    expect(decisions).toEqual([{ kind: 'stitched', personId: person.id, sessionId: 's1', trackId: 'a2', at: lastAt + 1_200 }]);
+    expect(person.gone).toBe(false);
+    expect(book.personsOf('s1')).toEqual([person]);
+    scene.walk({ a2: { x: 3, y: 2 } });
+    expect(book.personsOf('s1')[0]!.samples.at(-1)).toMatchObject({ x: 3, y: 2 });
+    expect(book.persons()).toHaveLength(1);
+  });
+
+  it('does not stitch a new id far from where the person vanished, nor one after stitchMs', () => {
+    const far = vanished();
+    far.scene.advance(1_200);
+    far.decisions.length = 0;
+    far.scene.put('z', 5.5, 2).frame(); // 3.5 m away after 1.3 s: beyond 0.5 m + 2 m/s × 1.3 s
+    expect(far.decisions).toEqual([{ kind: 'unbound', personId: 'p-2', trackId: 'z', at: far.scene.t }]);
+    expect(far.person.gone).toBe(true);
+
+    const late = vanished();
+    late.scene.advance(6_000);
+    late.decisions.length = 0;
+    late.scene.put('a2', 2.3, 2).frame();
+    expect(kinds(late.decisions)).toEqual(['unbound']);
+  });
+});
+
+describe('TrackBook: identity swaps', () => {
+  /**
+   * Two shoppers (s1: track a, s2: track b) walk towards and past each other at 1 m/s, 0.3 m
+   * apart (a along y = 3 from x = 1, b along y = 3.3 from x = 5). With `swapAt`, the tracker
+   * swaps their ids from that step on.
+   */
+  function passing(swapAt: number | null) {
+    const s = bookScene();
+    s.book.expectEntry('s1', 'gate-in', T0, 1);
+    s.book.expectEntry('s2', 'gate-in', T0, 1);
+    s.scene.put('a', -0.4, 0).put('b', 0.4, 0).frame();
+    s.scene.walk({ a: { x: 1, y: 3 }, b: { x: 5, y: 3.3 } });
+    s.scene.advance(500); // both stand still a moment
+    const swapFrameAt = s.scene.t + (swapAt ?? 0) * 100;
+    s.decisions.length = 0;
+    for (let k = 1; k <= 40; k++) {
+      const A = { x: 1 + 0.1 * k, y: 3 };
+      const B = { x: 5 - 0.1 * k, y: 3.3 };
+      const swapped = swapAt !== null && k >= swapAt;
+      s.scene.put('a', swapped ? B.x : A.x, swapped ? B.y : A.y).put('b', swapped ? A.x : B.x, swapped ? A.y : B.y);
+      s.scene.advance(100);
+    }
+    return { ...s, swapFrameAt };
+  }
+
+  it('maps swapped track ids back: each person keeps their session and path', () => {
+    const { book, decisions, swapFrameAt } = passing(18);
+    const [pa] = book.personsOf('s1');
+    const [pb] = book.personsOf('s2');
+    expect(decisions).toEqual([{ kind: 'swapped', trackIds: ['a', 'b'], personIds: [pa!.id, pb!.id], at: swapFrameAt }]);
+    expect(lastSample(book, 's1')).toMatchObject({ x: expect.closeTo(5, 6), y: 3 });
+    expect(lastSample(book, 's2')).toMatchObject({ x: expect.closeTo(1, 6), y: 3.3 });
+    // Every sample of the s1 person lies on its own line (y = 3) after the walk to it.
+    const onLine = pa!.samples.filter((x) => x.at > swapFrameAt - 2_000);
+    expect(onLine.every((x) => x.y === 3)).toBe(true);
+    expect(pb!.samples.filter((x) => x.at > swapFrameAt - 2_000).every((x) => x.y === 3.3)).toBe(true);
+  });
+
+  it('leaves an ordinary passing alone (no swap is "undone")', () => {
+    const { book, decisions } = passing(null);
+    expect(decisions).toEqual([]);
+    expect(lastSample(book, 's1')).toMatchObject({ x: expect.closeTo(5, 6), y: 3 });
+    expect(lastSample(book, 's2')).toMatchObject({ x: expect.closeTo(1, 6), y: 3.3 });
+  });
+});
+
+describe('TrackBook: exit and stale frames', () => {
+  it('a person vanishing within the exit lane radius has exited, at the time last seen, once goneMs passed', () => {
+    const { book, decisions, scene } = bookScene();
+    book.expectEntry('s1', 'gate-in', T0, 1);
+    scene.put('a', ENTRY.x, ENTRY.y).frame();
+    scene.walk({ a: { x: EXIT.x, y: EXIT.y + 0.6 } });
+    const lastAt = scene.t;
+    scene.drop('a');
+    decisions.length = 0;
+    scene.advance(900);
+    expect(decisions).toEqual([]);
+    scene.advance(100);
+    const person = book.personsOf('s1')[0]!;
+    expect(decisions).toEqual([{ kind: 'exited', personId: person.id, sessionId: 's1', at: lastAt }]);
+    expect(person).toMatchObject({ gone: true, exitedAt: lastAt });
+    scene.advance(2_000);
+    expect(decisions).toHaveLength(1);
+  });
+
+  it('a person vanishing elsewhere has not exited', () => {
+    const { book, decisions, scene } = bookScene();
+    book.expectEntry('s1', 'gate-in', T0, 1);
+    scene.put('a', ENTRY.x, ENTRY.y).frame();
+    scene.walk({ a: { x: EXIT.x - 1.5, y: EXIT.y } }); // 1.5 m from the exit lane (radius 1 m)
+    scene.drop('a');
+    decisions.length = 0;
+    scene.advance(3_000);
+    expect(decisions).toEqual([]);
+    expect(book.personsOf('s1')[0]).toMatchObject({ gone: true, exitedAt: null });
+  });
+
+  it('ignores frames older than the newest one (null), accepts one of the same time', () => {
+    const book = new TrackBook(gates);
+    expect(book.now).toBe(0);
+    expect(book.ingest(tracksPayload(T0 + 500, [{ id: 'a', x: 3, y: 3 }]))).toHaveLength(1);
+    expect(book.ingest(tracksPayload(T0 + 499, [{ id: 'b', x: 4, y: 4 }]))).toBeNull();
+    expect(book.now).toBe(T0 + 500);
+    expect(book.persons()).toHaveLength(1);
+    expect(book.ingest(tracksPayload(T0 + 500, [{ id: 'a', x: 3, y: 3 }]))).toEqual([]);
+  });
+});
