@@ -169,6 +169,7 @@ export class StoreAgent {
       settings: this.config.store?.checkout ?? checkoutSettingsSchema.parse({}),
       model: () => this.inventory.model,
       pendingRestocks: (trayId) => this.inventory.pendingRestocks(trayId),
+      unitsOnTray: (trayId) => this.inventory.unitsOnTray(trayId),
       busyTrays: () => new Set((sensing.weight()?.trays() ?? []).filter((t) => t.state === 'active' || t.holdingDeltaG !== null).map((t) => t.trayId)),
       payment: this.#payment,
       publish: (receipt) => {

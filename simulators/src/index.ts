@@ -12,3 +12,4 @@ export * from './signal/index.ts';
 export * from './shelf-serial/index.ts';
 export * from './rfid/index.ts';
 export * from './scenario/index.ts';
+export * from './checkout/index.ts';

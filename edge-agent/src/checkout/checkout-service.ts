@@ -92,6 +92,8 @@ export interface CheckoutServiceOptions {
   model: () => StoreModel | null;
   /** Declared restock units not yet arrived on a tray (positive changes there are staff, not shoppers). */
   pendingRestocks: (trayId: string) => ReadonlyMap<string, number>;
+  /** Units on a tray now (the inventory's observed stock), per SKU; the shares of a same-weight look-alike. */
+  unitsOnTray?: (trayId: string) => ReadonlyMap<string, number>;
   /** Trays whose weight is still moving or held undecided (pending evidence to settle before a receipt). */
   busyTrays: () => ReadonlySet<string>;
   payment: PaymentService;
@@ -166,6 +168,7 @@ export class CheckoutService {
     }
     const sessionId = `s-${randomBytes(8).toString('hex')}`;
     this.#append<SessionOpened>(types.sessionOpened, `session-open:${tokenKey(token)}`, { sessionId, token, party, gate: event.deviceId, at });
+    for (const d of this.#book.bindEarly(sessionId)) this.#onTrackDecision(d);
   }
 
   onTracks(event: DeviceEvent<TracksPayload>): void {
@@ -356,14 +359,20 @@ export class CheckoutService {
     }
 
     const session = this.#sessions.get(best.sessionId)!;
-    const held = this.#cart(session);
+    const held = this.#held(session);
     if (change.sku !== null && !change.misplaced) {
       const units = change.quantity;
       if (units === 0) return;
       const confidence = change.confidence * attribution;
       if (units < 0) {
+        // A foreign unit of the same weight lies on this tray: the pick is the tray's own SKU with the odds of its units
+        // among those that look alike (below the threshold it goes to review; vision will tell them apart).
         const foreign = this.#foreignLookalike(change.trayId, change.sku);
-        if (foreign !== null) return this.#openReview(change, live, [{ sessionId: session.id, sku: change.sku, quantity: -units }], confidence * 0.5, 'same-weight-unit-on-tray');
+        if (foreign !== null) {
+          const own = Math.max(0, this.#o.unitsOnTray?.(change.trayId).get(change.sku) ?? 0);
+          const share = own / (own + foreign.units);
+          return this.#commitLines(change, [{ sessionId: session.id, sku: change.sku, quantity: -units }], confidence * share, 'pick-beside-lookalike', live);
+        }
         return this.#commitLines(change, [{ sessionId: session.id, sku: change.sku, quantity: -units }], confidence, 'pick', live);
       }
       // A put-back: of this SKU, by whoever holds it.
@@ -377,12 +386,14 @@ export class CheckoutService {
         return this.#commitLines(change, [{ sessionId: session.id, sku: lookalike.sku, quantity: -lookalike.units }], confidence * 0.95, 'put-back-lookalike', live);
       }
       // Handed over: the one other session that holds it.
-      const holders = [...this.#sessions.values()].filter((x) => x.state !== 'closed' && x.id !== session.id && (this.#cart(x).get(change.sku!) ?? 0) >= units);
+      const holders = [...this.#sessions.values()].filter((x) => x.state !== 'closed' && x.id !== session.id && (this.#held(x).get(change.sku!) ?? 0) >= units);
       if (holders.length === 1) {
         const holder = holders[0]!;
         return this.#commitLines(change, [{ sessionId: holder.id, sku: change.sku, quantity: -units }], confidence * 0.9, 'put-back-handed-over', [...live, { sessionId: holder.id, score: 0, closestM: Number.NaN, persons: [] }]);
       }
-      return this.#openReview(change, live, [], confidence * 0.5, 'put-back-not-in-any-cart');
+      // Several hold it (or nobody): a manager decides; every holder is a candidate.
+      const reason = holders.length === 0 ? 'put-back-not-in-any-cart' : 'put-back-several-holders';
+      return this.#openReview(change, [...live, ...holders.map((h) => ({ sessionId: h.id, score: 0, closestM: Number.NaN, persons: [] }))], [], confidence * 0.5, reason);
     }
 
     // Misplaced: no SKU of the tray explains Δ.
@@ -443,12 +454,12 @@ export class CheckoutService {
   /** The one SKU of the session's cart (other than `except`) whose whole units explain Δ, or null. */
   #fitHeld(session: Session, deltaG: number, except: string | null): { sku: string; units: number; z: number } | null {
     const catalog = this.#catalog();
-    const items = [...this.#cart(session)].flatMap(([sku, n]) => (sku !== except && n > 0 && catalog.get(sku) ? [{ ...catalog.get(sku)!, maxUnits: n }] : []));
+    const items = [...this.#held(session)].flatMap(([sku, n]) => (sku !== except && n > 0 && catalog.get(sku) ? [{ ...catalog.get(sku)!, maxUnits: n }] : []));
     return uniqueFit(weightCandidates(Math.abs(deltaG), items, this.#o.settings.weightMatch));
   }
 
-  /** A foreign unit on this tray that weighs like its SKU (the pick could be either), or null. */
-  #foreignLookalike(trayId: string, sku: string): string | null {
+  /** Foreign units on this tray that weigh like its SKU (the pick could be one of them), or null. */
+  #foreignLookalike(trayId: string, sku: string): { sku: string; units: number } | null {
     const onTray = this.#foreign.get(trayId);
     if (onTray === undefined) return null;
     const catalog = this.#catalog();
@@ -456,7 +467,7 @@ export class CheckoutService {
     if (own === undefined) return null;
     for (const [other, n] of onTray) {
       const item = catalog.get(other);
-      if (n > 0 && item && weightCandidates(own.unitWeightG, [item], this.#o.settings.weightMatch).length > 0) return other;
+      if (n > 0 && item && weightCandidates(own.unitWeightG, [item], this.#o.settings.weightMatch).length > 0) return { sku: other, units: n };
     }
     return null;
   }
@@ -743,6 +754,17 @@ export class CheckoutService {
     const cart = new Map<string, number>();
     for (const line of session.lines) cart.set(line.sku, (cart.get(line.sku) ?? 0) + line.quantity);
     return cart;
+  }
+
+  /** What the session is believed to hold: its cart plus the best guesses of its open review items (a put-back may return one). */
+  #held(session: Session): Map<string, number> {
+    const held = this.#cart(session);
+    for (const id of session.reviews) {
+      const review = this.#reviews.get(id);
+      if (review?.state !== 'open') continue;
+      for (const p of review.proposal) if (p.sessionId === session.id) held.set(p.sku, (held.get(p.sku) ?? 0) + p.quantity);
+    }
+    return held;
   }
 
   #view(s: Session): SessionView {

@@ -10,7 +10,7 @@ export const checkoutSettingsSchema = z.strictObject({
   /** Sessions whose hands scored less than this at a tray are not even candidates (a review names only candidates). */
   minCandidateScore: z.number().nonnegative().default(0.2),
   /** Two sessions both at least this share of the best score are both at the tray (same SKU, same tray, same time). */
-  sharedScoreRatio: z.number().min(0).max(1).default(0.35),
+  sharedScoreRatio: z.number().min(0).max(1).default(0.5),
   /** Confidence factor of a change split one unit per session. */
   sharedConfidence: z.number().min(0).max(1).default(0.9),
   /** After the exit, wait at least this long for evidence to settle before the receipt. */
@@ -27,7 +27,8 @@ export const checkoutSettingsSchema = z.strictObject({
       stitchMs: z.number().int().nonnegative().optional(),
       maxSpeedMps: z.number().positive().optional(),
       swapCheckM: z.number().nonnegative().optional(),
-      swapMarginM: z.number().nonnegative().optional(),
+      swapFitM: z.number().nonnegative().optional(),
+      swapMinSeparationM: z.number().nonnegative().optional(),
       historyMs: z.number().int().positive().optional(),
     })
     .default({}),

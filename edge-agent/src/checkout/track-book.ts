@@ -51,8 +51,10 @@ export interface TrackBookOptions {
   maxSpeedMps: number;
   /** Persons closer than this are checked for a swap of their track ids. */
   swapCheckM: number;
-  /** A swap is undone only when it explains the two positions better by at least this many metres. */
-  swapMarginM: number;
+  /** A swap is undone only when each id landed within this distance of the other person's predicted position… */
+  swapFitM: number;
+  /** …and the two predictions were at least this far apart. */
+  swapMinSeparationM: number;
   /** Motion history kept per person. */
   historyMs: number;
 }
@@ -63,7 +65,8 @@ export const defaultTrackBookOptions: TrackBookOptions = {
   stitchMs: 5_000,
   maxSpeedMps: 2,
   swapCheckM: 1,
-  swapMarginM: 0.15,
+  swapFitM: 0.15,
+  swapMinSeparationM: 0.3,
   historyMs: 120_000,
 };
 
@@ -103,6 +106,28 @@ export class TrackBook {
       const gate = this.#gates.find((g) => g.device === entry.gate.device && g.lane === 'entry');
       if (gate !== undefined) entry.gate = gate;
     }
+  }
+
+  /**
+   * Tracks that appeared at the entry lane shortly before the scan reached the agent (the tracker
+   * and the gate are separate devices; their messages may arrive in either order) and are nobody's
+   * yet: bound now, up to the party's remaining places, earliest first.
+   */
+  bindEarly(sessionId: string, earlyMs = 3_000): TrackDecision[] {
+    const entry = this.#entries.find((e) => e.sessionId === sessionId && e.remaining > 0);
+    if (entry === undefined) return [];
+    const decisions: TrackDecision[] = [];
+    const waiting = [...this.#persons.values()]
+      .filter((p) => p.sessionId === null && p.exitedAt === null && p.samples.length > 0 && p.samples[0]!.at >= entry.at - earlyMs && distance(p.samples[0]!, entry.gate) <= entry.gate.radiusM)
+      .sort((a, b) => a.samples[0]!.at - b.samples[0]!.at);
+    for (const person of waiting) {
+      if (entry.remaining <= 0) break;
+      entry.remaining--;
+      person.sessionId = sessionId;
+      const trackId = [...this.#trackToPerson].find(([, id]) => id === person.id)?.[0];
+      if (trackId !== undefined) decisions.push({ kind: 'entered', personId: person.id, sessionId, trackId, at: this.#now });
+    }
+    return decisions;
   }
 
   /** A party member's entry recorded before a restart: one fewer track to expect. */
@@ -228,8 +253,13 @@ export class TrackBook {
   }
 
   /**
-   * Two persons close together whose new positions fit each other's predicted motion better
-   * than their own: the tracker swapped their ids. Map the ids back.
+   * The tracker swapped two persons' ids: at one frame each id jumps to where the *other* person
+   * was heading. Walking, stopping and turning change a position gradually and tracker noise is
+   * a few centimetres, so a swap is recognised only when both ids land within `swapFitM` of the
+   * other person's predicted position, the two predictions are at least `swapMinSeparationM`
+   * apart, and neither id stayed near its own prediction. Persons closer than that cannot be
+   * told apart by position at all (research/checkout.md §5.4 — vision's re-identification would);
+   * their ids are left as the tracker gives them.
    */
   #undoSwaps(continuing: Array<{ person: Person; x: number; y: number; trackId: string; hands: Point3[] }>, at: number, decisions: TrackDecision[]): void {
     const o = this.options;
@@ -238,12 +268,16 @@ export class TrackBook {
         const a = continuing[i]!;
         const b = continuing[j]!;
         if (a.person === b.person) continue;
-        const pa = predict(a.person, at);
-        const pb = predict(b.person, at);
-        if (pa === undefined || pb === undefined || distance(pa, pb) > o.swapCheckM) continue;
-        const keep = distance(pa, a) + distance(pb, b);
-        const swap = distance(pa, b) + distance(pb, a);
-        if (swap + o.swapMarginM >= keep) continue;
+        const ma = motion(a.person);
+        const mb = motion(b.person);
+        if (ma === undefined || mb === undefined) continue;
+        const pa = extrapolate(ma, at);
+        const pb = extrapolate(mb, at);
+        const separation = distance(pa, pb);
+        if (separation < o.swapMinSeparationM || separation > o.swapCheckM) continue;
+        const swappedFits = distance(a, pb) <= o.swapFitM && distance(b, pa) <= o.swapFitM;
+        const keptFails = distance(a, pa) > separation / 2 && distance(b, pb) > separation / 2;
+        if (!swappedFits || !keptFails) continue;
         this.#trackToPerson.set(a.trackId, b.person.id);
         this.#trackToPerson.set(b.trackId, a.person.id);
         decisions.push({ kind: 'swapped', trackIds: [a.trackId, b.trackId], personIds: [a.person.id, b.person.id], at });
@@ -294,19 +328,46 @@ export class TrackBook {
 }
 
 /** Where the person should be at `at`, from their last two samples (constant velocity, at most 1 s ahead). */
-function predict(person: Person, at: number): { x: number; y: number } | undefined {
+interface Motion {
+  x: number;
+  y: number;
+  vx: number;
+  vy: number;
+  at: number;
+}
+
+/**
+ * Where a person is heading: the mean position of their last ~0.5 s and the velocity between it
+ * and the ~0.5 s before (single noisy samples barely move either).
+ */
+function motion(person: Person): Motion | undefined {
   const s = person.samples;
   const last = s.at(-1);
   if (last === undefined) return undefined;
-  // Velocity over the last ~0.5 s, so noise of single samples does not dominate.
-  let k = s.length - 2;
-  while (k > 0 && last.at - s[k]!.at < 500) k--;
-  const prev = k >= 0 ? s[k] : undefined;
-  if (prev === undefined || last.at === prev.at) return { x: last.x, y: last.y };
-  const dt = Math.min(1_000, at - last.at);
-  const vx = (last.x - prev.x) / (last.at - prev.at);
-  const vy = (last.y - prev.y) / (last.at - prev.at);
-  return { x: last.x + vx * dt, y: last.y + vy * dt };
+  const recent = s.filter((x) => x.at > last.at - 500);
+  const before = s.filter((x) => x.at <= last.at - 500 && x.at > last.at - 1_000);
+  const m = mean(recent);
+  if (before.length === 0) return { ...m, vx: 0, vy: 0 };
+  const p = mean(before);
+  return { ...m, vx: (m.x - p.x) / (m.at - p.at), vy: (m.y - p.y) / (m.at - p.at) };
+}
+
+/** Constant velocity, at most 1.5 s ahead. */
+function extrapolate(m: Motion, at: number): { x: number; y: number } {
+  const dt = Math.min(1_500, at - m.at);
+  return { x: m.x + m.vx * dt, y: m.y + m.vy * dt };
+}
+
+function mean(samples: readonly PersonSample[]): { x: number; y: number; at: number } {
+  let x = 0;
+  let y = 0;
+  let at = 0;
+  for (const s of samples) {
+    x += s.x;
+    y += s.y;
+    at += s.at;
+  }
+  return { x: x / samples.length, y: y / samples.length, at: at / samples.length };
 }
 
 export function distance(a: { x: number; y: number }, b: { x: number; y: number }): number {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { topics, type WeightPayload } from '@storeedge/device-drivers';
-import { loadScenarioFile, ShelfScenarioRun, type ScenarioFile } from '@storeedge/simulators';
+import { CheckoutScenarioRun, loadScenarioFile, ShelfScenarioRun, type CheckoutOutcome, type ScenarioFile } from '@storeedge/simulators';
+import { SimulatedPaymentService } from '../checkout/payment.ts';
 import { StoreAgent } from '../agent.ts';
 import { loadConfig } from '../config/load.ts';
 import { errors } from '../errors.ts';
@@ -19,6 +20,8 @@ const epochMs = Date.UTC(2026, 0, 5, 8, 0, 0);
 export interface ScenarioReport {
   scenario: string;
   seed: number;
+  visits?: number;
+  checkout?: Record<string, unknown>;
   shelfEvents?: Record<string, unknown>;
   inventory?: Record<string, unknown>;
   run: Record<string, unknown>;
@@ -58,6 +61,8 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
   let agent: StoreAgent | undefined;
   try {
     const shelfRun = scenario.shelfActivity ? new ShelfScenarioRun(scenario, { epochMs }) : undefined;
+    const checkoutRun = scenario.checkout ? new CheckoutScenarioRun(scenario, { epochMs }) : undefined;
+    const payment = new SimulatedPaymentService();
     const config = loadConfig(
       {
         storeId,
@@ -72,7 +77,7 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
       },
       dir,
     );
-    agent = await StoreAgent.start(config);
+    agent = await StoreAgent.start(config, { payment });
     const changes: ShelfChange[] = [];
     agent.bus.on('shelf.change', (change) => changes.push(change));
 
@@ -116,10 +121,54 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
         },
       );
     }
+    let checkoutSummary: Record<string, unknown> | undefined;
+    if (checkoutRun) {
+      const kinds = [
+        ...checkoutRun.shelfDeviceIds.map((id) => [id, 'shelf'] as const),
+        ...checkoutRun.gateDeviceIds.map((id) => [id, 'gate'] as const),
+        ...checkoutRun.trackerDeviceIds.map((id) => [id, 'tracker'] as const),
+      ];
+      const byDevice = new Map<string, MqttClient>();
+      for (const [deviceId, kind] of kinds) {
+        const { secret } = await agent.registry.add({ id: deviceId, kind, actor: 'sim' });
+        const client = await mqtt.connectAsync(agent.addresses.mqtt!, { clientId: deviceId, username: deviceId, password: secret, reconnectPeriod: 0 });
+        clients.push(client);
+        byDevice.set(deviceId, client);
+      }
+      progress(`sim: ${scenario.scenario} seed ${scenario.seed}: ${byDevice.size} devices connected`);
+      const api = agent.httpUrl;
+      checkoutSummary = (await checkoutRun.run(
+        {
+          publish: async (deviceId: string, type: string, payload: object) => {
+            await byDevice.get(deviceId)!.publishAsync(topics.event(storeId, deviceId, type), JSON.stringify(payload), { qos: 1 });
+          },
+        },
+        {
+          // Longer than the weight pipeline's unexplained hold and the checkout's settle limit, so every visit is decided.
+          settleTailMs: 45_000,
+          staff: {
+            async restock(trayId, sku, units) {
+              const response = await fetch(`${api}/api/stock/restock`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: JSON.stringify({ trayId, sku, quantity: units, actor: 'sim-staff' }),
+              });
+              if (!response.ok) throw new Error(`restock refused: ${response.status} ${await response.text()}`);
+            },
+          },
+        },
+      )) as unknown as Record<string, unknown>;
+      await resolveReviews(agent, checkoutRun);
+    }
     const wallMs = performance.now() - started;
     progress(`sim: ${summary?.messages ?? 0} messages, ${Math.round((summary?.simulatedMs ?? 0) / 1000)} s simulated in ${(wallMs / 1000).toFixed(1)} s`);
 
-    const report: ScenarioReport = { scenario: scenario.scenario, seed: scenario.seed, run: { wallMs: Math.round(wallMs), ...summary } };
+    const report: ScenarioReport = { scenario: scenario.scenario, seed: scenario.seed, run: { wallMs: Math.round(wallMs), ...summary, ...checkoutSummary } };
+    if (checkoutRun) {
+      const checkout = checkoutRun.evaluate(checkoutOutcome(agent, payment));
+      report.visits = checkout.visits;
+      report.checkout = checkout as unknown as Record<string, unknown>;
+    }
     if (shelfRun) {
       const stock = (await (await fetch(`${agent.httpUrl}/api/stock`)).json()) as {
         skus: Array<{ sku: string; book: number; misplacedUnits: number }>;
@@ -151,10 +200,61 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
   }
 }
 
+/**
+ * The store manager at the end of the run: every open review item is decided from what the
+ * clip shows — the simulator answers which visits really took or put back what at that tray
+ * then (a human with the video) — restricted to the item's candidate sessions.
+ */
+async function resolveReviews(agent: StoreAgent, run: CheckoutScenarioRun): Promise<void> {
+  const tokens = agent.checkout.visitTokens();
+  const sessionOf = new Map([...tokens].map(([sessionId, token]) => [token, sessionId]));
+  for (const item of agent.checkout.reviews({ state: 'open' })) {
+    const review = agent.checkout.review(item.id);
+    const change = (agent.ledger.getByKey(`review:${review.changeId}`)?.payload as { change: { startAt: number; settledAt: number } } | undefined)?.change;
+    if (change === undefined) continue;
+    const lines = run
+      .reviewAnswer(review.trayId, change.startAt, change.settledAt)
+      .flatMap((a) => {
+        const sessionId = sessionOf.get(a.token);
+        return sessionId !== undefined && review.sessionIds.includes(sessionId) ? [{ sessionId, sku: a.sku, quantity: a.quantity }] : [];
+      });
+    agent.checkout.resolveReview(review.id, { lines, actor: 'sim-manager' });
+  }
+}
+
+/** What the agent charged, in the evaluation's terms: receipts by payment token, cart additions with their store-clock time. */
+function checkoutOutcome(agent: StoreAgent, payment: SimulatedPaymentService): CheckoutOutcome {
+  const tokens = agent.checkout.visitTokens();
+  const reviews = agent.checkout.reviews();
+  const receipts = agent.checkout.receipts({ limit: 1_000_000 }).map((receipt) => {
+    const session = agent!.checkout.session(receipt.sessionId);
+    const own = reviews.filter((r) => r.sessionIds.includes(session.id));
+    // Without review: the lines the agent was sure of, plus its guesses for the items it sent to review.
+    const guessed = new Map<string, number>();
+    for (const line of session.lines) if (line.reason !== 'review') guessed.set(line.sku, (guessed.get(line.sku) ?? 0) + line.quantity);
+    for (const r of own) for (const p of r.proposal) if (p.sessionId === session.id) guessed.set(p.sku, (guessed.get(p.sku) ?? 0) + p.quantity);
+    return {
+      token: payment.charges.get(receipt.receiptId)?.token ?? tokens.get(receipt.sessionId)!,
+      lines: receipt.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
+      totalMinor: receipt.totalMinor,
+      issuedAt: receipt.issuedAt,
+      reviewed: receipt.reviewed,
+      minConfidence: Math.min(receipt.minConfidence, ...own.map((r) => r.confidence)),
+      unreviewedLines: [...guessed].filter(([, n]) => n > 0).map(([sku, quantity]) => ({ sku, quantity })),
+    };
+  });
+  const cartEvents = agent.checkout.sessions({ limit: 1_000_000 }).flatMap((session) =>
+    session.lines.filter((l) => l.quantity > 0 && l.reason !== 'review').map((l) => ({ token: tokens.get(session.id)!, sku: l.sku, quantity: l.quantity, addedAt: l.addedAt })),
+  );
+  return { receipts, cartEvents };
+}
+
 const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(2)} %` : '—');
 
 export function formatScenarioReport(report: ScenarioReport): string {
   const lines = [`scenario ${report.scenario} · seed ${report.seed}`];
+  const c = report.checkout as CheckoutReportView | undefined;
+  if (c) lines.push(...formatCheckout(c));
   const e = report.shelfEvents as Record<string, number> | undefined;
   if (e) {
     lines.push(
@@ -169,4 +269,33 @@ export function formatScenarioReport(report: ScenarioReport): string {
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+interface CheckoutReportView {
+  visits: number;
+  receipts: { exactMatchRate: number; overcharge: number; undercharge: number; missing: number; wrong: number };
+  items: { precision: number; recall: number; f1: number };
+  attribution: { byCrowding: Record<string, number | null> };
+  review: { rate: number; unreviewedErrorRate: number; tradeOff: Array<{ threshold: number; reviewRate: number; unreviewedErrorRate: number }> };
+  latency: { pickToCartMs: { p50: number | null; p95: number | null; p99: number | null }; exitToReceiptMs: { p50: number | null; p95: number | null; p99: number | null } };
+  cases: Record<string, { units: number; f1: number }>;
+}
+
+function formatCheckout(c: CheckoutReportView): string[] {
+  const ms = (x: number | null) => (x === null ? '—' : `${(x / 1000).toFixed(2)} s`);
+  const crowd = Object.entries(c.attribution.byCrowding)
+    .map(([k, v]) => `${k}: ${v === null ? '—' : pct(v)}`)
+    .join('  ');
+  const cases = Object.entries(c.cases)
+    .filter(([, v]) => v.units > 0)
+    .map(([k, v]) => `${k} ${v.f1.toFixed(3)} (${v.units})`)
+    .join(', ');
+  return [
+    `visits         ${c.visits}  receipts exact ${pct(c.receipts.exactMatchRate)}  wrong ${c.receipts.wrong}  missing ${c.receipts.missing}  overcharge ${c.receipts.overcharge.toFixed(2)}  undercharge ${c.receipts.undercharge.toFixed(2)}`,
+    `items          precision ${pct(c.items.precision)}  recall ${pct(c.items.recall)}  F1 ${c.items.f1.toFixed(4)}`,
+    `attribution    by crowding  ${crowd}`,
+    `review         reviewed ${pct(c.review.rate)}  unreviewed wrong ${pct(c.review.unreviewedErrorRate)}  trade-off ${c.review.tradeOff.map((t) => `${t.threshold}: ${pct(t.reviewRate)}/${pct(t.unreviewedErrorRate)}`).join('  ')}`,
+    `latency        pick→cart p50 ${ms(c.latency.pickToCartMs.p50)} p95 ${ms(c.latency.pickToCartMs.p95)} p99 ${ms(c.latency.pickToCartMs.p99)}  exit→receipt p50 ${ms(c.latency.exitToReceiptMs.p50)} p95 ${ms(c.latency.exitToReceiptMs.p95)} p99 ${ms(c.latency.exitToReceiptMs.p99)}`,
+    `cases (F1)     ${cases}`,
+  ];
 }

@@ -283,6 +283,11 @@ export class InventoryService {
     return this.stock({ sku: input.sku }).trays.find((t) => t.trayId === input.trayId)!;
   }
 
+  /** Units the shelf shows on a tray now (observed stock), per SKU, misplaced units included. */
+  unitsOnTray(trayId: string): Map<string, number> {
+    return new Map(this.#sql.rowsOfTray.all(trayId).map((row) => [row.sku, row.observed]));
+  }
+
   /** Declared restock units of a tray that have not arrived yet, per SKU (the weight pipeline expects them). */
   pendingRestocks(trayId: string): Map<string, number> {
     const pending = new Map<string, number>();

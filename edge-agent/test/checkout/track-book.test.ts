@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TrackBook, type TrackDecision } from '../../src/checkout/track-book.ts';
+import { Rng } from '@storeedge/simulators';
 import { ENTRY, EXIT, gates, Scene, T0, tracksPayload } from './checkout-fixture.ts';
 
 /** A book fed by a Scene; every decision collected. */
@@ -216,5 +217,28 @@ describe('TrackBook: exit and stale frames', () => {
     expect(book.now).toBe(T0 + 500);
     expect(book.persons()).toHaveLength(1);
     expect(book.ingest(tracksPayload(T0 + 500, [{ id: 'a', x: 3, y: 3 }]))).toEqual([]);
+  });
+});
+
+describe('TrackBook: what it must not do', () => {
+  it('does not "repair" swaps of two people standing 0.15 m apart under σ 5 cm tracker noise (they cannot be told apart)', () => {
+    const book = new TrackBook(gates);
+    const rng = new Rng('standing-close');
+    const decisions: TrackDecision[] = [];
+    for (let i = 0; i < 600; i++) {
+      const n = () => rng.normal(0, 0.05);
+      decisions.push(...book.ingest(tracksPayload(T0 + i * 100, [{ id: 'a', x: 3 + n(), y: 5 + n() }, { id: 'b', x: 3.15 + n(), y: 5 + n() }]))!);
+    }
+    expect(decisions.filter((d) => d.kind === 'swapped')).toEqual([]);
+  });
+
+  it('binds a party member whose track reached the agent a moment before the entry scan did', () => {
+    const book = new TrackBook(gates);
+    expect(kinds(book.ingest(tracksPayload(T0, [{ id: 'a', ...ENTRY }]))!)).toEqual(['unbound']);
+    book.expectEntry('s1', 'gate-in', T0 + 200, 1);
+    expect(book.bindEarly('s1')).toEqual([{ kind: 'entered', personId: 'p-1', sessionId: 's1', trackId: 'a', at: T0 }]);
+    expect(book.personsOf('s1').map((p) => p.id)).toEqual(['p-1']);
+    // The party is complete: nobody else is bound.
+    expect(book.bindEarly('s1')).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { storeModel } from '@storeedge/device-drivers';
+import { checkoutActivity } from '../checkout/checkout-options.ts';
 import { simulatorErrors } from '../errors.ts';
 
 const range = z.tuple([z.number().nonnegative(), z.number().nonnegative()]).refine(([lo, hi]) => lo <= hi, 'range must be [low, high]');
@@ -40,6 +41,8 @@ export const scenarioFile = z
       })
       .default({ tareG: 350, loadCells: {} }),
     shelfActivity: shelfActivity.optional(),
+    /** Walk-out checkout: visits, shoppers' behaviour at the shelves and the tracker (simulators/src/checkout). */
+    checkout: checkoutActivity.optional(),
   })
   .strict();
 
