@@ -80,6 +80,7 @@ export const errors = {
   EDGE_ERR_CHECKOUT_SESSION_CLOSED: defineError('EDGE_ERR_CHECKOUT_SESSION_CLOSED', 'evidence or a scan for a session that is closed or unknown', 409),
   EDGE_ERR_CHECKOUT_STALE_FRAME: defineError('EDGE_ERR_CHECKOUT_STALE_FRAME', 'a tracker frame older than the newest one', 422),
   EDGE_ERR_CHECKOUT_UNATTRIBUTED: defineError('EDGE_ERR_CHECKOUT_UNATTRIBUTED', 'a pick no tracked visit was at', 422),
+  EDGE_ERR_CHECKOUT_VISIT_LOST: defineError('EDGE_ERR_CHECKOUT_VISIT_LOST', 'no person of a visit was seen for lostAfterMs; the visit was ended', 422),
   EDGE_ERR_CHECKOUT_UNBOUND_TRACK: defineError('EDGE_ERR_CHECKOUT_UNBOUND_TRACK', 'a person track that belongs to no visit', 422),
   EDGE_ERR_INTERNAL: defineError('EDGE_ERR_INTERNAL', 'internal error', 500),
   /** cli */

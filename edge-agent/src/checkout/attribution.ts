@@ -45,8 +45,17 @@ export function candidatesAt(
     if (person.sessionId === null) continue;
     let score = 0;
     let closest = Number.POSITIVE_INFINITY;
-    for (const sample of person.samples) {
-      if (sample.at < from) continue;
+    const samples = person.samples;
+    // Samples are in time order: start at the window by bisection.
+    let lo = 0;
+    let hi = samples.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (samples[mid]!.at < from) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let k = lo; k < samples.length; k++) {
+      const sample = samples[k]!;
       if (sample.at > to) break;
       let best = Number.POSITIVE_INFINITY;
       for (const hand of sample.hands) {

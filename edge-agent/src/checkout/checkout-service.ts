@@ -75,11 +75,15 @@ interface Session {
   receiptId: string | null;
   /** Trays its hands touched, with the last time. */
   touched: Map<string, number>;
+  /** Trays its hands reached in the minute before it exited (set at the first settle check). */
+  reached?: Set<string>;
   persons: Set<string>;
   entered: number;
   /** Persons of the party who have left through the exit, with the time the last one left. */
   exited: Set<string>;
   lastExitAt: number;
+  /** The last store time a person of it was in view. */
+  lastSeenAt: number;
 }
 
 export interface CheckoutServiceOptions {
@@ -123,6 +127,7 @@ export class CheckoutService {
   #trays = new Map<string, TrayPoint>();
   #tracker: string | null = null;
   #clock = 0;
+  #lostCheckedAt = 0;
   #replaying = false;
 
   constructor(options: CheckoutServiceOptions) {
@@ -508,6 +513,7 @@ export class CheckoutService {
   #tick(): void {
     if (this.#replaying) return;
     const s = this.#o.settings;
+    this.#closeLost();
     let busy: ReadonlySet<string> | undefined;
     for (const session of this.#sessions.values()) {
       if (session.state !== 'exiting' && session.state !== 'in-review') continue;
@@ -526,15 +532,44 @@ export class CheckoutService {
     }
   }
 
+  /**
+   * A visit none of whose persons the tracker has shown for `lostAfterMs` (its people left
+   * unseen, or their tracks were lost or taken by someone else's id) would never get a receipt:
+   * it is ended as of the last time one of them was seen (`how: 'lost'`, counted), so what it
+   * took is charged rather than lost. Checked once a second of store time.
+   */
+  #closeLost(): void {
+    if (this.#clock - this.#lostCheckedAt < 1_000) return;
+    this.#lostCheckedAt = this.#clock;
+    const seen = new Map<string, number>();
+    for (const person of this.#book.persons()) {
+      if (person.sessionId === null) continue;
+      const at = person.gone ? person.lastAt : this.#clock;
+      seen.set(person.sessionId, Math.max(seen.get(person.sessionId) ?? 0, at));
+    }
+    for (const session of this.#sessions.values()) {
+      if (session.state !== 'open' || session.entered === 0) continue;
+      const last = Math.max(seen.get(session.id) ?? 0, session.lastSeenAt);
+      session.lastSeenAt = last;
+      if (this.#clock - last < this.#o.settings.lostAfterMs) continue;
+      this.#o.metrics.rejects.inc({ code: 'EDGE_ERR_CHECKOUT_VISIT_LOST' });
+      this.#o.logger.warn({ sessionId: session.id }, 'no person of the visit seen for lostAfterMs: ending it as of the last sighting');
+      this.#append<SessionExited>(types.sessionExited, `session-exit:${session.id}`, { sessionId: session.id, at: last, how: 'lost' });
+    }
+  }
+
   /** Did the visit's hands reach a tray, in its last minute, whose weight is still undecided? Then evidence of it may be pending. */
   #touchedBusy(session: Session, busy: ReadonlySet<string>): boolean {
     if (busy.size === 0) return false;
-    const persons = this.#book.personsOf(session.id);
-    const window = { startAt: session.exitAt! - 60_000, settledAt: session.exitAt! };
-    for (const trayId of busy) {
-      const tray = this.#trays.get(trayId);
-      if (tray !== undefined && candidatesAt(persons, tray, window, this.#o.settings.attribution).some((c) => c.score >= 0.5)) return true;
+    // The trays its hands reached in its last minute: worked out once, at the first check after the exit.
+    if (session.reached === undefined) {
+      const persons = this.#book.personsOf(session.id);
+      const window = { startAt: session.exitAt! - 60_000, settledAt: session.exitAt! };
+      session.reached = new Set(
+        [...this.#trays.values()].filter((tray) => candidatesAt(persons, tray, window, this.#o.settings.attribution).some((c) => c.score >= 0.5)).map((t) => t.trayId),
+      );
     }
+    for (const trayId of busy) if (session.reached.has(trayId)) return true;
     return false;
   }
 
@@ -648,6 +683,7 @@ export class CheckoutService {
           entered: 0,
           exited: new Set(),
           lastExitAt: 0,
+          lastSeenAt: p.at,
         };
         this.#sessions.set(session.id, session);
         this.#byToken.set(tokenKey(p.token), session.id);

@@ -44,7 +44,8 @@ export interface SessionExited {
   sessionId: string;
   /** Device time the last person of the party left (or the exit scan). */
   at: number;
-  how: 'tracks' | 'scan';
+  /** tracks: the party left through the exit lane; scan: an exit scan; lost: nobody of the party was seen for lostAfterMs. */
+  how: 'tracks' | 'scan' | 'lost';
 }
 
 /** One cart line: units added (> 0) or taken off (< 0) a session's virtual cart, with its evidence. */

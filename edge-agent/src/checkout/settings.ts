@@ -17,6 +17,8 @@ export const checkoutSettingsSchema = z.strictObject({
   settleMs: z.number().int().nonnegative().max(600_000).default(1_500),
   /** …and at most this long for trays the visit touched to be decided. */
   maxSettleMs: z.number().int().nonnegative().max(600_000).default(40_000),
+  /** A visit none of whose persons was seen for this long is ended as of the last sighting (and counted). */
+  lostAfterMs: z.number().int().positive().max(24 * 3_600_000).default(120_000),
   /** The tracker whose frames bind persons to sessions (default: the first one that sends). */
   trackerDevice: z.string().min(1).max(64).optional(),
   /** Person tracking (edge-agent/src/checkout/track-book.ts). */

@@ -263,16 +263,25 @@ export class TrackBook {
    */
   #undoSwaps(continuing: Array<{ person: Person; x: number; y: number; trackId: string; hands: Point3[] }>, at: number, decisions: TrackDecision[]): void {
     const o = this.options;
+    // Each person's prediction once per frame (pairs are n²; a person's motion reads ~1 s of samples).
+    const predicted = new Map<Person, { x: number; y: number } | undefined>();
+    const predict = (person: Person) => {
+      if (!predicted.has(person)) {
+        const m = motion(person);
+        predicted.set(person, m === undefined ? undefined : extrapolate(m, at));
+      }
+      return predicted.get(person);
+    };
     for (let i = 0; i < continuing.length; i++) {
       for (let j = i + 1; j < continuing.length; j++) {
         const a = continuing[i]!;
         const b = continuing[j]!;
         if (a.person === b.person) continue;
-        const ma = motion(a.person);
-        const mb = motion(b.person);
-        if (ma === undefined || mb === undefined) continue;
-        const pa = extrapolate(ma, at);
-        const pb = extrapolate(mb, at);
+        // Far apart now and before: no swap to look at.
+        if (distance(a, b) > o.swapCheckM + 1) continue;
+        const pa = predict(a.person);
+        const pb = predict(b.person);
+        if (pa === undefined || pb === undefined) continue;
         const separation = distance(pa, pb);
         if (separation < o.swapMinSeparationM || separation > o.swapCheckM) continue;
         const swappedFits = distance(a, pb) <= o.swapFitM && distance(b, pa) <= o.swapFitM;
@@ -344,8 +353,11 @@ function motion(person: Person): Motion | undefined {
   const s = person.samples;
   const last = s.at(-1);
   if (last === undefined) return undefined;
-  const recent = s.filter((x) => x.at > last.at - 500);
-  const before = s.filter((x) => x.at <= last.at - 500 && x.at > last.at - 1_000);
+  let i = s.length;
+  while (i > 0 && s[i - 1]!.at > last.at - 1_000) i--;
+  const tail = s.slice(i);
+  const recent = tail.filter((x) => x.at > last.at - 500);
+  const before = tail.filter((x) => x.at <= last.at - 500);
   const m = mean(recent);
   if (before.length === 0) return { ...m, vx: 0, vy: 0 };
   const p = mean(before);

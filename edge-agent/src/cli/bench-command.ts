@@ -3,14 +3,16 @@ import { dirname, relative, resolve } from 'node:path';
 import { formatBrokerBench, runBrokerBench, type Qos } from '../bench/broker-bench.ts';
 import { generatorClients, type GeneratorClient } from '../bench/generator-protocol.ts';
 import { formatShelvesBench, runShelvesBench } from '../bench/shelves-bench.ts';
+import { formatCheckoutBench, runCheckoutBench } from '../bench/checkout-bench.ts';
 import { errors } from '../errors.ts';
 import { parseCommandArgs } from './main.ts';
 
 const help = `storeedge bench [broker] [--devices 500] [--messages 20] [--runs 3] [--warmup 1] [--qos 0,1]
                        [--client raw|mqtt.js] [--mosquitto PATH | --no-reference] [--out FILE]
-       storeedge bench shelves [--trays 48] [--minutes 10] [--runs 5] [--warmup 1] [--out FILE]`;
+       storeedge bench shelves [--trays 48] [--minutes 10] [--runs 5] [--warmup 1] [--out FILE]
+       storeedge bench checkout [--scenario FILE] [--seed 1] [--runs 3] [--out FILE]`;
 
-const suites = ['broker', 'shelves'] as const;
+const suites = ['broker', 'shelves', 'checkout'] as const;
 /** Flags only the broker suite takes. */
 const brokerOnly = ['devices', 'messages', 'client', 'qos', 'mosquitto', 'no-reference'] as const;
 
@@ -33,6 +35,8 @@ export async function runBenchCommand(args: string[]): Promise<number> {
       'no-reference': { type: 'boolean', default: false },
       trays: { type: 'string' },
       minutes: { type: 'string' },
+      scenario: { type: 'string' },
+      seed: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     help,
@@ -46,6 +50,10 @@ export async function runBenchCommand(args: string[]): Promise<number> {
     throw errors.EDGE_ERR_CLI_USAGE(`unknown bench suite "${[suite, ...extra].join(' ')}"; suites: ${suites.join(', ')}\nusage: ${help}`);
   }
   if (suite === 'shelves') return runShelvesSuite(args, values);
+  if (suite === 'checkout') return runCheckoutSuite(args, values);
+  if (values.scenario !== undefined || values.seed !== undefined) {
+    throw errors.EDGE_ERR_CLI_USAGE(`--scenario and --seed are for the checkout suite\nusage: ${help}`);
+  }
   if (values.trays !== undefined || values.minutes !== undefined) {
     throw errors.EDGE_ERR_CLI_USAGE(`--trays and --minutes are for the shelves suite\nusage: ${help}`);
   }
@@ -94,6 +102,29 @@ async function runShelvesSuite(args: string[], values: Record<string, string | b
     values.out as string | undefined,
     (signal) => runShelvesBench({ trays, minutes, runs, warmup, progress: (line) => process.stderr.write(`bench: ${line}\n`), signal }),
     formatShelvesBench,
+  );
+}
+
+/** `storeedge bench checkout`: checkout latencies and CPU under the crowded scenario (bench/checkout-bench.ts). */
+async function runCheckoutSuite(args: string[], values: Record<string, string | boolean | undefined>): Promise<number> {
+  for (const flag of [...brokerOnly, 'trays', 'minutes', 'warmup'] as const) {
+    if (values[flag] !== undefined && values[flag] !== false) throw errors.EDGE_ERR_CLI_USAGE(`--${flag} is not a flag of the checkout suite\nusage: ${help}`);
+  }
+  const runs = positiveInt('--runs', values.runs as string | undefined, 3, 100);
+  const seed = values.seed === undefined ? 1 : positiveInt('--seed', values.seed as string, 1, 1_000_000_000);
+  return runSuite(
+    'checkout',
+    args,
+    values.out as string | undefined,
+    (signal) =>
+      runCheckoutBench({
+        ...(values.scenario !== undefined ? { scenario: values.scenario as string } : {}),
+        seed,
+        runs,
+        progress: (line) => process.stderr.write(`bench: ${line}\n`),
+        signal,
+      }),
+    formatCheckoutBench,
   );
 }
 

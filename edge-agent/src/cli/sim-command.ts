@@ -161,7 +161,10 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
       await resolveReviews(agent, checkoutRun);
     }
     const wallMs = performance.now() - started;
-    progress(`sim: ${summary?.messages ?? 0} messages, ${Math.round((summary?.simulatedMs ?? 0) / 1000)} s simulated in ${(wallMs / 1000).toFixed(1)} s`);
+    const checkoutMessages = checkoutSummary ? Object.values(checkoutSummary.messages as Record<string, number>).reduce((a, b) => a + b, 0) : 0;
+    const messages = (summary?.messages ?? 0) + checkoutMessages;
+    const simulatedMs = Math.max(summary?.simulatedMs ?? 0, (checkoutSummary?.simulatedMs as number | undefined) ?? 0);
+    progress(`sim: ${messages} messages, ${Math.round(simulatedMs / 1000)} s simulated in ${(wallMs / 1000).toFixed(1)} s`);
 
     const report: ScenarioReport = { scenario: scenario.scenario, seed: scenario.seed, run: { wallMs: Math.round(wallMs), ...summary, ...checkoutSummary } };
     if (checkoutRun) {
