@@ -73,8 +73,6 @@ interface Session {
   lines: CartLineView[];
   reviews: Set<string>;
   receiptId: string | null;
-  /** Trays its hands touched, with the last time. */
-  touched: Map<string, number>;
   /** Trays its hands reached in the minute before it exited (set at the first settle check). */
   reached?: Set<string>;
   persons: Set<string>;
@@ -340,7 +338,6 @@ export class CheckoutService {
     // Sessions whose hands came near the tray at all (a review names only these); charged only when clearly there.
     const all = candidatesAt(this.#book.persons(), tray, change, s.attribution).filter((c) => this.#sessions.has(c.sessionId) && c.score >= s.minCandidateScore);
     const live = all.filter((c) => this.#sessions.get(c.sessionId)!.state !== 'closed');
-    for (const c of all) this.#sessions.get(c.sessionId)!.touched.set(change.trayId, change.settledAt);
     const best = live[0];
     if (best === undefined || best.score < s.minAttributionScore) {
       if (all.length > 0 && live.length === 0) this.#o.metrics.rejects.inc({ code: 'EDGE_ERR_CHECKOUT_SESSION_CLOSED' });
@@ -678,7 +675,6 @@ export class CheckoutService {
           lines: [],
           reviews: new Set(),
           receiptId: null,
-          touched: new Map(),
           persons: new Set(),
           entered: 0,
           exited: new Set(),

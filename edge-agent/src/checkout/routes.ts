@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { errors } from '../errors.ts';
 import type { CheckoutApi } from '../http/api.ts';
+import { parseInput as parse } from '../http/parse-input.ts';
 
 const id = z.string().min(1).max(100);
 const actor = z.string().min(1).max(100).default('api');
@@ -22,12 +22,6 @@ const correctionBody = z.strictObject({
   actor,
 });
 
-function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
-  const result = schema.safeParse(value ?? {});
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${[where, ...issue.path].join('.')}: ${issue.message}`);
-  throw errors.EDGE_ERR_BAD_REQUEST(problems.join('; '));
-}
 
 /** Checkout endpoints (docs/checkout.md): sessions, receipts, the review queue and corrections. Routes only parse and delegate. */
 export function registerCheckoutRoutes(app: FastifyInstance, checkout: CheckoutApi): void {

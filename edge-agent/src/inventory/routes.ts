@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { errors } from '../errors.ts';
 import type { InventoryApi } from '../http/api.ts';
+import { parseInput as parse } from '../http/parse-input.ts';
 
 const id = z.string().min(1).max(64);
 /** Who did it; recorded in the ledger. Until manager logins exist, the caller names itself. */
@@ -30,12 +30,6 @@ const restockBody = z.strictObject({
 const reconcileBody = z.strictObject({ trayId: id.optional(), sku: id.optional(), actor });
 const ackBody = z.strictObject({ actor });
 
-function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
-  const result = schema.safeParse(value ?? {});
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${[where, ...issue.path].join('.')}: ${issue.message}`);
-  throw errors.EDGE_ERR_BAD_REQUEST(problems.join('; '));
-}
 
 /**
  * Inventory endpoints (docs/inventory.md): stock, alerts, restock and reconciliation, and the
