@@ -171,6 +171,9 @@ export class StoreAgent {
       pendingRestocks: (trayId) => this.inventory.pendingRestocks(trayId),
       unitsOnTray: (trayId) => this.inventory.unitsOnTray(trayId),
       busyTrays: () => new Set((sensing.weight()?.trays() ?? []).filter((t) => t.state === 'active' || t.holdingDeltaG !== null).map((t) => t.trayId)),
+      decideHeld: (trayIds) => {
+        for (const change of sensing.weight()?.decideHeld(trayIds) ?? []) this.bus.emit('shelf.change', change);
+      },
       payment: this.#payment,
       publish: (receipt) => {
         if (planeUp) void publishReceipt(receipt);

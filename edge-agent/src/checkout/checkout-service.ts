@@ -98,6 +98,12 @@ export interface CheckoutServiceOptions {
   unitsOnTray?: (trayId: string) => ReadonlyMap<string, number>;
   /** Trays whose weight is still moving or held undecided (pending evidence to settle before a receipt). */
   busyTrays: () => ReadonlySet<string>;
+  /**
+   * Asks the weight pipeline to decide the changes it holds on these trays now (their shelf
+   * changes come back through the bus). Used when a visit has left and nobody's hand is near a
+   * tray it touched: the change held there in case a hand rested on it is not a hand.
+   */
+  decideHeld?: (trayIds: readonly string[]) => void;
   payment: PaymentService;
   /** Publishes a receipt on `out/receipts`. */
   publish: (receipt: ReceiptView) => void;
@@ -126,6 +132,8 @@ export class CheckoutService {
   #tracker: string | null = null;
   #clock = 0;
   #lostCheckedAt = 0;
+  /** A tick can cause shelf changes (decideHeld) whose handling ticks again: one at a time. */
+  #ticking = false;
   #replaying = false;
 
   constructor(options: CheckoutServiceOptions) {
@@ -508,7 +516,16 @@ export class CheckoutService {
    * `maxSettleMs` at most). Open review items hold the receipt (state in-review).
    */
   #tick(): void {
-    if (this.#replaying) return;
+    if (this.#replaying || this.#ticking) return;
+    this.#ticking = true;
+    try {
+      this.#tickOnce();
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  #tickOnce(): void {
     const s = this.#o.settings;
     this.#closeLost();
     let busy: ReadonlySet<string> | undefined;
@@ -519,7 +536,10 @@ export class CheckoutService {
         if (since < s.settleMs) continue;
         busy ??= this.#o.busyTrays();
         const pending = this.#touchedBusy(session, busy);
-        if (pending && since < s.maxSettleMs) continue;
+        if (pending && since < s.maxSettleMs) {
+          this.#decideUnattended(session, busy);
+          continue;
+        }
       }
       if ([...session.reviews].some((id) => this.#reviews.get(id)?.state === 'open')) {
         if (session.state !== 'in-review') session.state = 'in-review';
@@ -553,6 +573,18 @@ export class CheckoutService {
       this.#o.logger.warn({ sessionId: session.id }, 'no person of the visit seen for lostAfterMs: ending it as of the last sighting');
       this.#append<SessionExited>(types.sessionExited, `session-exit:${session.id}`, { sessionId: session.id, at: last, how: 'lost' });
     }
+  }
+
+  /** Trays the visit reached whose weight is held undecided, with no hand of anyone in view near them now: decide them. */
+  #decideUnattended(session: Session, busy: ReadonlySet<string>): void {
+    if (this.#o.decideHeld === undefined || session.reached === undefined) return;
+    const visible = this.#book.persons().filter((p) => !p.gone);
+    const trays = [...session.reached].filter((trayId) => {
+      const tray = this.#trays.get(trayId);
+      if (!busy.has(trayId) || tray === undefined) return false;
+      return !visible.some((p) => (p.samples.at(-1)?.hands ?? []).some((h) => Math.hypot(h.x - tray.x, h.y - tray.y, h.z - tray.z) < 0.5));
+    });
+    if (trays.length > 0) this.#o.decideHeld(trays);
   }
 
   /** Did the visit's hands reach a tray, in its last minute, whose weight is still undecided? Then evidence of it may be pending. */

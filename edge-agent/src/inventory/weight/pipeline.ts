@@ -185,6 +185,21 @@ export class WeightPipeline {
     return this.#resolve(true);
   }
 
+  /**
+   * Decides now the changes held on these trays while they are still (not active): for a caller
+   * who knows more than the signal — the checkout, when nobody's hand is near a tray whose
+   * unexplained change it was holding in case a hand rested there. Other trays are untouched.
+   */
+  decideHeld(trayIds: Iterable<string>): ShelfChange[] {
+    const out: ShelfChange[] = [];
+    const wanted = new Set(trayIds);
+    for (const tray of this.#trays) {
+      if (!wanted.has(tray.trayId) || tray.segmenter.pending === undefined || tray.segmenter.detector.state === 'active') continue;
+      this.#decide(tray, out);
+    }
+    return out;
+  }
+
   counters(): WeightPipelineCounters {
     return { ...this.#counters, rejects: { ...this.#counters.rejects } };
   }

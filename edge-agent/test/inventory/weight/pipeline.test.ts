@@ -184,6 +184,15 @@ describe('weight pipeline: misplaced items', () => {
     expect(undeclared.changes.map((c) => [c.trayId, c.misplaced])).toEqual([['t0', true]]);
   });
 
+  it('decideHeld() decides the changes held on the named trays only, and not while a tray is moving', () => {
+    const rig = new ShelfRig(store()).handle('t0', { startAt: 5_000, durationMs: 1_500, deltaG: 158, touchG: 200 }).handle('t1', { startAt: 5_000, durationMs: 1_500, deltaG: 158, touchG: 200 }).run(12_000);
+    expect(rig.changes).toEqual([]);
+    expect(rig.pipeline.decideHeld(['t1'])).toMatchObject([{ trayId: 't1', misplaced: true }]);
+    expect(rig.pipeline.trays().map((t) => t.holdingDeltaG !== null)).toEqual([true, false, false]);
+    rig.handle('t0', { startAt: 13_000, durationMs: 3_000, deltaG: 0, touchG: 400 }).run(14_000);
+    expect(rig.pipeline.decideHeld(['t0'])).toEqual([]);
+  });
+
   it('flush() decides a held change at once', () => {
     const rig = new ShelfRig(store()).handle('t0', { startAt: 5_000, durationMs: 1_500, deltaG: 158, touchG: 200 }).run(12_000);
     expect(rig.changes).toEqual([]);
