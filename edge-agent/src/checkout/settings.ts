@@ -29,7 +29,7 @@ export const checkoutSettingsSchema = z.strictObject({
       stitchMs: z.number().int().nonnegative().optional(),
       maxSpeedMps: z.number().positive().optional(),
       swapCheckM: z.number().nonnegative().optional(),
-      swapFitM: z.number().nonnegative().optional(),
+      swapMarginM: z.number().nonnegative().optional(),
       swapMinSeparationM: z.number().nonnegative().optional(),
       historyMs: z.number().int().positive().optional(),
     })

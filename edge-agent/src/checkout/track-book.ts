@@ -51,8 +51,8 @@ export interface TrackBookOptions {
   maxSpeedMps: number;
   /** Persons closer than this are checked for a swap of their track ids. */
   swapCheckM: number;
-  /** A swap is undone only when each id landed within this distance of the other person's predicted position… */
-  swapFitM: number;
+  /** A swap is undone only when the swapped assignment fits the two predictions better by this many metres… */
+  swapMarginM: number;
   /** …and the two predictions were at least this far apart. */
   swapMinSeparationM: number;
   /** Motion history kept per person. */
@@ -65,7 +65,7 @@ export const defaultTrackBookOptions: TrackBookOptions = {
   stitchMs: 5_000,
   maxSpeedMps: 2,
   swapCheckM: 1,
-  swapFitM: 0.15,
+  swapMarginM: 0.2,
   swapMinSeparationM: 0.3,
   historyMs: 120_000,
 };
@@ -255,11 +255,11 @@ export class TrackBook {
   /**
    * The tracker swapped two persons' ids: at one frame each id jumps to where the *other* person
    * was heading. Walking, stopping and turning change a position gradually and tracker noise is
-   * a few centimetres, so a swap is recognised only when both ids land within `swapFitM` of the
-   * other person's predicted position, the two predictions are at least `swapMinSeparationM`
-   * apart, and neither id stayed near its own prediction. Persons closer than that cannot be
-   * told apart by position at all (research/checkout.md §5.4 — vision's re-identification would);
-   * their ids are left as the tracker gives them.
+   * a few centimetres, so a swap is undone only when the two predictions are at least
+   * `swapMinSeparationM` apart, neither id stayed within half that of its own prediction, and the
+   * swapped assignment fits the predictions better by `swapMarginM`. Persons closer than that
+   * cannot be told apart by position at all (research/checkout.md §5.4 — vision's
+   * re-identification would); their ids are left as the tracker gives them.
    */
   #undoSwaps(continuing: Array<{ person: Person; x: number; y: number; trackId: string; hands: Point3[] }>, at: number, decisions: TrackDecision[]): void {
     const o = this.options;
@@ -284,7 +284,7 @@ export class TrackBook {
         if (pa === undefined || pb === undefined) continue;
         const separation = distance(pa, pb);
         if (separation < o.swapMinSeparationM || separation > o.swapCheckM) continue;
-        const swappedFits = distance(a, pb) <= o.swapFitM && distance(b, pa) <= o.swapFitM;
+        const swappedFits = distance(a, pb) + distance(b, pa) + o.swapMarginM < distance(a, pa) + distance(b, pb);
         const keptFails = distance(a, pa) > separation / 2 && distance(b, pb) > separation / 2;
         if (!swappedFits || !keptFails) continue;
         this.#trackToPerson.set(a.trackId, b.person.id);

@@ -27,9 +27,9 @@ const floors: Record<string, { exact: number; f1: number }> = {
   'checkout-same-weight-swap': { exact: 1, f1: 1 },
   'checkout-multi-unit': { exact: 1, f1: 1 },
   'checkout-long-hold': { exact: 1, f1: 1 },
-  'checkout-two-shoppers-same-bay': { exact: 0.8, f1: 0.95 },
-  'checkout-hand-off': { exact: 0.85, f1: 0.94 },
-  'checkout-four-within-1m': { exact: 0.55, f1: 0.75 },
+  'checkout-two-shoppers-same-bay': { exact: 0.9, f1: 0.97 },
+  'checkout-hand-off': { exact: 0.95, f1: 0.99 },
+  'checkout-four-within-1m': { exact: 0.9, f1: 0.95 },
   'checkout-group-entry': { exact: 0.85, f1: 0.95 },
 };
 
