@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { topics, type WeightPayload } from '@storeedge/device-drivers';
-import { CheckoutScenarioRun, loadScenarioFile, ShelfScenarioRun, type CheckoutOutcome, type ScenarioFile } from '@storeedge/simulators';
+import { topics, type DeviceKind, type WeightPayload } from '@storeedge/device-drivers';
+import { CheckoutScenarioRun, loadScenarioFile, ShelfScenarioRun, type CheckoutOutcome, type ScenarioFile, type StaffActions } from '@storeedge/simulators';
 import { SimulatedPaymentService } from '../checkout/payment.ts';
 import { StoreAgent } from '../agent.ts';
 import { loadConfig } from '../config/load.ts';
@@ -84,79 +84,35 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
     const started = performance.now();
     let summary: Awaited<ReturnType<ShelfScenarioRun['run']>> | undefined;
     if (shelfRun) {
-      const byDevice = new Map<string, MqttClient>();
-      for (const deviceId of shelfRun.deviceIds) {
-        const { secret } = await agent.registry.add({ id: deviceId, kind: 'shelf', actor: 'sim' });
-        const client = await mqtt.connectAsync(agent.addresses.mqtt!, {
-          clientId: deviceId,
-          username: deviceId,
-          password: secret,
-          reconnectPeriod: 0,
-        });
-        clients.push(client);
-        byDevice.set(deviceId, client);
-      }
+      const byDevice = await connectDevices(agent, clients, shelfRun.deviceIds.map((id) => [id, 'shelf'] as const));
       progress(`sim: ${scenario.scenario} seed ${scenario.seed}: ${byDevice.size} shelf controllers connected`);
-      const api = agent.httpUrl;
       summary = await shelfRun.run(
         {
           publish: async (deviceId: string, payload: WeightPayload) => {
             await byDevice.get(deviceId)!.publishAsync(topics.event(storeId, deviceId, 'weight'), JSON.stringify(payload), { qos: 1 });
           },
         },
-        {
-          // The shelves stay on after the last action for longer than the weight pipeline holds an unexplained change
-          // (unexplainedHoldMs, 30 s), so the report reads what the agent decided, not what it was still holding.
-          settleTailMs: 35_000,
-          staff: {
-            async restock(trayId, sku, units) {
-              const response = await fetch(`${api}/api/stock/restock`, {
-                method: 'POST',
-                headers: { 'content-type': 'application/json' },
-                body: JSON.stringify({ trayId, sku, quantity: units, actor: 'sim-staff' }),
-              });
-              if (!response.ok) throw new Error(`restock refused: ${response.status} ${await response.text()}`);
-            },
-          },
-        },
+        // The shelves stay on after the last action for longer than the weight pipeline holds an unexplained change
+        // (unexplainedHoldMs, 30 s), so the report reads what the agent decided, not what it was still holding.
+        { settleTailMs: 35_000, staff: staffThroughApi(agent.httpUrl) },
       );
     }
     let checkoutSummary: Record<string, unknown> | undefined;
     if (checkoutRun) {
-      const kinds = [
+      const byDevice = await connectDevices(agent, clients, [
         ...checkoutRun.shelfDeviceIds.map((id) => [id, 'shelf'] as const),
         ...checkoutRun.gateDeviceIds.map((id) => [id, 'gate'] as const),
         ...checkoutRun.trackerDeviceIds.map((id) => [id, 'tracker'] as const),
-      ];
-      const byDevice = new Map<string, MqttClient>();
-      for (const [deviceId, kind] of kinds) {
-        const { secret } = await agent.registry.add({ id: deviceId, kind, actor: 'sim' });
-        const client = await mqtt.connectAsync(agent.addresses.mqtt!, { clientId: deviceId, username: deviceId, password: secret, reconnectPeriod: 0 });
-        clients.push(client);
-        byDevice.set(deviceId, client);
-      }
+      ]);
       progress(`sim: ${scenario.scenario} seed ${scenario.seed}: ${byDevice.size} devices connected`);
-      const api = agent.httpUrl;
       checkoutSummary = (await checkoutRun.run(
         {
           publish: async (deviceId: string, type: string, payload: object) => {
             await byDevice.get(deviceId)!.publishAsync(topics.event(storeId, deviceId, type), JSON.stringify(payload), { qos: 1 });
           },
         },
-        {
-          // Longer than the weight pipeline's unexplained hold and the checkout's settle limit, so every visit is decided.
-          settleTailMs: 45_000,
-          staff: {
-            async restock(trayId, sku, units) {
-              const response = await fetch(`${api}/api/stock/restock`, {
-                method: 'POST',
-                headers: { 'content-type': 'application/json' },
-                body: JSON.stringify({ trayId, sku, quantity: units, actor: 'sim-staff' }),
-              });
-              if (!response.ok) throw new Error(`restock refused: ${response.status} ${await response.text()}`);
-            },
-          },
-        },
+        // Longer than the weight pipeline's unexplained hold and the checkout's settle limit, so every visit is decided.
+        { settleTailMs: 45_000, staff: staffThroughApi(agent.httpUrl) },
       )) as unknown as Record<string, unknown>;
       await resolveReviews(agent, checkoutRun);
     }
@@ -201,6 +157,32 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
     await agent?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Registers each simulated device with the agent and connects it over MQTT with its new secret. */
+async function connectDevices(agent: StoreAgent, clients: MqttClient[], devices: ReadonlyArray<readonly [string, DeviceKind]>): Promise<Map<string, MqttClient>> {
+  const byDevice = new Map<string, MqttClient>();
+  for (const [deviceId, kind] of devices) {
+    const { secret } = await agent.registry.add({ id: deviceId, kind, actor: 'sim' });
+    const client = await mqtt.connectAsync(agent.addresses.mqtt!, { clientId: deviceId, username: deviceId, password: secret, reconnectPeriod: 0 });
+    clients.push(client);
+    byDevice.set(deviceId, client);
+  }
+  return byDevice;
+}
+
+/** Staff announce restocks through the agent's API before they stock the shelf. */
+function staffThroughApi(api: string): StaffActions {
+  return {
+    async restock(trayId, sku, units) {
+      const response = await fetch(`${api}/api/stock/restock`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ trayId, sku, quantity: units, actor: 'sim-staff' }),
+      });
+      if (!response.ok) throw new Error(`restock refused: ${response.status} ${await response.text()}`);
+    },
+  };
 }
 
 /**
