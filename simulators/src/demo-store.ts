@@ -261,5 +261,11 @@ export function demoStoreModel(storeId: string): StoreModelInput {
         })),
       },
     ],
+    // The demo's two-lane gate: shoppers scan in and out (the demo has no person tracker, so the
+    // checkout opens and closes visits by scans; picks are not attributed to anyone).
+    gates: [
+      { device: 'gate-1', lane: 'entry', x: 0, y: 0 },
+      { device: 'gate-1', lane: 'exit', x: 2, y: 0 },
+    ],
   };
 }

@@ -165,7 +165,7 @@ export class CheckoutService {
     this.#refreshModel();
     const { token, lane, party, at } = event.payload;
     const gate = this.#model?.gates.find((g) => g.device === event.deviceId && g.lane === lane);
-    if (gate === undefined) return this.#reject(event.deviceId, 'EDGE_ERR_CHECKOUT_UNKNOWN_GATE', `gate ${event.deviceId} is not a ${lane} lane of the store model`);
+    if (gate === undefined) return this.#reject(event.deviceId, 'EDGE_ERR_CHECKOUT_UNKNOWN_GATE', `gate ${event.deviceId} is not an ${lane} lane of the store model`);
     this.#advance(at);
     if (lane === 'exit') {
       const session = this.#sessions.get(this.#byToken.get(tokenKey(token)) ?? '');
