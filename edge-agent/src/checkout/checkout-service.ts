@@ -32,28 +32,15 @@ export interface SessionView {
   receiptId: string | null;
 }
 
-export interface CartLineView {
-  changeId: string;
-  trayId: string;
-  sku: string;
-  quantity: number;
-  confidence: number;
-  reason: string;
-  /** Device time the evidence settled, and the time the line was added (the store clock). */
-  evidenceAt: number;
+/** A cart line as the API shows it: the ledger event without its session, and the store time it was added. */
+export interface CartLineView extends Omit<CartChanged, 'sessionId' | 'at'> {
   addedAt: number;
 }
 
-export interface ReviewView {
+/** A review item as the API shows it: what opened it, its state and, once decided, the decision. */
+export interface ReviewView extends Omit<ReviewOpened, 'reviewId' | 'change'> {
   id: string;
   state: 'open' | 'resolved';
-  changeId: string;
-  trayId: string;
-  reason: string;
-  sessionIds: string[];
-  proposal: CartLineProposal[];
-  confidence: number;
-  openedAt: number;
   resolution: ReviewResolved | null;
 }
 
