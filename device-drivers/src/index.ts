@@ -6,3 +6,4 @@ export * from './shelf/index.ts';
 export * from './rfid/index.ts';
 export * from './epc/index.ts';
 export * from './serial-mock-line.ts';
+export * from './camera/index.ts';

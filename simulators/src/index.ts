@@ -13,3 +13,4 @@ export * from './shelf-serial/index.ts';
 export * from './rfid/index.ts';
 export * from './scenario/index.ts';
 export * from './checkout/index.ts';
+export * from './vision/index.ts';
