@@ -120,16 +120,17 @@ export class CheckoutScenarioRun {
       const tf = frame * frameMs;
       const ts = scans[scan]?.at ?? Infinity;
       if (tw > end && tf > end && ts === Infinity) break;
+      // Actions (and the staff's restock announcements) go in before any message stamped at or after their start.
+      while (nextAction < actions.length && actions[nextAction]!.action.startAt <= Math.min(tw, tf, ts)) {
+        const a = actions[nextAction++]!;
+        if (a.restock) await options.staff?.restock(a.trayId, a.restock.sku, a.restock.units);
+        model.handle(a.trayId, a.action);
+      }
       if (ts <= tw && ts <= tf) {
         const s = scans[scan++]!;
         messages.scan++;
         await send(sink.publish(s.deviceId, 'scan', { at: this.#at(s.at), lane: s.lane, token: s.token, party: s.party }));
       } else if (tw <= tf) {
-        while (nextAction < actions.length && actions[nextAction]!.action.startAt <= tw) {
-          const a = actions[nextAction++]!;
-          if (a.restock) await options.staff?.restock(a.trayId, a.restock.sku, a.restock.units);
-          model.handle(a.trayId, a.action);
-        }
         const reading = model.sample(tw);
         const at = this.#at(tw);
         const sends: Promise<void>[] = [];

@@ -28,6 +28,15 @@ const CANDIDATE_TRAYS = 4;
 const WITHDRAW_MS: readonly [number, number] = [300, 800];
 /** A single shopper stands up to this far left or right of the tray's centre. */
 const STAND_JITTER_M = 0.15;
+/**
+ * Persons standing still keep at least this far apart, torso to torso (shoulder width: people
+ * do not stand inside each other). Where the spot in front of a tray is taken, a shopper stands
+ * at the first of STAND_ALTERNATIVES_M beside it (along the gondola) that is free.
+ */
+const PERSONAL_SPACE_M = 0.45;
+const STAND_ALTERNATIVES_M: readonly number[] = [0.45, -0.45, 0.6, -0.6];
+/** Someone who moves less than this while another walks past is standing still. */
+const STILL_M = 0.05;
 /** A hand reaches up to this far into the shelf past the front edge. */
 const REACH_DEPTH_M = 0.1;
 /** Hand-off: the receiver stands this far from the giver; their hands meet for this long, at this height. */
@@ -38,9 +47,9 @@ const HAND_OFF_Z_M = 1.0;
 const SAME_BAY_SPREAD_MS = 1_500;
 const SAME_TRAY_SPREAD_MS = 500;
 const FOUR_CLOSE_SPREAD_MS = 3_000;
-/** Four close: trays within this distance (along the gondola) of the first; persons 0.3 m apart, all within 0.9 m. */
+/** Four close: trays within this distance (along the gondola) of the first; persons shoulder to shoulder (PERSONAL_SPACE_M apart), all within 1 m of the trays. */
 const FOUR_CLOSE_TRAY_SPAN_M = 0.35;
-const FOUR_CLOSE_SPACING_M = 0.3;
+const FOUR_CLOSE_SPACING_M = PERSONAL_SPACE_M;
 /** A long hold's rest and its lift overlap by this much, so the hand's force does not drop between them. */
 const HOLD_OVERLAP_MS = 150;
 /** A step that finds nothing to do costs the person this long. */
@@ -495,7 +504,7 @@ export class CheckoutScript {
     const path = this.plan.route(q.motion.end, spot);
     const arriveAt = q.freeAt + (pathLength(q.motion.end, path) / q.speedMps) * 1_000;
     const at = Math.max(t + 500, arriveAt + this.#behaviourRng.uniform(300, 1_200));
-    q.motion.walk(path, q.speedMps);
+    q.motion.walk(this.#aroundOthers(q, path), q.speedMps);
     p.motion.stay(at, { x: spot.x - here.x, y: spot.y - here.y });
     q.motion.stay(at, { x: here.x - spot.x, y: here.y - spot.y });
     const middle = { x: (here.x + spot.x) / 2, y: (here.y + spot.y) / 2, z: HAND_OFF_Z_M };
@@ -553,7 +562,7 @@ export class CheckoutScript {
     return false;
   }
 
-  /** Four persons of different visits stand 0.3 m apart in front of one stretch of gondola and each pick from a tray there. */
+  /** Four persons of different visits stand shoulder to shoulder in front of one stretch of gondola and each pick from a tray there. */
   #fourClose(p: Shopper, t: number): boolean {
     const others = this.#recruit(p, t, 3);
     if (others.length < 3) return false;
@@ -632,7 +641,7 @@ export class CheckoutScript {
   /** Walks to the exit gate and vanishes there. */
   #exit(p: Shopper, t: number): void {
     const from = p.motion.end;
-    const goneAt = p.motion.walk(this.plan.route(from, this.#scatter(this.plan.exit)), p.speedMps);
+    const goneAt = p.motion.walk(this.#aroundOthers(p, this.plan.route(from, this.#scatter(this.plan.exit))), p.speedMps);
     p.motion.leave(goneAt);
     p.freeAt = goneAt;
     this.#active = this.#active.filter((s) => s !== p);
@@ -642,12 +651,86 @@ export class CheckoutScript {
 
   /** Where a single person goes for a tray action, and the earliest slot after walking there and browsing. */
   #soloPlan(p: Shopper, t: number, trayId: string, durationMs: number, dwellMs: number): Plan {
-    const lateral = this.#motionRng.uniform(-STAND_JITTER_M, STAND_JITTER_M);
+    const jitter = this.#motionRng.uniform(-STAND_JITTER_M, STAND_JITTER_M);
     const from = p.motion.end;
-    const path = this.plan.route(from, this.plan.standPoint(trayId, lateral));
-    const arriveAt = t + (pathLength(from, path) / p.speedMps) * 1_000;
-    const startAt = this.#book.earliestSlot([{ trayId, offsetMs: 0, durationMs }], arriveAt + dwellMs);
-    return { trayId, path, startAt, durationMs, reachLateral: 0 };
+    const planTo = (lateral: number): Plan => {
+      const path = this.plan.route(from, this.plan.standPoint(trayId, lateral));
+      const arriveAt = t + (pathLength(from, path) / p.speedMps) * 1_000;
+      const startAt = this.#book.earliestSlot([{ trayId, offsetMs: 0, durationMs }], arriveAt + dwellMs);
+      return { trayId, path, startAt, durationMs, reachLateral: 0 };
+    };
+    const first = planTo(jitter);
+    // Where someone already stands, the next person stands beside them, still within reach of the tray
+    // (checked over the first spot's stay: the others are a few tenths of a metre from it).
+    const arriveAt = t + (pathLength(from, first.path) / p.speedMps) * 1_000;
+    const until = first.startAt + durationMs + WITHDRAW_MS[1];
+    let best = jitter;
+    let bestRoom = -Infinity;
+    for (const lateral of [jitter, ...STAND_ALTERNATIVES_M.map((d) => jitter + d)]) {
+      const room = this.#room(p, this.plan.standPoint(trayId, lateral), arriveAt, until);
+      if (room > bestRoom) [best, bestRoom] = [lateral, room];
+      if (room >= PERSONAL_SPACE_M) break;
+    }
+    return best === jitter ? first : planTo(best);
+  }
+
+  /**
+   * The path with a step aside wherever a leg would pass through someone standing still (people
+   * walk round each other; they still pass close enough for the tracker to confuse them): the
+   * leg bends at PERSONAL_SPACE_M beside them, on whichever side has room.
+   */
+  #aroundOthers(p: Shopper, path: readonly Point[]): Point[] {
+    const out: Point[] = [];
+    let from: Point = p.motion.end;
+    let t = p.motion.end.t;
+    for (const to of path) {
+      const legMs = (distance(from, to) / p.speedMps) * 1_000;
+      const block = this.#standingOnLeg(p, from, to, t, t + legMs);
+      if (block !== undefined) {
+        const dx = to.x - from.x;
+        const dy = to.y - from.y;
+        const len = Math.hypot(dx, dy);
+        const side = Math.sign((block.at.x - block.who.x) * -dy + (block.at.y - block.who.y) * dx) || 1;
+        for (const s of [side, -side]) {
+          const aside = { x: block.who.x + (-dy / len) * s * PERSONAL_SPACE_M, y: block.who.y + (dx / len) * s * PERSONAL_SPACE_M };
+          if (this.plan.walkable(aside) && this.plan.clear(from, aside) && this.plan.clear(aside, to)) {
+            out.push(aside);
+            t += ((distance(from, aside) + distance(aside, to) - distance(from, to)) / p.speedMps) * 1_000;
+            break;
+          }
+        }
+      }
+      out.push(to);
+      t += legMs;
+      from = to;
+    }
+    return out;
+  }
+
+  /** The first person standing still within PERSONAL_SPACE_M of the leg from → to (not at its ends) while it is walked, and the leg's nearest point to them. */
+  #standingOnLeg(p: Shopper, from: Point, to: Point, t0: number, t1: number): { who: Point; at: Point } | undefined {
+    const dx = to.x - from.x;
+    const dy = to.y - from.y;
+    const len2 = dx * dx + dy * dy;
+    if (len2 < 1e-12) return undefined;
+    for (const q of this.#active) {
+      if (q === p || !q.motion.present(t0) || !q.motion.present(t1)) continue;
+      const who = q.motion.torsoAt(t0);
+      if (distance(who, q.motion.torsoAt(t1)) > STILL_M || distance(who, q.motion.torsoAt((t0 + t1) / 2)) > STILL_M) continue;
+      if (distance(who, from) < PERSONAL_SPACE_M || distance(who, to) < PERSONAL_SPACE_M) continue;
+      const f = ((who.x - from.x) * dx + (who.y - from.y) * dy) / len2;
+      if (f <= 0 || f >= 1) continue;
+      const at = { x: from.x + dx * f, y: from.y + dy * f };
+      if (distance(at, who) < PERSONAL_SPACE_M) return { who, at };
+    }
+    return undefined;
+  }
+
+  /** The least distance between `spot` and any other person present while `p` would stand there from `from` to `to`. */
+  #room(p: Shopper, spot: Point, from: number, to: number): number {
+    let least = Infinity;
+    for (const q of this.#active) if (q !== p) least = Math.min(least, q.motion.closestApproach(spot, from, to));
+    return least;
   }
 
   /** Carries out a planned tray action: the walk, the wait, the reach, the booking, the stock and the units in hand. */
@@ -660,7 +743,7 @@ export class CheckoutScript {
     more: { holdMs?: number; touchG?: number | undefined; returned?: Held[] },
   ): ScriptAction {
     const endAt = plan.startAt + plan.durationMs;
-    p.motion.walk(plan.path, p.speedMps);
+    p.motion.walk(this.#aroundOthers(p, plan.path), p.speedMps);
     p.motion.stay(plan.startAt, this.plan.facingOf(plan.trayId));
     // Side by side at one tray the two hands stay on their own halves.
     const spread = plan.reachLateral === 0 ? this.plan.site(plan.trayId).widthM * 0.3 : 0.03;

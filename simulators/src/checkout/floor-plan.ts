@@ -148,6 +148,11 @@ export class FloorPlan {
     return site;
   }
 
+  /** Whether the straight walk from a to b crosses no gondola footprint (footprints a or b stand in are left out). */
+  clear(a: Point, b: Point): boolean {
+    return this.#clear(a, b);
+  }
+
   /** Whether a point is clear of every gondola footprint (with the walking clearance). */
   walkable(p: Point): boolean {
     return !this.#boxes.some((b) => inside(p, inflate(b)));

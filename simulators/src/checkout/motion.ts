@@ -111,6 +111,22 @@ export class PersonMotion {
     return { x: a.x + (b.x - a.x) * f, y: a.y + (b.y - a.y) * f };
   }
 
+  /** The least distance between `spot` and the torso while the person is present between `from` and `to` (Infinity if never). */
+  closestApproach(spot: Point, from: number, to: number): number {
+    const lo = Math.max(from, this.appearAt);
+    const hi = Math.min(to, this.goneAt);
+    if (lo > hi) return Infinity;
+    const w = this.#waypoints;
+    let least = Infinity;
+    let start = this.torsoAt(lo);
+    for (let i = this.#segment(lo); i < w.length - 1 && w[i]!.t < hi; i++) {
+      const end = this.torsoAt(Math.min(w[i + 1]!.t, hi));
+      least = Math.min(least, toSegment(spot, start, end));
+      start = end;
+    }
+    return Math.min(least, toSegment(spot, start, this.torsoAt(hi)));
+  }
+
   facingAt(t: number): Point {
     const a = this.#waypoints[this.#segment(t)]!;
     return { x: a.fx, y: a.fy };
@@ -169,4 +185,13 @@ export class PersonMotion {
 function unit(p: Point): Point {
   const d = Math.hypot(p.x, p.y);
   return d < 1e-12 ? { x: 1, y: 0 } : { x: p.x / d, y: p.y / d };
+}
+
+/** Distance from `p` to the segment a–b. */
+function toSegment(p: Point, a: Point, b: Point): number {
+  const dx = b.x - a.x;
+  const dy = b.y - a.y;
+  const len2 = dx * dx + dy * dy;
+  const f = len2 === 0 ? 0 : Math.max(0, Math.min(1, ((p.x - a.x) * dx + (p.y - a.y) * dy) / len2));
+  return Math.hypot(p.x - (a.x + dx * f), p.y - (a.y + dy * f));
 }

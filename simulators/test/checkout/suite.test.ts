@@ -90,5 +90,5 @@ describe('checkout scenario suite (simulators/scenarios/checkout-*.json)', () =>
         expect(truth.actions.some((a) => a.cases.includes(tag)), `${file} ${tag}`).toBe(true);
       }
     }
-  });
+  }, 90_000); // 2 h of 50 shoppers who keep their distance: ~15 s alone, more beside other test files
 });
