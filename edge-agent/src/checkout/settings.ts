@@ -32,6 +32,7 @@ export const checkoutSettingsSchema = z.strictObject({
       swapMarginM: z.number().nonnegative().optional(),
       swapMinSeparationM: z.number().nonnegative().optional(),
       historyMs: z.number().int().positive().optional(),
+      exitNearM: z.number().nonnegative().optional(),
     })
     .default({}),
   /** Who was at a tray (edge-agent/src/checkout/attribution.ts). */

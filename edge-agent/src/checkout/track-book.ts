@@ -57,6 +57,8 @@ export interface TrackBookOptions {
   swapMinSeparationM: number;
   /** Motion history kept per person. */
   historyMs: number;
+  /** A person lost from view within this distance of an exit lane, and not continued within `stitchMs`, walked out. */
+  exitNearM: number;
 }
 
 export const defaultTrackBookOptions: TrackBookOptions = {
@@ -68,6 +70,7 @@ export const defaultTrackBookOptions: TrackBookOptions = {
   swapMarginM: 0.2,
   swapMinSeparationM: 0.3,
   historyMs: 120_000,
+  exitNearM: 2,
 };
 
 /** What the book decided while reading a frame (the checkout records these). */
@@ -212,6 +215,15 @@ export class TrackBook {
         decisions.push({ kind: 'exited', personId: person.id, sessionId: person.sessionId, at: person.lastAt });
       }
     }
+    // Lost from view close to the exit and not picked up again while a new track could still continue them: they walked
+    // out while the tracker had lost them (a dropout over the exit lane). Elsewhere a lost person is left to `lostAfterMs`.
+    for (const person of this.#persons.values()) {
+      if (!person.gone || person.exitedAt !== null || person.sessionId === null || at - person.lastAt < this.options.stitchMs) continue;
+      const last = person.samples.at(-1);
+      if (last === undefined || !this.#atLane(last, 'exit', this.options.exitNearM)) continue;
+      person.exitedAt = person.lastAt;
+      decisions.push({ kind: 'exited', personId: person.id, sessionId: person.sessionId, at: person.lastAt });
+    }
     this.#prune(at);
     return decisions;
   }
@@ -254,23 +266,21 @@ export class TrackBook {
 
   /**
    * The tracker swapped two persons' ids: at one frame each id jumps to where the *other* person
-   * was heading. Walking, stopping and turning change a position gradually and tracker noise is
-   * a few centimetres, so a swap is undone only when the two predictions are at least
-   * `swapMinSeparationM` apart, neither id stayed within half that of its own prediction, and the
-   * swapped assignment fits the predictions better by `swapMarginM`. Persons closer than that
-   * cannot be told apart by position at all (research/checkout.md §5.4 — vision's
-   * re-identification would); their ids are left as the tracker gives them.
+   * was just seen. Between two frames (0.1 s) a walker moves ≤ 0.15 m and tracker noise is a few
+   * centimetres, so each person is expected where they were just seen (the mean of their last two
+   * sightings — not a prediction from their velocity, which overshoots when they stop or turn), and
+   * a swap is undone only when the two were at least `swapMinSeparationM` apart, both ids moved
+   * from where they were just seen (together by more than that separation, each by more than a
+   * quarter of it), and the swapped assignment fits better by `swapMarginM`. Persons closer than that cannot be told apart by position at all
+   * (research/checkout.md §5.4 — vision's re-identification would); their ids are left as the
+   * tracker gives them.
    */
   #undoSwaps(continuing: Array<{ person: Person; x: number; y: number; trackId: string; hands: Point3[] }>, at: number, decisions: TrackDecision[]): void {
     const o = this.options;
-    // Each person's prediction once per frame (pairs are n²; a person's motion reads ~1 s of samples).
-    const predicted = new Map<Person, { x: number; y: number } | undefined>();
-    const predict = (person: Person) => {
-      if (!predicted.has(person)) {
-        const m = motion(person);
-        predicted.set(person, m === undefined ? undefined : extrapolate(m, at));
-      }
-      return predicted.get(person);
+    const seen = new Map<Person, { x: number; y: number } | undefined>();
+    const justSeen = (person: Person) => {
+      if (!seen.has(person)) seen.set(person, lastSeen(person, at));
+      return seen.get(person);
     };
     for (let i = 0; i < continuing.length; i++) {
       for (let j = i + 1; j < continuing.length; j++) {
@@ -279,13 +289,14 @@ export class TrackBook {
         if (a.person === b.person) continue;
         // Far apart now and before: no swap to look at.
         if (distance(a, b) > o.swapCheckM + 1) continue;
-        const pa = predict(a.person);
-        const pb = predict(b.person);
+        const pa = justSeen(a.person);
+        const pb = justSeen(b.person);
         if (pa === undefined || pb === undefined) continue;
         const separation = distance(pa, pb);
         if (separation < o.swapMinSeparationM || separation > o.swapCheckM) continue;
         const swappedFits = distance(a, pb) + distance(b, pa) + o.swapMarginM < distance(a, pa) + distance(b, pb);
-        const keptFails = distance(a, pa) > separation / 2 && distance(b, pb) > separation / 2;
+        // Both ids jumped: together by more than the two were apart, and neither by less than a quarter of it.
+        const keptFails = distance(a, pa) + distance(b, pb) > separation && Math.min(distance(a, pa), distance(b, pb)) > separation / 4;
         if (!swappedFits || !keptFails) continue;
         this.#trackToPerson.set(a.trackId, b.person.id);
         this.#trackToPerson.set(b.trackId, a.person.id);
@@ -309,8 +320,9 @@ export class TrackBook {
     person.exitedAt = null;
   }
 
-  #atLane(point: { x: number; y: number }, lane: Gate['lane']): boolean {
-    return this.#gates.some((g) => g.lane === lane && distance(point, g) <= g.radiusM);
+  /** Is the point within a gate of this lane (or within `beyondM` of one)? */
+  #atLane(point: { x: number; y: number }, lane: Gate['lane'], beyondM = 0): boolean {
+    return this.#gates.some((g) => g.lane === lane && distance(point, g) <= g.radiusM + beyondM);
   }
 
   #dropExpiredEntries(at: number): void {
@@ -336,50 +348,13 @@ export class TrackBook {
   }
 }
 
-/** Where the person should be at `at`, from their last two samples (constant velocity, at most 1 s ahead). */
-interface Motion {
-  x: number;
-  y: number;
-  vx: number;
-  vy: number;
-  at: number;
-}
-
-/**
- * Where a person is heading: the mean position of their last ~0.5 s and the velocity between it
- * and the ~0.5 s before (single noisy samples barely move either).
- */
-function motion(person: Person): Motion | undefined {
+/** Where the person was just seen: the mean of their last two sightings, if the last is at most 0.3 s old (else undefined). */
+function lastSeen(person: Person, at: number): { x: number; y: number } | undefined {
   const s = person.samples;
   const last = s.at(-1);
-  if (last === undefined) return undefined;
-  let i = s.length;
-  while (i > 0 && s[i - 1]!.at > last.at - 1_000) i--;
-  const tail = s.slice(i);
-  const recent = tail.filter((x) => x.at > last.at - 500);
-  const before = tail.filter((x) => x.at <= last.at - 500);
-  const m = mean(recent);
-  if (before.length === 0) return { ...m, vx: 0, vy: 0 };
-  const p = mean(before);
-  return { ...m, vx: (m.x - p.x) / (m.at - p.at), vy: (m.y - p.y) / (m.at - p.at) };
-}
-
-/** Constant velocity, at most 1.5 s ahead. */
-function extrapolate(m: Motion, at: number): { x: number; y: number } {
-  const dt = Math.min(1_500, at - m.at);
-  return { x: m.x + m.vx * dt, y: m.y + m.vy * dt };
-}
-
-function mean(samples: readonly PersonSample[]): { x: number; y: number; at: number } {
-  let x = 0;
-  let y = 0;
-  let at = 0;
-  for (const s of samples) {
-    x += s.x;
-    y += s.y;
-    at += s.at;
-  }
-  return { x: x / samples.length, y: y / samples.length, at: at / samples.length };
+  if (last === undefined || at - last.at > 300) return undefined;
+  const before = s.at(-2);
+  return before === undefined || last.at - before.at > 300 ? { x: last.x, y: last.y } : { x: (last.x + before.x) / 2, y: (last.y + before.y) / 2 };
 }
 
 export function distance(a: { x: number; y: number }, b: { x: number; y: number }): number {
