@@ -170,7 +170,7 @@ export class StoreAgent {
       model: () => this.inventory.model,
       pendingRestocks: (trayId) => this.inventory.pendingRestocks(trayId),
       unitsOnTray: (trayId) => this.inventory.unitsOnTray(trayId),
-      busyTrays: () => new Set((sensing.weight()?.trays() ?? []).filter((t) => t.state === 'active' || t.holdingDeltaG !== null).map((t) => t.trayId)),
+      busyTrays: () => new Map((sensing.weight()?.trays() ?? []).flatMap((t) => (t.busySince === null ? [] : [[t.trayId, t.busySince] as const]))),
       decideHeld: (trayIds) => {
         for (const change of sensing.weight()?.decideHeld(trayIds) ?? []) this.bus.emit('shelf.change', change);
       },

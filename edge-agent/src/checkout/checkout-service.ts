@@ -11,9 +11,14 @@ import { checkoutEventTypes as types, type CartChanged, type PersonBound, type R
 import type { PaymentService } from './payment.ts';
 import { priceCart, type PriceBookItem, type Promotion } from './pricing.ts';
 import type { CheckoutSettings } from './settings.ts';
-import { TrackBook, type TrackDecision } from './track-book.ts';
+import { TrackBook, type Point3, type TrackDecision } from './track-book.ts';
 
 const stream = 'checkout';
+/** A visit's hands "reached" a tray over a window when their attribution score there is at least this (half a close sample). */
+const REACHED_SCORE = 0.5;
+/** Two hands this close in one tracker frame touch (a hand-over); a hand this close to a tray point is at the shelf. Tracker σ is 5 cm per axis. */
+const HAND_OFF_REACH_M = 0.25;
+const HAND_AT_TRAY_M = 0.25;
 
 export type SessionState = 'open' | 'exiting' | 'in-review' | 'closed';
 
@@ -83,8 +88,8 @@ export interface CheckoutServiceOptions {
   pendingRestocks: (trayId: string) => ReadonlyMap<string, number>;
   /** Units on a tray now (the inventory's observed stock), per SKU; the shares of a same-weight look-alike. */
   unitsOnTray?: (trayId: string) => ReadonlyMap<string, number>;
-  /** Trays whose weight is still moving or held undecided (pending evidence to settle before a receipt). */
-  busyTrays: () => ReadonlySet<string>;
+  /** Trays whose weight is still moving or held undecided (pending evidence to settle before a receipt), each with since when. */
+  busyTrays: () => ReadonlyMap<string, number>;
   /**
    * Asks the weight pipeline to decide the changes it holds on these trays now (their shelf
    * changes come back through the bus). Used when a visit has left and nobody's hand is near a
@@ -268,7 +273,7 @@ export class CheckoutService {
    * A correction after the receipt: refund lines (units of SKUs on the receipt) as a new ledger
    * event and a refund through payment; the receipt itself never changes.
    */
-  correctReceipt(receiptId: string, input: { lines: Array<{ sku: string; quantity: number }>; reason: string; actor: string }): ReceiptView {
+  correctReceipt(receiptId: string, input: { lines: Array<{ sku: string; quantity: number }>; reason: string; actor: string; changeId?: string }): ReceiptView {
     const receipt = this.receipt(receiptId);
     const wanted = new Map<string, number>();
     for (const line of input.lines) wanted.set(line.sku, (wanted.get(line.sku) ?? 0) + line.quantity);
@@ -287,7 +292,7 @@ export class CheckoutService {
     this.#append<ReceiptCorrected>(
       types.receiptCorrected,
       `receipt-correction:${receiptId}:${correctionId}`,
-      { receiptId, correctionId, lines: refunds, amountMinor, reason: input.reason, actor: input.actor, at: this.#clock },
+      { receiptId, correctionId, lines: refunds, amountMinor, reason: input.reason, actor: input.actor, ...(input.changeId === undefined ? {} : { changeId: input.changeId }), at: this.#clock },
       true,
     );
     const session = this.#sessions.get(receipt.sessionId)!;
@@ -382,10 +387,13 @@ export class CheckoutService {
         this.#addForeign(change.trayId, lookalike.sku, lookalike.units);
         return this.#commitLines(change, [{ sessionId: session.id, sku: lookalike.sku, quantity: -lookalike.units }], confidence * 0.95, 'put-back-lookalike', live);
       }
-      // Handed over: the one other session that holds it.
-      const holders = [...this.#sessions.values()].filter((x) => x.state !== 'closed' && x.id !== session.id && (this.#held(x).get(change.sku!) ?? 0) >= units);
-      if (holders.length === 1) {
-        const holder = holders[0]!;
+      // Handed over: the one other session that holds it — or, of several, the one whose hands met the putter's away from the shelves.
+      const holders = [...this.#sessions.values()].filter((x) => x.id !== session.id && this.#stillHolds(x, change.sku!, units));
+      const givers = holders.length > 1 ? holders.filter((h) => this.#handsMet(h.id, session.id, change.startAt)) : holders;
+      if (givers.length === 1) {
+        const holder = givers[0]!;
+        // The picker has left already: the unit comes off their receipt as a refund.
+        if (holder.state === 'closed') return this.#refundHandedOver(change, holder, units, confidence * 0.9);
         return this.#commitLines(change, [{ sessionId: holder.id, sku: change.sku, quantity: -units }], confidence * 0.9, 'put-back-handed-over', [...live, { sessionId: holder.id, score: 0, closestM: Number.NaN, persons: [] }]);
       }
       // Several hold it (or nobody): a manager decides; every holder is a candidate.
@@ -515,7 +523,7 @@ export class CheckoutService {
   #tickOnce(): void {
     const s = this.#o.settings;
     this.#closeLost();
-    let busy: ReadonlySet<string> | undefined;
+    let busy: ReadonlyMap<string, number> | undefined;
     for (const session of this.#sessions.values()) {
       if (session.state !== 'exiting' && session.state !== 'in-review') continue;
       const since = this.#clock - session.exitAt!;
@@ -563,7 +571,7 @@ export class CheckoutService {
   }
 
   /** Trays the visit reached whose weight is held undecided, with no hand of anyone in view near them now: decide them. */
-  #decideUnattended(session: Session, busy: ReadonlySet<string>): void {
+  #decideUnattended(session: Session, busy: ReadonlyMap<string, number>): void {
     if (this.#o.decideHeld === undefined || session.reached === undefined) return;
     const visible = this.#book.persons().filter((p) => !p.gone);
     const trays = [...session.reached].filter((trayId) => {
@@ -574,18 +582,80 @@ export class CheckoutService {
     if (trays.length > 0) this.#o.decideHeld(trays);
   }
 
-  /** Did the visit's hands reach a tray, in its last minute, whose weight is still undecided? Then evidence of it may be pending. */
-  #touchedBusy(session: Session, busy: ReadonlySet<string>): boolean {
+  /**
+   * Does the session hold `units` of `sku`: an open one in its cart, one that left within the
+   * track history (`tracks.historyMs`) on its receipt, less what was refunded?
+   */
+  #stillHolds(x: Session, sku: string, units: number): boolean {
+    if (x.state !== 'closed') return (this.#held(x).get(sku) ?? 0) >= units;
+    const receipt = x.receiptId === null ? undefined : this.#receipts.get(x.receiptId);
+    if (receipt === undefined || receipt.issuedAt < this.#clock - this.#book.options.historyMs) return false;
+    const count = (lines: ReadonlyArray<{ sku: string; quantity: number }>) => lines.filter((l) => l.sku === sku).reduce((n, l) => n + l.quantity, 0);
+    return count(receipt.lines) - count(receipt.corrections.flatMap((c) => c.lines)) >= units;
+  }
+
+  /** A unit handed over by a visit that has left, put back by the receiver: refunded on the picker's receipt (below the threshold the charge stands; a manager can refund it). */
+  #refundHandedOver(change: ShelfChange, holder: Session, units: number, confidence: number): void {
+    if (confidence < this.#o.settings.reviewThreshold) {
+      this.#o.logger.info({ changeId: change.id, sessionId: holder.id, confidence }, 'put-back of a unit handed over by a visit that has left: not sure enough to refund it');
+      return;
+    }
+    this.correctReceipt(holder.receiptId!, {
+      lines: [{ sku: change.sku!, quantity: units }],
+      reason: `put back on ${change.trayId} by the person it was handed to`,
+      actor: 'checkout',
+      changeId: change.id,
+    });
+  }
+
+  /**
+   * Did a hand of session `a` meet a hand of session `b` (within HAND_OFF_REACH_M in one frame),
+   * before `before` and away from every tray? A hand-over needs that; two hands at one tray do not count.
+   */
+  #handsMet(a: string, b: string, before: number): boolean {
+    const trays = [...this.#trays.values()];
+    const awayFromShelves = (h: Point3) => trays.every((t) => Math.hypot(h.x - t.x, h.y - t.y, h.z - t.z) > HAND_AT_TRAY_M);
+    for (const p of this.#book.personsOf(a)) {
+      for (const q of this.#book.personsOf(b)) {
+        let j = 0;
+        for (const sp of p.samples) {
+          if (sp.at >= before) break;
+          while (j < q.samples.length && q.samples[j]!.at < sp.at) j++;
+          const sq = q.samples[j];
+          if (sq === undefined || sq.at !== sp.at) continue;
+          for (const hp of sp.hands) {
+            for (const hq of sq.hands) {
+              if (Math.hypot(hp.x - hq.x, hp.y - hq.y, hp.z - hq.z) <= HAND_OFF_REACH_M && awayFromShelves(hp) && awayFromShelves(hq)) return true;
+            }
+          }
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Were the visit's hands at a tray whose weight is still undecided, since it became so? Then
+   * evidence of the visit may be pending. (A tray someone else handles after the visit left it
+   * holds nothing of the visit's.)
+   */
+  #touchedBusy(session: Session, busy: ReadonlyMap<string, number>): boolean {
     if (busy.size === 0) return false;
     // The trays its hands reached in its last minute: worked out once, at the first check after the exit.
     if (session.reached === undefined) {
       const persons = this.#book.personsOf(session.id);
       const window = { startAt: session.exitAt! - 60_000, settledAt: session.exitAt! };
       session.reached = new Set(
-        [...this.#trays.values()].filter((tray) => candidatesAt(persons, tray, window, this.#o.settings.attribution).some((c) => c.score >= 0.5)).map((t) => t.trayId),
+        [...this.#trays.values()].filter((tray) => candidatesAt(persons, tray, window, this.#o.settings.attribution).some((c) => c.score >= REACHED_SCORE)).map((t) => t.trayId),
       );
     }
-    for (const trayId of busy) if (session.reached.has(trayId)) return true;
+    const persons = this.#book.personsOf(session.id);
+    for (const [trayId, since] of busy) {
+      const tray = this.#trays.get(trayId);
+      if (tray === undefined || !session.reached.has(trayId)) continue;
+      const window = { startAt: since, settledAt: session.exitAt! };
+      if (candidatesAt(persons, tray, window, this.#o.settings.attribution).some((c) => c.score >= REACHED_SCORE)) return true;
+    }
     return false;
   }
 

@@ -128,5 +128,7 @@ export interface ReceiptCorrected {
   amountMinor: number;
   reason: string;
   actor: string;
+  /** The shelf change that caused it, when the checkout made it (a handed-over unit put back after the picker left). */
+  changeId?: string;
   at: number;
 }

@@ -218,14 +218,17 @@ function checkoutOutcome(agent: StoreAgent, payment: SimulatedPaymentService): C
     const guessed = new Map<string, number>();
     for (const line of session.lines) if (line.reason !== 'review') guessed.set(line.sku, (guessed.get(line.sku) ?? 0) + line.quantity);
     for (const r of own) for (const p of r.proposal) if (p.sessionId === session.id) guessed.set(p.sku, (guessed.get(p.sku) ?? 0) + p.quantity);
+    // What the shopper pays in the end: the receipt less its refunds (a unit handed over and put back after the picker left).
+    const refunded = new Map<string, number>();
+    for (const c of receipt.corrections) for (const l of c.lines) refunded.set(l.sku, (refunded.get(l.sku) ?? 0) + l.quantity);
     return {
       token: payment.charges.get(receipt.receiptId)?.token ?? tokens.get(receipt.sessionId)!,
-      lines: receipt.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
-      totalMinor: receipt.totalMinor,
+      lines: receipt.lines.map((l) => ({ sku: l.sku, quantity: l.quantity - (refunded.get(l.sku) ?? 0) })).filter((l) => l.quantity > 0),
+      totalMinor: receipt.totalMinor - receipt.corrections.reduce((sum, c) => sum + c.amountMinor, 0),
       issuedAt: receipt.issuedAt,
       reviewed: receipt.reviewed,
       minConfidence: Math.min(receipt.minConfidence, ...own.map((r) => r.confidence)),
-      unreviewedLines: [...guessed].filter(([, n]) => n > 0).map(([sku, quantity]) => ({ sku, quantity })),
+      unreviewedLines: [...guessed].map(([sku, n]) => ({ sku, quantity: n - (refunded.get(sku) ?? 0) })).filter((l) => l.quantity > 0),
     };
   });
   const cartEvents = agent.checkout.sessions({ limit: 1_000_000 }).flatMap((session) =>

@@ -257,7 +257,8 @@ export interface CheckoutRigOptions {
   payment?: PaymentService;
   model?: StoreModel | null;
   /** Trays the weight pipeline reports as still moving (mutable: tests change it as time goes). */
-  busy?: Set<string>;
+  /** Trays whose weight is moving or held undecided, each with since when. */
+  busy?: Map<string, number>;
   /** Declared restocks not yet arrived, per tray: SKU → units. */
   restocks?: Map<string, Map<string, number>>;
 }
@@ -289,7 +290,7 @@ function buildRig(dir: string, file: string, options: CheckoutRigOptions, sceneS
     settings,
     model: () => model,
     pendingRestocks: (trayId) => options.restocks?.get(trayId) ?? new Map(),
-    busyTrays: () => options.busy ?? new Set(),
+    busyTrays: () => options.busy ?? new Map(),
     payment,
     publish: (r) => published.push(r),
   });

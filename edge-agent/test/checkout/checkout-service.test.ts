@@ -386,11 +386,11 @@ describe('CheckoutService: exit, receipt, payment', () => {
   });
 
   it('waits for trays the visit touched that are still moving, at most maxSettleMs', () => {
-    const busy = new Set<string>();
+    const busy = new Map<string, number>();
     const r = rig({ busy, settings: { maxSettleMs: 5_000 } });
     const a = enter(r, 'tok-alice-000001', ['a']);
-    shop(r, 'a', 't1', 'c1', 'cola', -1);
-    busy.add('t1');
+    const w = shop(r, 'a', 't1', 'c1', 'cola', -1);
+    busy.set('t1', w.startAt);
     const exitA = leave(r, 'a');
     r.scene.advance(3_000);
     expect(r.service.session(a).state).toBe('exiting');
@@ -401,15 +401,73 @@ describe('CheckoutService: exit, receipt, payment', () => {
 
     // A tray that never settles holds the receipt for maxSettleMs, no longer.
     const b = enter(r, 'tok-bob-00000002', ['b']);
-    shop(r, 'b', 't2', 'c2', 'chips', -1);
-    busy.add('t2');
-    busy.add('t3'); // a tray Bob never touched does not matter
+    const wb = shop(r, 'b', 't2', 'c2', 'chips', -1);
+    busy.set('t2', wb.startAt);
+    busy.set('t3', wb.startAt); // a tray Bob never touched does not matter
     const exitB = leave(r, 'b');
     r.scene.advance(4_900);
     expect(r.service.session(b).state).toBe('exiting');
     r.scene.advance(100);
     expect(r.service.session(b).state).toBe('closed');
     expect(r.service.receipt(r.service.session(b).receiptId!).issuedAt).toBe(exitB + 5_000);
+  });
+
+  it('a unit put back by someone who holds none goes to the one holder whose hands met theirs away from the shelves', () => {
+    for (const handOver of [true, false]) {
+      const r = rig();
+      const alice = enter(r, 'tok-alice-000001', ['a']);
+      const bob = enter(r, 'tok-bob-00000002', ['b']);
+      const carol = enter(r, 'tok-carol-000003', ['c']);
+      shop(r, 'a', 't1', 'c1', 'cola', -1);
+      shop(r, 'b', 't1', 'c2', 'cola', -1);
+      // Alice and Carol meet in the aisle, 2 m from the shelf; their hands touch only when Alice hands the can over.
+      r.scene.walk({ a: { x: 2, y: 3 }, c: { x: 2.5, y: 3 } });
+      const meet = { x: 2.25, y: 3, z: 1 };
+      r.scene.put('a', 2, 3, [handOver ? meet : { x: 2, y: 3.2, z: 0.9 }]).put('c', 2.5, 3, [handOver ? meet : { x: 2.5, y: 3.2, z: 0.9 }]);
+      r.scene.advance(700);
+      r.scene.put('a', 2, 3).put('c', 2.5, 3);
+      shop(r, 'c', 't1', 'c3', 'cola', 1);
+      if (handOver) {
+        expect(cartOf(r, alice)).toEqual([]);
+        expect(cartOf(r, bob)).toEqual([{ sku: 'cola', quantity: 1 }]);
+        expect(r.service.reviews()).toEqual([]);
+      } else {
+        expect(r.service.reviews()).toMatchObject([{ state: 'open', changeId: 'c3', reason: 'put-back-several-holders' }]);
+      }
+      expect(cartOf(r, carol)).toEqual([]);
+    }
+  });
+
+  it('a unit handed over by a visit that has left and put back by the receiver is refunded on the picker\'s receipt', () => {
+    const r = rig();
+    const alice = enter(r, 'tok-alice-000001', ['a']);
+    const carol = enter(r, 'tok-carol-000003', ['c']);
+    shop(r, 'a', 't1', 'c1', 'cola', -1);
+    r.scene.walk({ a: { x: 2, y: 3 }, c: { x: 2.5, y: 3 } });
+    r.scene.put('a', 2, 3, [{ x: 2.25, y: 3, z: 1 }]).put('c', 2.5, 3, [{ x: 2.25, y: 3, z: 1 }]);
+    r.scene.advance(700);
+    r.scene.put('a', 2, 3).put('c', 2.5, 3);
+    leave(r, 'a');
+    r.scene.advance(2_000);
+    const receiptId = r.service.session(alice).receiptId!;
+    expect(r.service.receipt(receiptId).lines).toMatchObject([{ sku: 'cola', quantity: 1 }]);
+    shop(r, 'c', 't1', 'c2', 'cola', 1);
+    expect(r.service.receipt(receiptId).corrections).toMatchObject([{ correctionId: 'c-1', changeId: 'c2', actor: 'checkout', lines: [{ sku: 'cola', quantity: 1 }] }]);
+    expect(cartOf(r, carol)).toEqual([]);
+    expect(r.service.reviews()).toEqual([]);
+  });
+
+  it('does not wait for a tray the visit touched that became busy only after its hands left it', () => {
+    const busy = new Map<string, number>();
+    const r = rig({ busy, settings: { maxSettleMs: 5_000 } });
+    const a = enter(r, 'tok-alice-000001', ['a']);
+    shop(r, 'a', 't1', 'c1', 'cola', -1);
+    r.scene.advance(2_000);
+    busy.set('t1', r.scene.t); // someone else handles t1 now
+    const exitA = leave(r, 'a');
+    r.scene.advance(1_500);
+    expect(r.service.session(a).state).toBe('closed');
+    expect(r.service.receipt(r.service.session(a).receiptId!).issuedAt).toBe(exitA + 1_500);
   });
 
   it('a positive change on a tray with a declared restock pending is staff, not a put-back', () => {

@@ -64,6 +64,8 @@ export interface TrayWeightStatus {
   driftAbsorbedG: number;
   /** Δ of the settled change being held (merging, or waiting for a neighbour), or null. */
   holdingDeltaG: number | null;
+  /** Since when the tray's weight has been moving or held undecided (the earliest start of either), or null when it is settled and decided. */
+  busySince: number | null;
 }
 
 interface TrayRuntime {
@@ -218,6 +220,7 @@ export class WeightPipeline {
         sampleRateHz: d.periodMs === undefined ? undefined : 1_000 / d.periodMs,
         driftAbsorbedG: d.driftAbsorbedG,
         holdingDeltaG: tray.segmenter.pending === undefined ? null : round(pendingDelta(tray.segmenter.pending), 1),
+        busySince: busySince(tray.segmenter.pending?.startAt, d.state === 'active' ? d.activeSince : undefined),
       };
     });
   }
@@ -511,4 +514,9 @@ type Verdict =
 function round(value: number, decimals: number): number {
   const factor = 10 ** decimals;
   return Math.round(value * factor) / factor;
+}
+
+function busySince(heldFrom: number | undefined, activeFrom: number | undefined): number | null {
+  if (heldFrom === undefined) return activeFrom ?? null;
+  return activeFrom === undefined ? heldFrom : Math.min(heldFrom, activeFrom);
 }
