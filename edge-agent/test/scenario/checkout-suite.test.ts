@@ -24,13 +24,13 @@ const floors: Record<string, { exact: number; f1: number }> = {
   'checkout-single-shopper': { exact: 1, f1: 1 },
   'checkout-put-back': { exact: 1, f1: 1 },
   'checkout-wrong-tray-put-back': { exact: 1, f1: 1 },
-  'checkout-same-weight-swap': { exact: 1, f1: 1 },
+  'checkout-same-weight-swap': { exact: 0.95, f1: 0.98 },
   'checkout-multi-unit': { exact: 1, f1: 1 },
   'checkout-long-hold': { exact: 1, f1: 1 },
-  'checkout-two-shoppers-same-bay': { exact: 0.9, f1: 0.97 },
+  'checkout-two-shoppers-same-bay': { exact: 0.95, f1: 0.99 },
   'checkout-hand-off': { exact: 0.95, f1: 0.99 },
-  'checkout-four-within-1m': { exact: 0.9, f1: 0.95 },
-  'checkout-group-entry': { exact: 0.85, f1: 0.95 },
+  'checkout-four-within-1m': { exact: 0.9, f1: 0.94 },
+  'checkout-group-entry': { exact: 0.95, f1: 0.99 },
 };
 
 interface Report {
@@ -61,6 +61,6 @@ describe('checkout scenario suite (seed 1, simulated time, real MQTT)', () => {
       expect(c.receipts.totalMismatches).toBe(0);
       expect(c.receipts.exactMatchRate).toBeGreaterThanOrEqual(floors[name]!.exact);
       expect(c.items.f1).toBeGreaterThanOrEqual(floors[name]!.f1);
-    }, 120_000);
+    }, 300_000); // 60 Hz load cells: about a minute each on one core
   }
 });
