@@ -12,7 +12,8 @@ import { Rng } from '../random.ts';
  * around it) puts the SKU in the family; every SKU of a family shares shape, size, colours
  * and label text and differs only in a small stripe colour and the flavour word under the
  * band, which is what makes flavours of one brand hard to tell apart (research/checkout.md
- * §5.4: confusions concentrate among "same brand, different flavour").
+ * §5.4: confusions concentrate among "same brand, different flavour"). `catalogAppearance`
+ * spreads a family's stripe hues round the colour wheel, as a brand's designers would.
  */
 
 export const packageShapes = ['box', 'bottle', 'can', 'bag', 'jar'] as const;
@@ -137,7 +138,45 @@ export function catalogAppearance(
   for (const sku of Object.keys(overrides)) {
     if (!out.has(sku)) throw simulatorErrors.SIM_ERR_CONFIG_INVALID(`vision.appearance: SKU "${sku}" is not in the catalog`);
   }
+  spreadStripes(catalog, out, overrides);
   return out;
+}
+
+/**
+ * Gives the flavours of each family stripe hues spread round the colour wheel: a brand never
+ * prints two flavours in one colour, but hues drawn independently per SKU did (two of four
+ * "Fizz soda" flavours came out the same orange, and no camera could tell them apart by more
+ * than a flavour word a few pixels tall). Flavour `i` of `n` (in an order drawn from the SKUs)
+ * gets the family's start hue + i·360/n, ± a sixth of that step; saturation and lightness stay
+ * the SKU's own. A stripe a scenario pins is left as it is. Adding a flavour to a family moves
+ * the others' hues: fine for a simulator, whose catalogue is fixed for a run.
+ */
+function spreadStripes(
+  catalog: ReadonlyArray<Pick<CatalogItem, 'sku' | 'name' | 'unitWeightG'>>,
+  looks: Map<string, ProductAppearance>,
+  overrides: Readonly<Record<string, AppearanceOverride>>,
+): void {
+  const families = new Map<string, string[]>();
+  for (const item of catalog) {
+    const look = looks.get(item.sku)!;
+    if (look.flavour === '' || overrides[item.sku]?.stripeColour !== undefined) continue;
+    families.set(look.family, [...(families.get(look.family) ?? []), `${item.sku}\u0000${item.name}`]);
+  }
+  for (const [family, members] of families) {
+    if (members.length < 2) continue;
+    const order = new Map(members.map((m) => [m, new Rng(`appearance/stripe-order/${m}`).next()]));
+    const sorted = [...members].sort((a, b) => order.get(a)! - order.get(b)!);
+    const step = 360 / sorted.length;
+    const start = new Rng(`appearance/stripe-start/${family}`).uniform(0, 360);
+    sorted.forEach((member, i) => {
+      const [sku, name] = member.split('\u0000') as [string, string];
+      const variant = new Rng(`appearance/variant/${sku}/${name}`);
+      variant.uniform(0, 360); // the hue productAppearance drew alone
+      const [saturation, lightness] = [variant.uniform(0.7, 1), variant.uniform(0.4, 0.6)];
+      const hue = start + i * step + variant.uniform(-step / 6, step / 6);
+      looks.set(sku, { ...looks.get(sku)!, stripeColour: hslToHex(hue, saturation, lightness) });
+    });
+  }
 }
 
 /** "Crispo crisps - paprika" → ["Crispo crisps", "paprika"]; a name without the separator is its own family with no flavour. */

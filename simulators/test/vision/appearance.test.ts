@@ -69,6 +69,25 @@ describe('productAppearance', () => {
 });
 
 describe('catalogAppearance', () => {
+  it('spreads the stripe hues of a family round the colour wheel, so no two flavours share a colour', () => {
+    const hue = (hex: string) => {
+      const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255) as [number, number, number];
+      const max = Math.max(r, g, b);
+      const d = max - Math.min(r, g, b);
+      const h = max === r ? ((g - b) / d) % 6 : max === g ? (b - r) / d + 2 : (r - g) / d + 4;
+      return (h * 60 + 360) % 360;
+    };
+    const flavours = ['a', 'b', 'c', 'd', 'e'].map((f, i) => item(`f-${i}`, `Fizz soda can - ${f}`));
+    const looks = [...catalogAppearance(flavours).values()];
+    for (const [i, a] of looks.entries()) {
+      for (const b of looks.slice(i + 1)) {
+        const apart = Math.abs(hue(a.stripeColour) - hue(b.stripeColour));
+        expect(Math.min(apart, 360 - apart)).toBeGreaterThan((360 / 5) * (2 / 3) - 2); // rounding to 8 bits moves a hue by < 2°
+      }
+    }
+    expect(new Set(looks.map((l) => l.bodyColour)).size).toBe(1);
+  });
+
   it('applies overrides by SKU and refuses one for a SKU not in the catalogue', () => {
     const catalog = visionStore().catalog;
     expect(catalogAppearance(catalog, { [SALTED]: { stripeColour: '#00ff00' } }).get(SALTED)!.stripeColour).toBe('#00ff00');
