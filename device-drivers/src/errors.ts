@@ -44,6 +44,20 @@ const defaultMessages = {
   DRV_ERR_COMMAND_TIMEOUT: 'command timed out',
   /** Driver options are not valid; the message names the option. */
   DRV_ERR_CONFIG_INVALID: 'driver options are not valid',
+  /** A camera frame's header is wrong: too short, not the storeedge frame magic, an unknown version or flags, or a timestamp past 2^53 − 1 ms. */
+  DRV_ERR_CAMERA_FRAME_MALFORMED: 'camera frame header is malformed',
+  /** A camera frame is larger than the frame size limit (`maxFrameBytes`, default 512 KiB). */
+  DRV_ERR_CAMERA_FRAME_TOO_LARGE: 'camera frame is too large',
+  /** A camera frame's body is not a JPEG (no SOI/EOI markers) or cannot be decoded (corrupt or truncated data). */
+  DRV_ERR_CAMERA_JPEG_INVALID: 'camera frame is not a decodable JPEG',
+  /** A camera frame's image size differs from the camera's calibration (width × height). */
+  DRV_ERR_CAMERA_FRAME_SIZE: 'camera frame size does not match the calibration',
+  /** A camera frame is older than the camera's ring buffer window, or repeats the timestamp of a frame already held. */
+  DRV_ERR_CAMERA_FRAME_STALE: 'camera frame is stale or a duplicate',
+  /** A camera frame waiting for validation was dropped because the camera's ingest queue was full (the oldest waiting frame goes). */
+  DRV_ERR_CAMERA_FRAME_DROPPED: 'camera frame dropped: ingest queue full',
+  /** A frame came from a camera the agent has no calibration for, so no size check or pixel mapping is possible. */
+  DRV_ERR_CAMERA_UNCALIBRATED: 'camera has no calibration',
 } as const;
 
 export type DriverErrorCode = keyof typeof defaultMessages;

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import type { CameraCalibration, FrameStore, FrameStoreOptionsInput } from '@storeedge/device-drivers';
 import type { ResolvedConfig } from './config/load.ts';
 import { inventorySettingsSchema } from './config/schema.ts';
 import { CheckoutService } from './checkout/checkout-service.ts';
@@ -13,6 +14,7 @@ import { errors } from './errors.ts';
 import { EventBus } from './events.ts';
 import type { AgentApi, DeviceView, HealthView } from './http/api.ts';
 import { createHttpServer } from './http/server.ts';
+import { createCameraFrames } from './ingest/camera-frames.ts';
 import { DeviceIngest } from './ingest/device-ingest.ts';
 import { DeviceStatusBook } from './ingest/device-status.ts';
 import { publishAlerts } from './inventory/alerts-out.ts';
@@ -35,6 +37,10 @@ export interface AgentOptions {
   logger?: Logger;
   /** Where receipts are charged (token + amount). Default: a simulated service that approves everything (demo, tests). */
   payment?: PaymentService;
+  /** Camera calibrations; a camera not listed gets its bay's default (`bayCamera`) from the store model. */
+  cameras?: readonly CameraCalibration[];
+  /** Ring buffer and ingest queue limits of the camera frame store (device-drivers `frameStoreOptions`). */
+  frames?: FrameStoreOptionsInput;
 }
 
 /**
@@ -50,6 +56,8 @@ export class StoreAgent {
   readonly metrics: Metrics;
   readonly status = new DeviceStatusBook();
   readonly ingest: DeviceIngest;
+  /** The last few seconds of every camera's validated frames, in memory only (docs/camera-driver.md). */
+  readonly frames: FrameStore;
   readonly plane: DevicePlane;
   readonly inventory: InventoryService;
   #checkout: CheckoutService | undefined;
@@ -86,6 +94,14 @@ export class StoreAgent {
     if (config.ledgerFile !== ':memory:') mkdirSync(config.dataDir, { recursive: true });
     this.ledger = Ledger.open(config.ledgerFile, { projections: [devicesProjection, inventoryProjection], synchronous: config.ledger.synchronous });
     this.registry = new DeviceRegistry(this.ledger);
+    this.frames = createCameraFrames({
+      ...(options.cameras ? { cameras: options.cameras } : {}),
+      ...(options.frames ? { store: options.frames } : {}),
+      model: () => this.inventory.model,
+      metrics: this.metrics,
+      logger: this.logger,
+      recordReject: (deviceId, code, message) => this.ingest.recordDriverReject(deviceId, code, message),
+    });
     this.ingest = new DeviceIngest({
       registry: this.registry,
       bus: this.bus,
@@ -95,6 +111,7 @@ export class StoreAgent {
       maxPayloadBytes: config.ingest.maxPayloadBytes,
       ratePerSecond: config.ingest.ratePerSecond,
       rateBurst: config.ingest.rateBurst,
+      frames: this.frames,
     });
     this.inventory = new InventoryService({
       ledger: this.ledger,
@@ -222,6 +239,7 @@ export class StoreAgent {
       await this.#serial.stop().catch((err: unknown) => this.logger.error({ err }, 'serial devices stop failed'));
       await this.plane.close().catch((err: unknown) => this.logger.error({ err }, 'broker close failed'));
       for (const cleanup of this.#cleanups) cleanup();
+      this.frames.clear();
       this.ledger.close();
       this.metrics.close();
       this.logger.info('agent stopped');

@@ -1,1 +1,4 @@
 export * from './calibration.ts';
+export * from './frame.ts';
+export * from './frame-store.ts';
+export * from './crop.ts';

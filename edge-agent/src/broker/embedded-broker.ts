@@ -8,7 +8,7 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { errors, type EdgeErrorCode } from '../errors.ts';
 import type { ResolvedConfig } from '../config/load.ts';
-import type { DeviceIngest } from '../ingest/device-ingest.ts';
+import { CAMERA_FRAME_TYPE, type DeviceIngest } from '../ingest/device-ingest.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { DeviceRegistry } from '../registry/registry.ts';
@@ -223,8 +223,9 @@ export class EmbeddedBroker extends OutgoingPlane implements DevicePlane {
     }
     const bytes = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const outcome = this.#o.ingest.accept(session.deviceId, topic, bytes);
-    // A rejected message is acknowledged (resending it cannot help) but never retained.
-    if (!outcome.ok) packet.retain = false;
+    // A rejected message is acknowledged (resending it cannot help) but never retained; nor is
+    // a camera frame (frames live only in the agent's frame store, never in the broker).
+    if (!outcome.ok || (topic.kind === 'evt' && topic.type === CAMERA_FRAME_TYPE)) packet.retain = false;
     done(null);
   }
 

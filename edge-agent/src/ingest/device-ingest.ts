@@ -7,6 +7,7 @@ import {
   toRfidReadsPayloads,
   type DeviceKind,
   type DriverErrorCode,
+  type FrameStore,
   type ParsedTopic,
   type StatePayload,
   type VendorDecodeResult,
@@ -44,8 +45,17 @@ export interface IngestOptions {
   maxPayloadBytes: number;
   ratePerSecond: number;
   rateBurst: number;
+  /**
+   * Where camera frames (`evt/frame`, binary: docs/mqtt.md) go: the frame store validates and
+   * buffers them and reports its rejects itself (the agent wires them to `recordDriverReject`).
+   * Without it a camera's frames are refused as an unknown event type.
+   */
+  frames?: Pick<FrameStore, 'offer'>;
   now?: () => number;
 }
+
+/** The event type of a camera frame: binary (header + JPEG), not JSON. */
+export const CAMERA_FRAME_TYPE = 'frame';
 
 /** What one message carries through the steps. */
 interface Message {
@@ -134,6 +144,7 @@ export class DeviceIngest {
     if (!device) return this.#rejected(deviceId, reject('EDGE_ERR_INGEST_UNKNOWN_DEVICE', `device "${deviceId}" is not registered`));
     if (!device.enabled) return this.#rejected(deviceId, reject('EDGE_ERR_INGEST_DEVICE_DISABLED', `device "${deviceId}" is disabled`));
     const message: Message = { deviceId, kind: device.kind, topic, bytes, receivedAt: this.#now() };
+    if (device.kind === 'camera' && topic.kind === 'evt' && topic.type === CAMERA_FRAME_TYPE) return this.#acceptFrame(message);
     const vendor = vendorDrivers[device.driver];
     if (vendor && topic.kind === 'evt') return this.#acceptVendor(message, vendor.decode);
     for (const step of DeviceIngest.steps) {
@@ -166,6 +177,22 @@ export class DeviceIngest {
   /** Counts a reject a local driver decided (a bad frame, a bad tag CRC), per device and code. */
   recordDriverReject(deviceId: string, code: DriverErrorCode, message: string): void {
     this.#rejected(deviceId, reject(code, message));
+  }
+
+  /**
+   * A camera frame: rate limit, then the frame store (its own size limit, header, JPEG and
+   * staleness checks; the JPEG decode runs after this returns). The store counts its rejects
+   * through its `onReject` hook, so they are not counted again here.
+   */
+  #acceptFrame(m: Message): IngestOutcome {
+    const limited = DeviceIngest.steps[0]!.call(this, m);
+    if (limited) return this.#rejected(m.deviceId, limited);
+    const frames = this.#options.frames;
+    if (!frames) return this.#rejected(m.deviceId, reject('EDGE_ERR_INGEST_UNKNOWN_TYPE', 'this agent takes no camera frames'));
+    const refused = frames.offer(m.deviceId, m.bytes);
+    if (refused) return reject(refused.code, refused.reason);
+    this.#options.status.seen(m.deviceId, m.receivedAt);
+    return { ok: true };
   }
 
   #acceptVendor(m: Message, decode: (bytes: Uint8Array, receivedAt: number) => VendorDecodeResult): IngestOutcome {
