@@ -12,6 +12,7 @@ import type { PaymentService } from './payment.ts';
 import { priceCart, type PriceBookItem, type Promotion } from './pricing.ts';
 import type { CheckoutSettings } from './settings.ts';
 import { TrackBook, type Point3, type TrackDecision } from './track-book.ts';
+import { fuseVision, handLooks, type VisionEvidenceSource, type VisionReading, type VisionVerdict } from './vision-evidence.ts';
 
 const stream = 'checkout';
 /** A visit's hands "reached" a tray over a window when their attribution score there is at least this (half a close sample). */
@@ -99,6 +100,12 @@ export interface CheckoutServiceOptions {
   payment: PaymentService;
   /** Publishes a receipt on `out/receipts`. */
   publish: (receipt: ReceiptView) => void;
+  /**
+   * The shelf cameras (agent.vision): asked which product was in the hand when weight cannot
+   * tell (a SKU with a same-weight look-alike, a unit put on a wrong tray). Absent or answering
+   * nothing: weight only, as before.
+   */
+  vision?: VisionEvidenceSource;
 }
 
 /**
@@ -127,6 +134,11 @@ export class CheckoutService {
   /** A tick can cause shelf changes (decideHeld) whose handling ticks again: one at a time. */
   #ticking = false;
   #replaying = false;
+  /** Shelf changes waiting for vision, and the chain that decides them (and any after them) in order. */
+  #waiting = 0;
+  #chain: Promise<void> = Promise.resolve();
+  /** SKUs with another catalogue SKU of the same weight (within the weight match): weight alone cannot name them. */
+  #twins: Set<string> | null = null;
 
   constructor(options: CheckoutServiceOptions) {
     this.#o = options;
@@ -194,12 +206,31 @@ export class CheckoutService {
     this.#refreshModel();
     this.#advance(change.settledAt);
     if (this.#decided.has(change.id)) return;
-    try {
+    this.#decided.add(change.id);
+    const looks = this.#o.vision === undefined ? [] : this.#visionLooks(change);
+    if (looks.length === 0 && this.#waiting === 0) {
       this.#fuse(change);
-    } finally {
-      this.#decided.add(change.id);
+      this.#tick();
+      return;
     }
-    this.#tick();
+    // Asked now (the frames are in the ring buffer now), decided in arrival order after any change still waiting.
+    this.#waiting++;
+    const readings = Promise.all(looks.map((look) => this.#o.vision!.identify({ trayId: change.trayId, ...look }).catch(() => undefined)));
+    this.#chain = this.#chain
+      .then(async () => {
+        const answers = (await readings).filter((r): r is VisionReading => r !== undefined);
+        this.#fuse(change, answers);
+      })
+      .catch((err: unknown) => this.#o.logger.error({ err, changeId: change.id }, 'checkout: deciding a shelf change failed'))
+      .finally(() => {
+        this.#waiting--;
+        this.#tick();
+      });
+  }
+
+  /** Resolves once every shelf change received so far has been decided (vision answers included). */
+  async settled(): Promise<void> {
+    while (this.#waiting > 0) await this.#chain;
   }
 
   // ── API ───────────────────────────────────────────────────────────────────────────────
@@ -330,7 +361,7 @@ export class CheckoutService {
    * putter's cart (MPS: put-back candidates are the shopper's own items); a foreign unit taken
    * from a tray is one known to lie there.
    */
-  #fuse(change: ShelfChange): void {
+  #fuse(change: ShelfChange, vision: readonly VisionReading[] = []): void {
     const s = this.#o.settings;
     const tray = this.#trays.get(change.trayId);
     if (tray === undefined) return;
@@ -372,14 +403,25 @@ export class CheckoutService {
         const foreign = this.#foreignLookalike(change.trayId, change.sku);
         if (foreign !== null) {
           const own = Math.max(0, this.#o.unitsOnTray?.(change.trayId).get(change.sku) ?? 0);
+          const seen = this.#byVision(new Map([[change.sku, own], [foreign.sku, foreign.units]]), vision);
+          if (seen !== undefined) {
+            if (seen.sku !== change.sku) this.#addForeign(change.trayId, seen.sku, units);
+            return this.#commitLines(change, [{ sessionId: session.id, sku: seen.sku, quantity: -units }], confidence * seen.p, 'pick-beside-lookalike', live, seen.verdict);
+          }
           const share = own / (own + foreign.units);
           return this.#commitLines(change, [{ sessionId: session.id, sku: change.sku, quantity: -units }], confidence * share, 'pick-beside-lookalike', live);
         }
         return this.#commitLines(change, [{ sessionId: session.id, sku: change.sku, quantity: -units }], confidence, 'pick', live);
       }
-      // A put-back: of this SKU, by whoever holds it.
+      // A put-back: of this SKU, by whoever holds it — unless they also hold a look-alike and the camera saw that one.
       if ((held.get(change.sku) ?? 0) >= units) {
-        return this.#commitLines(change, [{ sessionId: session.id, sku: change.sku, quantity: -units }], confidence, 'put-back', live);
+        const twin = vision.length > 0 ? this.#fitHeld(session, change.deltaG, change.sku) : null;
+        const seen = twin === null ? undefined : this.#byVision(new Map([[change.sku, held.get(change.sku)!], [twin.sku, held.get(twin.sku) ?? 0]]), vision);
+        if (seen !== undefined && seen.sku !== change.sku) {
+          this.#addForeign(change.trayId, seen.sku, units);
+          return this.#commitLines(change, [{ sessionId: session.id, sku: seen.sku, quantity: -units }], confidence * seen.p, 'put-back-lookalike', live, seen.verdict);
+        }
+        return this.#commitLines(change, [{ sessionId: session.id, sku: change.sku, quantity: -units }], confidence * (seen?.p ?? 1), 'put-back', live, seen?.verdict);
       }
       // The same weight, another SKU the putter holds: a unit put on the wrong tray that weighs like this tray's SKU.
       const lookalike = this.#fitHeld(session, change.deltaG, change.sku);
@@ -404,6 +446,11 @@ export class CheckoutService {
     // Misplaced: no SKU of the tray explains Δ.
     if (change.deltaG > 0) {
       const fit = this.#fitHeld(session, change.deltaG, null);
+      const sight = fit === null ? this.#heldBySight(session, change.deltaG, vision) : undefined;
+      if (sight !== undefined) {
+        this.#addForeign(change.trayId, sight.fit.sku, sight.fit.units);
+        return this.#commitLines(change, [{ sessionId: session.id, sku: sight.fit.sku, quantity: -sight.fit.units }], attribution * fitConfidence(sight.fit.z) * sight.p, 'put-on-wrong-tray', live, sight.verdict);
+      }
       if (fit === null) return this.#openReview(change, live, [], 0, 'unknown-item-put-down');
       this.#addForeign(change.trayId, fit.sku, fit.units);
       return this.#commitLines(change, [{ sessionId: session.id, sku: fit.sku, quantity: -fit.units }], attribution * fitConfidence(fit.z), 'put-on-wrong-tray', live);
@@ -423,7 +470,7 @@ export class CheckoutService {
   }
 
   /** Lines at or above the review threshold go in the carts; below it, one review item holds them. */
-  #commitLines(change: ShelfChange, lines: CartLineProposal[], confidence: number, reason: string, candidates: Candidate[]): void {
+  #commitLines(change: ShelfChange, lines: CartLineProposal[], confidence: number, reason: string, candidates: Candidate[], vision?: VisionVerdict): void {
     if (confidence < this.#o.settings.reviewThreshold) return this.#openReview(change, candidates, lines, confidence, reason);
     for (const line of lines) {
       this.#append<CartChanged>(types.cartChanged, `cart:${change.id}:${line.sessionId}:${line.sku}`, {
@@ -436,8 +483,64 @@ export class CheckoutService {
         reason,
         evidenceAt: change.settledAt,
         at: this.#clock,
+        ...(vision ? { vision } : {}),
       });
     }
+  }
+
+  // ── vision ────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Where to look for a change weight may not name: a SKU with a same-weight twin in the
+   * catalogue, or a change no SKU of the tray explains. The hand of the best-placed person as
+   * it left the tray (unit taken) or came to it (unit put down); none when nobody was clearly there.
+   */
+  #visionLooks(change: ShelfChange): Array<{ atMs: number; point: Point3 }> {
+    if (change.sku !== null && !change.misplaced && !this.#twinSkus().has(change.sku)) return [];
+    const tray = this.#trays.get(change.trayId);
+    if (tray === undefined) return [];
+    const best = candidatesAt(this.#book.persons(), tray, change, this.#o.settings.attribution)[0];
+    if (best === undefined) return [];
+    for (const id of best.persons) {
+      const person = this.#book.person(id);
+      const looks = person === undefined ? [] : handLooks(person, tray, change, change.deltaG < 0);
+      if (looks.length > 0) return looks;
+    }
+    return [];
+  }
+
+  #twinSkus(): Set<string> {
+    if (this.#twins !== null) return this.#twins;
+    const items = [...this.#catalog().values()];
+    this.#twins = new Set(items.filter((a) => items.some((b) => b.sku !== a.sku && weightCandidates(a.unitWeightG, [b], this.#o.settings.weightMatch).length > 0)).map((a) => a.sku));
+    return this.#twins;
+  }
+
+  /** The candidate the camera and the priors (how many of each could be the unit) favour, with its fused probability; undefined without a usable reading. */
+  #byVision(priors: ReadonlyMap<string, number>, readings: readonly VisionReading[]): { sku: string; p: number; verdict: VisionVerdict } | undefined {
+    const fused = fuseVision(priors, readings);
+    if (fused === undefined) return undefined;
+    const first = readings[0]!;
+    const verdict: VisionVerdict = {
+      posterior: Object.fromEntries([...fused.posterior].map(([sku, p]) => [sku, round3(p)])),
+      sku: fused.best,
+      cameraId: first.cameraId,
+      frames: readings.length,
+      modelVersion: first.modelVersion,
+    };
+    return { sku: fused.best, p: fused.p, verdict };
+  }
+
+  /** Of several held SKUs whose weight explains Δ, the one the camera saw put down (weight alone left it open). */
+  #heldBySight(session: Session, deltaG: number, readings: readonly VisionReading[]): { fit: { sku: string; units: number; z: number }; p: number; verdict: VisionVerdict } | undefined {
+    if (readings.length === 0) return undefined;
+    const catalog = this.#catalog();
+    const held = this.#held(session);
+    const fits = weightCandidates(Math.abs(deltaG), [...held].flatMap(([sku, n]) => (n > 0 && catalog.get(sku) ? [{ ...catalog.get(sku)!, maxUnits: n }] : [])), this.#o.settings.weightMatch);
+    if (fits.length < 2) return undefined;
+    const seen = this.#byVision(new Map(fits.map((f) => [f.sku, held.get(f.sku) ?? 0])), readings);
+    if (seen === undefined) return undefined;
+    return { fit: fits.find((f) => f.sku === seen.sku)!, p: seen.p, verdict: seen.verdict };
   }
 
   #openReview(change: ShelfChange, candidates: readonly Candidate[], proposal: CartLineProposal[], confidence: number, reason: string): void {
@@ -521,6 +624,8 @@ export class CheckoutService {
   }
 
   #tickOnce(): void {
+    // A shelf change still waiting for the camera may belong in a cart about to be settled.
+    if (this.#waiting > 0) return;
     const s = this.#o.settings;
     this.#closeLost();
     let busy: ReadonlyMap<string, number> | undefined;
@@ -912,6 +1017,7 @@ export class CheckoutService {
     if (model === this.#model) return;
     this.#model = model;
     this.#trays = model ? trayPoints(model) : new Map();
+    this.#twins = null;
     // Persons and their bindings survive a model swap; only the lanes change.
     this.#book.setGates(model?.gates ?? []);
   }

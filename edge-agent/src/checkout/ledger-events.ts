@@ -1,3 +1,4 @@
+import type { VisionVerdict } from './vision-evidence.ts';
 import type { PricedCart } from './pricing.ts';
 
 /** Ledger event types of the checkout (stream "checkout"); docs/checkout.md lists them. */
@@ -61,6 +62,8 @@ export interface CartChanged {
   reason: string;
   evidenceAt: number;
   at: number;
+  /** What the shelf camera saw, when it was asked (a same-weight look-alike, a unit on a wrong tray). */
+  vision?: VisionVerdict;
 }
 
 export interface CartLineProposal {

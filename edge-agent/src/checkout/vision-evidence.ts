@@ -1,0 +1,97 @@
+import type { Person, Point3 } from './track-book.ts';
+
+/**
+ * What the checkout asks of the shelf cameras, and where it looks. Weight cannot tell apart
+ * products that weigh the same (research/checkout.md §2: 5.9 % of AiFi's product pairs weigh
+ * within 10 g); the recogniser can, from the crop around the hand as it leaves a tray with a
+ * unit or comes to it with one (docs/vision-agent.md). The checkout only needs, for a few
+ * candidate SKUs, how likely each is to be the unit in that hand.
+ */
+
+/** One look at a hand: the camera's verdict over any set of candidate SKUs. */
+export interface VisionReading {
+  cameraId: string;
+  frameAtMs: number;
+  modelVersion: string;
+  /** Probability of each of `skus` (summing to 1 over them); SKUs the gallery lacks get none. */
+  probabilities(skus: readonly string[]): Map<string, number>;
+}
+
+/** The agent's vision service as the checkout sees it; `undefined` when it cannot say (no frame, no model, no gallery). */
+export interface VisionEvidenceSource {
+  identify(query: { trayId: string; atMs: number; point: Point3 }): Promise<VisionReading | undefined>;
+}
+
+/** What the checkout concluded from vision for one shelf change; recorded on the cart lines it decided. */
+export interface VisionVerdict {
+  /** The candidates vision was asked about, with the fused probability of each (prior × vision). */
+  posterior: Record<string, number>;
+  sku: string;
+  cameraId: string;
+  frames: number;
+  modelVersion: string;
+}
+
+/** A hand is at a tray within this distance of its front-edge point (tracker σ 5 cm per axis). */
+const AT_TRAY_M = 0.12;
+/** Crops are cut where the hand is this far from the tray: out of the shelf, not yet down by the body. */
+const LOOK_FROM_M = 0.08;
+const LOOK_TO_M = 0.5;
+/** At most this many looks per change; their verdicts are combined (geometric mean). */
+export const MAX_LOOKS = 3;
+/** Looks are searched this far around the change's window. */
+const LOOK_LEAD_MS = 1_500;
+const LOOK_LAG_MS = 1_500;
+
+/**
+ * The tracker samples at which to look at the hand that did the change: for a unit taken,
+ * the first samples after the hand was last at the tray (it is on its way out, holding the
+ * unit); for a unit put down, the last samples before the hand first reached the tray (on its
+ * way in, holding it). The hand is the one that was at the tray; samples where it is still on
+ * the tray (the unit among the others) or already back by the body are not used.
+ */
+export function handLooks(person: Person, tray: Point3, window: { startAt: number; settledAt: number }, taking: boolean): Array<{ atMs: number; point: Point3 }> {
+  const rows: Array<{ at: number; hands: readonly Point3[]; d: number[] }> = [];
+  for (const s of person.samples) {
+    if (s.at < window.startAt - LOOK_LEAD_MS || s.at > window.settledAt + LOOK_LAG_MS) continue;
+    rows.push({ at: s.at, hands: s.hands, d: s.hands.map((h) => Math.hypot(h.x - tray.x, h.y - tray.y, h.z - tray.z)) });
+  }
+  const atTray = rows.map((r, i) => ({ i, hand: r.d.indexOf(Math.min(...r.d)), d: Math.min(...r.d) })).filter((r) => r.d <= AT_TRAY_M);
+  if (atTray.length === 0) return [];
+  const anchor = taking ? atTray.at(-1)! : atTray[0]!;
+  const looks: Array<{ atMs: number; point: Point3 }> = [];
+  const step = taking ? 1 : -1;
+  for (let i = anchor.i + step; i >= 0 && i < rows.length && looks.length < MAX_LOOKS; i += step) {
+    const row = rows[i]!;
+    const d = row.d[anchor.hand];
+    const hand = row.hands[anchor.hand];
+    if (d === undefined || hand === undefined) break;
+    if (d > LOOK_TO_M) break;
+    if (d >= LOOK_FROM_M) looks.push({ atMs: row.at, point: hand });
+  }
+  return looks;
+}
+
+/**
+ * Fuses priors over candidate SKUs (weight and planogram: how many of each could be the unit)
+ * with the readings' probabilities: posterior ∝ prior × (geometric mean of the readings). Returns
+ * undefined when no reading covers the candidates.
+ */
+export function fuseVision(priors: ReadonlyMap<string, number>, readings: readonly VisionReading[]): { posterior: Map<string, number>; best: string; p: number } | undefined {
+  const skus = [...priors.keys()].filter((sku) => (priors.get(sku) ?? 0) > 0);
+  if (skus.length === 0 || readings.length === 0) return undefined;
+  const logs = new Map(skus.map((sku) => [sku, 0]));
+  let used = 0;
+  for (const reading of readings) {
+    const p = reading.probabilities(skus);
+    if (skus.some((sku) => p.get(sku) === undefined)) continue;
+    used++;
+    for (const sku of skus) logs.set(sku, logs.get(sku)! + Math.log(Math.max(p.get(sku)!, 1e-6)));
+  }
+  if (used === 0) return undefined;
+  const weights = skus.map((sku) => priors.get(sku)! * Math.exp(logs.get(sku)! / used));
+  const total = weights.reduce((a, b) => a + b, 0);
+  const posterior = new Map(skus.map((sku, i) => [sku, weights[i]! / total]));
+  const [best, p] = [...posterior].sort((a, b) => b[1] - a[1])[0]!;
+  return { posterior, best, p };
+}
