@@ -9,7 +9,8 @@ const documented = new Set([...docs.matchAll(/`([A-Z]+_ERR_[A-Z0-9_]+)`/g)].map(
 async function allCodes(): Promise<string[]> {
   const simulators = (await import('@storeedge/simulators')) as { simulatorErrorCodes?: readonly string[] };
   const drivers = (await import('@storeedge/device-drivers')) as { driverErrorCodes?: readonly string[] };
-  return [...Object.keys(errors), ...(simulators.simulatorErrorCodes ?? []), ...(drivers.driverErrorCodes ?? [])];
+  const models = (await import('@storeedge/models')) as { modelErrorCodes?: readonly string[] };
+  return [...Object.keys(errors), ...(simulators.simulatorErrorCodes ?? []), ...(drivers.driverErrorCodes ?? []), ...(models.modelErrorCodes ?? [])];
 }
 
 describe('error catalogue', () => {
