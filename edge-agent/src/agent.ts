@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { CameraCalibration, FrameStore, FrameStoreOptionsInput } from '@storeedge/device-drivers';
+import { trayPlacements, type CameraCalibration, type FrameStore, type FrameStoreOptionsInput, type StoreModel } from '@storeedge/device-drivers';
 import type { ResolvedConfig } from './config/load.ts';
-import { inventorySettingsSchema } from './config/schema.ts';
+import { inventorySettingsSchema, visionSettingsSchema } from './config/schema.ts';
 import { CheckoutService } from './checkout/checkout-service.ts';
 import { SimulatedPaymentService, type PaymentService } from './checkout/payment.ts';
 import { checkoutSettingsSchema } from './checkout/settings.ts';
@@ -28,6 +28,8 @@ import { Metrics } from './metrics.ts';
 import { devicesProjection } from './registry/devices-projection.ts';
 import { recordDeviceLifecycle } from './registry/lifecycle-recorder.ts';
 import { DeviceRegistry } from './registry/registry.ts';
+import { VisionAlerts } from './vision/alerts.ts';
+import { VisionService, type CatalogImages } from './vision/vision-service.ts';
 
 export const version = '0.1.0';
 /** How often registry changes made by another process (the CLI) are picked up. */
@@ -41,6 +43,12 @@ export interface AgentOptions {
   cameras?: readonly CameraCalibration[];
   /** Ring buffer and ingest queue limits of the camera frame store (device-drivers `frameStoreOptions`). */
   frames?: FrameStoreOptionsInput;
+  /**
+   * Catalogue images per SKU (`{ width, height, rgb }`), from HQ with the catalogue or rendered
+   * by the simulator: the recogniser's gallery (docs/vision-agent.md). Without them vision is off
+   * until `agent.vision.setCatalogImages` gives some.
+   */
+  catalogImages?: CatalogImages;
 }
 
 /**
@@ -60,7 +68,11 @@ export class StoreAgent {
   readonly frames: FrameStore;
   readonly plane: DevicePlane;
   readonly inventory: InventoryService;
+  /** Product recognition from camera frames (docs/vision-agent.md); started after the frame store, weight-only when unavailable. */
+  readonly vision: VisionService;
   #checkout: CheckoutService | undefined;
+  #bayIndexModel: StoreModel | null = null;
+  #bayOfTray = new Map<string, string>();
   readonly #payment: PaymentService;
   #sensing: Sensing | undefined;
   readonly #serial: SerialDevices;
@@ -120,6 +132,16 @@ export class StoreAgent {
       settings: config.store?.inventory ?? inventorySettingsSchema.parse({}),
       gln: config.store?.gln ?? null,
       timeZone: config.store?.timeZone ?? 'UTC',
+      logger: this.logger,
+    });
+    this.vision = new VisionService({
+      settings: config.vision ?? visionSettingsSchema.parse({}),
+      frames: this.frames,
+      model: () => this.inventory.model,
+      hasExplicitCameras: (options.cameras?.length ?? 0) > 0,
+      ...(options.catalogImages ? { catalogImages: options.catalogImages } : {}),
+      alerts: new VisionAlerts({ ledger: this.ledger, bus: this.bus, inventory: this.inventory }),
+      metrics: this.metrics,
       logger: this.logger,
     });
     this.#payment = options.payment ?? new SimulatedPaymentService();
@@ -196,6 +218,7 @@ export class StoreAgent {
         if (planeUp) void publishReceipt(receipt);
         else waiting.push(receipt);
       },
+      vision: { available: () => this.vision.state === 'available', identify: ({ trayId, atMs, point }) => this.#identifyAtTray(trayId, atMs, point) },
     });
     this.#checkout = checkout;
     // After the inventory: a shelf change is booked in stock before it becomes a cart line.
@@ -213,6 +236,8 @@ export class StoreAgent {
     for (const receipt of waiting.splice(0)) void publishReceipt(receipt);
     this.#serial.start();
     alertsOut.planeReady();
+    // Vision after the frame store and the store model; it never fails the start (weight-only, with an alert).
+    await this.vision.start();
     this.#cleanups.push(this.registry.onChange(() => this.plane.reconcile()));
     this.#every(registryRefreshMs, () => {
       if (this.registry.refresh()) this.plane.reconcile();
@@ -238,6 +263,7 @@ export class StoreAgent {
       }
       await this.#serial.stop().catch((err: unknown) => this.logger.error({ err }, 'serial devices stop failed'));
       await this.plane.close().catch((err: unknown) => this.logger.error({ err }, 'broker close failed'));
+      await this.vision.close().catch((err: unknown) => this.logger.error({ err }, 'vision close failed'));
       for (const cleanup of this.#cleanups) cleanup();
       this.frames.clear();
       this.ledger.close();
@@ -245,6 +271,18 @@ export class StoreAgent {
       this.logger.info('agent stopped');
     })();
     return this.#stopping;
+  }
+
+  /** The checkout's question to the cameras: the product in the hand at `point` near a tray, at `atMs` (the bay's cameras; weight-only when they cannot say). */
+  async #identifyAtTray(trayId: string, atMs: number, point: { x: number; y: number; z: number }) {
+    const model = this.inventory.model;
+    if (model === null) return undefined;
+    if (model !== this.#bayIndexModel) {
+      this.#bayIndexModel = model;
+      this.#bayOfTray = new Map(trayPlacements(model).map((p) => [p.tray.id, p.bay]));
+    }
+    const bayId = this.#bayOfTray.get(trayId);
+    return bayId === undefined ? undefined : this.vision.identify({ bayId, atMs, point });
   }
 
   #every(ms: number, fn: () => void): void {

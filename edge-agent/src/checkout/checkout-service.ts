@@ -207,7 +207,7 @@ export class CheckoutService {
     this.#advance(change.settledAt);
     if (this.#decided.has(change.id)) return;
     this.#decided.add(change.id);
-    const looks = this.#o.vision === undefined ? [] : this.#visionLooks(change);
+    const looks = this.#o.vision?.available() === true ? this.#visionLooks(change) : [];
     if (looks.length === 0 && this.#waiting === 0) {
       this.#fuse(change);
       this.#tick();

@@ -19,6 +19,8 @@ export interface VisionReading {
 
 /** The agent's vision service as the checkout sees it; `undefined` when it cannot say (no frame, no model, no gallery). */
 export interface VisionEvidenceSource {
+  /** Whether asking is worth it now (a model and a gallery are loaded); when not, changes are decided at once by weight. */
+  available(): boolean;
   identify(query: { trayId: string; atMs: number; point: Point3 }): Promise<VisionReading | undefined>;
 }
 

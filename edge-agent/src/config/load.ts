@@ -29,6 +29,7 @@ export function loadConfig(raw: unknown, baseDir: string = process.cwd()): Reado
     ...config,
     dataDir,
     ledgerFile: config.ledger.file ? abs(config.ledger.file) : resolve(dataDir, 'ledger.db'),
+    vision: { ...config.vision, ...(config.vision.manifest ? { manifest: abs(config.vision.manifest) } : {}) },
     broker: {
       ...config.broker,
       tls: config.broker.tls && { ...config.broker.tls, certFile: abs(config.broker.tls.certFile), keyFile: abs(config.broker.tls.keyFile) },

@@ -57,6 +57,22 @@ export const inventorySettingsSchema = z.strictObject({
   putBackMaxUnits: z.number().int().min(0).max(100).default(1),
 });
 
+/** Product recognition (docs/vision-agent.md). */
+export const visionSettingsSchema = z.strictObject({
+  /** Run the recogniser when the store has cameras or catalogue images are given. false: weight-only, no model loaded. */
+  enabled: z.boolean().default(true),
+  /** Inference worker threads, each with its own onnxruntime session. */
+  workers: z.number().int().min(1).max(16).default(1),
+  /** The recogniser's manifest.json; default the committed models/recogniser/manifest.json. Relative paths are relative to the config file. */
+  manifest: z.string().min(1).optional(),
+  /** identify() uses a frame at most this many ms from the asked time; none that close: no evidence. */
+  maxFrameGapMs: z.number().int().min(0).max(10_000).default(150),
+  /** identifyBest() looks at up to this many frames before the asked time… */
+  bestOfFrames: z.number().int().min(1).max(30).default(3),
+  /** …captured at most this many ms before it. */
+  bestOfSpanMs: z.number().int().min(0).max(10_000).default(500),
+});
+
 function isTimeZone(name: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone: name });
@@ -180,6 +196,12 @@ export const configSchema = z.strictObject({
     .default([]),
   /** The store model and inventory rules; without it the agent runs no inventory (GET /api/stock answers 503). */
   store: storeSchema.optional(),
+  /**
+   * Product recognition from shelf-camera frames (docs/vision-agent.md): the recogniser model in
+   * worker threads, a gallery from catalogue images, evidence for fusion. Off, or unavailable,
+   * the agent runs weight-only.
+   */
+  vision: visionSettingsSchema.prefault({}),
 }).superRefine((config, ctx) => {
   if (config.broker.mode === 'external' && config.broker.external === undefined) {
     ctx.addIssue({
@@ -194,3 +216,4 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 export type StoreConfig = z.output<typeof storeSchema>;
 export type InventorySettings = z.output<typeof inventorySettingsSchema>;
+export type VisionSettings = z.output<typeof visionSettingsSchema>;
