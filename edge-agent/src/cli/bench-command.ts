@@ -4,15 +4,17 @@ import { formatBrokerBench, runBrokerBench, type Qos } from '../bench/broker-ben
 import { generatorClients, type GeneratorClient } from '../bench/generator-protocol.ts';
 import { formatShelvesBench, runShelvesBench } from '../bench/shelves-bench.ts';
 import { formatCheckoutBench, runCheckoutBench } from '../bench/checkout-bench.ts';
+import { formatVisionBench, runVisionBench } from '../bench/vision-bench.ts';
 import { errors } from '../errors.ts';
 import { parseCommandArgs } from './main.ts';
 
 const help = `storeedge bench [broker] [--devices 500] [--messages 20] [--runs 3] [--warmup 1] [--qos 0,1]
                        [--client raw|mqtt.js] [--mosquitto PATH | --no-reference] [--out FILE]
        storeedge bench shelves [--trays 48] [--minutes 10] [--runs 5] [--warmup 1] [--out FILE]
-       storeedge bench checkout [--scenario FILE] [--seed 1] [--runs 3] [--out FILE]`;
+       storeedge bench checkout [--scenario FILE] [--seed 1] [--runs 3] [--out FILE]
+       storeedge bench vision [--runs 3] [--warmup 1] [--crops 512] [--matmul 1024] [--out FILE]`;
 
-const suites = ['broker', 'shelves', 'checkout'] as const;
+const suites = ['broker', 'shelves', 'checkout', 'vision'] as const;
 /** Flags only the broker suite takes. */
 const brokerOnly = ['devices', 'messages', 'client', 'qos', 'mosquitto', 'no-reference'] as const;
 
@@ -37,6 +39,8 @@ export async function runBenchCommand(args: string[]): Promise<number> {
       minutes: { type: 'string' },
       scenario: { type: 'string' },
       seed: { type: 'string' },
+      crops: { type: 'string' },
+      matmul: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     help,
@@ -48,6 +52,10 @@ export async function runBenchCommand(args: string[]): Promise<number> {
   const [suite = 'broker', ...extra] = positionals;
   if (!(suites as readonly string[]).includes(suite) || extra.length > 0) {
     throw errors.EDGE_ERR_CLI_USAGE(`unknown bench suite "${[suite, ...extra].join(' ')}"; suites: ${suites.join(', ')}\nusage: ${help}`);
+  }
+  if (suite === 'vision') return runVisionSuite(args, values);
+  if (values.crops !== undefined || values.matmul !== undefined) {
+    throw errors.EDGE_ERR_CLI_USAGE(`--crops and --matmul are for the vision suite\nusage: ${help}`);
   }
   if (suite === 'shelves') return runShelvesSuite(args, values);
   if (suite === 'checkout') return runCheckoutSuite(args, values);
@@ -125,6 +133,24 @@ async function runCheckoutSuite(args: string[], values: Record<string, string | 
         signal,
       }),
     formatCheckoutBench,
+  );
+}
+
+/** `storeedge bench vision`: recogniser crops/s and GFLOP/s beside a MatMul peak measured in the same run (bench/vision-bench.ts). */
+async function runVisionSuite(args: string[], values: Record<string, string | boolean | undefined>): Promise<number> {
+  for (const flag of [...brokerOnly, 'trays', 'minutes', 'scenario', 'seed'] as const) {
+    if (values[flag] !== undefined && values[flag] !== false) throw errors.EDGE_ERR_CLI_USAGE(`--${flag} is not a flag of the vision suite\nusage: ${help}`);
+  }
+  const runs = positiveInt('--runs', values.runs as string | undefined, 3, 100);
+  const warmup = values.warmup === '0' ? 0 : positiveInt('--warmup', values.warmup as string | undefined, 1, 10);
+  const crops = positiveInt('--crops', values.crops as string | undefined, 512, 100_000);
+  const matmul = positiveInt('--matmul', values.matmul as string | undefined, 1024, 8192);
+  return runSuite(
+    'vision',
+    args,
+    values.out as string | undefined,
+    (signal) => runVisionBench({ runs, warmup, crops, matmul, progress: (line) => process.stderr.write(`bench: ${line}\n`), signal }),
+    formatVisionBench,
   );
 }
 
