@@ -15,6 +15,14 @@ export interface ShelfScene {
    */
   stock?: ReadonlyMap<string, readonly number[]>;
   arms?: readonly ArmPose[];
+  /**
+   * Units standing on a tray that are not its facings' — a unit put back on the wrong tray:
+   * tray id → their SKUs, in the order they were put there. Each stands in the front row
+   * (printed side out) in the first slot its tray leaves free there, or, when the front row is
+   * full, in front of the facing's front units (`extraUnitSlots`, shelf-layout.ts). Absent or
+   * empty: the frame is exactly as without the field.
+   */
+  extra?: ReadonlyMap<string, readonly string[]>;
 }
 
 /** One arm: a sleeve from the shoulder to the wrist, a hand, and the SKU the hand holds, if any. Store metres. */

@@ -124,6 +124,29 @@ export class GondolaLayout {
   }
 
   /**
+   * Where `n` units that are not the tray's facings' stand (`ShelfScene.extra`), given the units
+   * on each facing now (`counts`, in facing order): each in the first front-row slot the
+   * facings leave free, left to right; once the front row is full, in front of the front units
+   * (flush with the tray's front edge, slot by slot from the left). Row 0: their print shows.
+   */
+  extraSlots(trayId: string, counts: readonly number[], n: number): UnitSlot[] {
+    const tray = this.trays.get(trayId);
+    if (tray === undefined) throw simulatorErrors.SIM_ERR_ARGUMENT_INVALID(`vision: tray "${trayId}" is not on gondola "${this.id}"`);
+    const front = tray.facings.flatMap((facing) => facing.slots.filter((slot) => slot.row === 0));
+    const free = tray.facings.flatMap((facing, f) => facing.slots.filter((slot, i) => slot.row === 0 && i >= (counts[f] ?? 0)));
+    const out: UnitSlot[] = [];
+    for (let k = 0; k < n; k++) {
+      if (k < free.length) {
+        out.push(free[k]!);
+      } else {
+        const base = front[(k - free.length) % front.length]!.base;
+        out.push({ base: { x: base.x + this.normal.x * FRONT_INSET_M, y: base.y + this.normal.y * FRONT_INSET_M, z: base.z }, row: 0 });
+      }
+    }
+    return out;
+  }
+
+  /**
    * Slots for `capacity` units across a facing: as many columns as fit side by side, then rows
    * behind them (pressed closer together when the shelf is not deep enough). Filled front row
    * first, as on a tray with a pusher.

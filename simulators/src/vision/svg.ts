@@ -92,7 +92,7 @@ export function frameSvg({ camera, layout, scene, looks, occluder }: SvgFrameInp
       parts.push(draw.polygon([layout.at(bay.fromAlong, 0, z), layout.at(bay.toAlong, 0, z), layout.at(bay.toAlong, layout.depthM, z), layout.at(bay.fromAlong, layout.depthM, z)], fixture.board));
     }
     // Back rows first; only the front row shows its print (the rows behind show their tops).
-    const units = level.flatMap(({ shelf }) => unitsOn(shelf, scene)).sort((a, b) => b.row - a.row);
+    const units = level.flatMap(({ shelf }) => unitsOn(shelf, scene, layout, looks)).sort((a, b) => b.row - a.row);
     for (const unit of units) parts.push(draw.product(unit.look, unit.base, layout.normal, unit.row === 0));
     for (const { shelf } of level) parts.push(...shelf.trays.map((tray) => trayFront(draw, layout, tray, z)));
   }
@@ -113,17 +113,33 @@ export function frameSvg({ camera, layout, scene, looks, occluder }: SvgFrameInp
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${parts.join('')}</svg>`;
 }
 
-/** The units standing on a shelf now: the first `stock` slots of each facing (its initial stock when the scene gives none). */
-function unitsOn(shelf: ShelfLayout, scene: ShelfScene): Array<{ look: ProductAppearance; base: StorePoint; row: number }> {
+/**
+ * The units standing on a shelf now: the first `stock` slots of each facing (its initial stock
+ * when the scene gives none), then the units put on a tray that are not its facings'
+ * (`scene.extra`, placed by `GondolaLayout.extraSlots`).
+ */
+function unitsOn(shelf: ShelfLayout, scene: ShelfScene, layout: GondolaLayout, looks: ReadonlyMap<string, ProductAppearance>): Array<{ look: ProductAppearance; base: StorePoint; row: number }> {
   return shelf.trays.flatMap((tray) => {
     const stock = scene.stock?.get(tray.trayId);
-    return tray.facings.flatMap((facing, f) => {
+    const counts = tray.facings.map((facing, f) => {
       const count = stock === undefined ? facing.initial : stock[f];
       if (count === undefined || !Number.isInteger(count) || count < 0) {
         throw simulatorErrors.SIM_ERR_ARGUMENT_INVALID(`vision: stock of tray "${tray.trayId}" facing ${f} must be a whole number of units ≥ 0, got ${count}`);
       }
-      return facing.slots.slice(0, count).map((slot) => ({ look: facing.look, base: slot.base, row: slot.row }));
+      return count;
     });
+    const units = tray.facings.flatMap((facing, f) => facing.slots.slice(0, counts[f]).map((slot) => ({ look: facing.look, base: slot.base, row: slot.row })));
+    const extra = scene.extra?.get(tray.trayId);
+    if (extra === undefined || extra.length === 0) return units;
+    const slots = layout.extraSlots(tray.trayId, counts.map((c, f) => Math.min(c, tray.facings[f]!.slots.length)), extra.length);
+    return [
+      ...units,
+      ...extra.map((sku, k) => {
+        const look = looks.get(sku);
+        if (look === undefined) throw simulatorErrors.SIM_ERR_ARGUMENT_INVALID(`vision: tray "${tray.trayId}" has an extra unit of SKU "${sku}", which is not in the catalog`);
+        return { look, base: slots[k]!.base, row: slots[k]!.row };
+      }),
+    ];
   });
 }
 

@@ -1,0 +1,545 @@
+#!/usr/bin/python3
+"""Trains the shelf-change model: from the crop of one tray before a load-cell event and after
+it, a small CNN says what changed -- a unit `appeared`, `disappeared`, or `none` -- and embeds
+the unit that changed into a 64-d unit vector, so the product is named by the nearest catalogue
+embedding (cosine) and a SKU HQ adds later needs only its catalogue pairs, not retraining.
+
+Data: before/after tray crops the simulator renders (simulators/src/vision/shelf-change-dataset.ts).
+Training classes are the SKUs of the training export; held-out SKUs are never in it (the
+script refuses an export that has one). The validation export (another seed, the whole store
+catalogue) is only measured, never trained on or used to pick a checkpoint: the last epoch is
+exported.
+
+Loss: cross-entropy on the change kind, plus CosFace (Wang et al. 2018, arXiv:1801.09414) on
+the embedding over the training SKUs for pairs where something changed; the CosFace weights are
+thrown away. A pair played backwards is a pair too (appeared <-> disappeared, same SKU), so
+half of each batch is reversed.
+
+Output: models/shelf-change/shelf-change.onnx, manifest.json and MODEL_CARD.md.
+Needs Debian's python3-torch (torch 1.13): /usr/bin/python3 models/train/shelf_change.py
+"""
+
+import argparse
+import csv
+import datetime
+import hashlib
+import json
+import math
+import os
+import subprocess
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+NAME = "shelf-change"
+VERSION = "1.0.0"
+KINDS = ["appeared", "disappeared", "none"]
+EMBEDDING = 64
+CHANNELS = 96
+HEADS = 4
+MEAN = 0.5
+STD = 0.25
+SCALE = 20.0
+MARGIN = 0.25
+KIND_WEIGHT = 1.0
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.normpath(os.path.join(here, "..", ".."))
+    p.add_argument("--train", default="/tmp/shelfchange/train", help="training export (shelf-change-dataset.ts --split train)")
+    p.add_argument("--val", default="/tmp/shelfchange/val", help="validation export (--split heldout, another seed)")
+    p.add_argument("--out", default=os.path.join(root, "models/shelf-change"))
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--threads", type=int, default=0, help="torch threads; 0: 1 while the recogniser's training or export runs, else 2")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, default=0, help="use only this many training pairs (smoke runs)")
+    p.add_argument("--init", default="", help="continue from a checkpoint this script saved (model and CosFace weights), with a new learning-rate cycle")
+    p.add_argument("--previous-epochs", type=int, default=0, help="epochs the --init checkpoint was trained for (for the manifest and card)")
+    p.add_argument("--previous-minutes", type=float, default=0.0, help="minutes the --init checkpoint took (for the manifest and card)")
+    return p.parse_args()
+
+
+def load_export(directory):
+    """pairs (N, 2, size, size, 3) uint8, label rows, and the dataset description."""
+    with open(os.path.join(directory, "dataset.json")) as f:
+        description = json.load(f)
+    with open(os.path.join(directory, "labels.csv")) as f:
+        rows = list(csv.DictReader(f))
+    size = description["sizePx"]
+    pairs = np.fromfile(os.path.join(directory, "pairs.u8"), dtype=np.uint8).reshape(-1, 2, size, size, 3)
+    if len(pairs) != len(rows):
+        raise SystemExit(f"{directory}: {len(pairs)} pairs but {len(rows)} label rows")
+    return pairs, rows, description
+
+
+def to_input(pairs):
+    """uint8 (n, 2, H, W, 3) -> float32 (n, 6, H, W): before RGB then after RGB, normalised as the manifest says."""
+    x = torch.from_numpy(np.ascontiguousarray(pairs)).permute(0, 1, 4, 2, 3).float()
+    x = x.reshape(x.shape[0], 6, x.shape[3], x.shape[4])
+    return (x / 255.0 - MEAN) / STD
+
+
+def conv(cin, cout, stride):
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class ShelfChange(nn.Module):
+    """(n, 6, S, S) before/after pair -> (kind logits (n, 3), embedding (n, 64) unit vectors).
+    The difference after - before is computed inside and stacked with both frames (9 channels);
+    six 3 x 3 convolutions, the first at full resolution (a flavour's stripe is 1-3 px), then
+    stride 2 three times (80 -> 10 px); the kind from mean- and max-pooled features, the
+    embedding from attention pooling (HEADS softmax maps over the cells), so it follows the
+    unit that changed wherever on the tray it stands."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(conv(9, 16, 1), conv(16, 32, 2), conv(32, 48, 2), conv(48, 64, 1), conv(64, CHANNELS, 2), conv(CHANNELS, CHANNELS, 1))
+        self.kind = nn.Sequential(nn.Linear(2 * CHANNELS, 64), nn.ReLU(inplace=True), nn.Linear(64, len(KINDS)))
+        self.attention = nn.Conv2d(CHANNELS, HEADS, 1)
+        self.embed = nn.Linear(CHANNELS * HEADS, EMBEDDING)
+
+    def forward(self, x):
+        before, after = x[:, :3], x[:, 3:]
+        features = self.features(torch.cat([before, after, after - before], dim=1))
+        flat = features.flatten(2)  # n x C x cells
+        kind = self.kind(torch.cat([flat.mean(dim=2), flat.amax(dim=2)], dim=1))
+        weights = torch.softmax(self.attention(features).flatten(2), dim=2)  # n x HEADS x cells
+        pooled = torch.bmm(weights, flat.transpose(1, 2))  # n x HEADS x C
+        return kind, F.normalize(self.embed(pooled.flatten(1)), dim=1)
+
+
+class CosFace(nn.Module):
+    def __init__(self, classes):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(classes, EMBEDDING) * 0.01)
+
+    def forward(self, embedding, labels):
+        cosine = embedding @ F.normalize(self.weight, dim=1).t()
+        margin = F.one_hot(labels, cosine.shape[1]).float() * MARGIN
+        return F.cross_entropy(SCALE * (cosine - margin), labels)
+
+
+def augment(x, generator):
+    """Batched augmentation on normalised pairs: one shift and scale for both frames (the camera
+    and the crop square are fixed, so before and after stay aligned; the shift stands for
+    calibration error), and per frame exposure and white balance, contrast, a little blur and
+    sensor noise (each frame draws its own light). No flips, no hue changes."""
+    n, size = x.shape[0], x.shape[-1]
+
+    def u(lo, hi, *shape):
+        return torch.rand(*shape, generator=generator) * (hi - lo) + lo
+
+    scale = u(0.92, 1.08, n)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = scale
+    theta[:, 1, 1] = scale
+    theta[:, :, 2] = u(-0.08, 0.08, n, 2)
+    grid = F.affine_grid(theta, [n, 6, size, size], align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+    frames = x.reshape(n * 2, 3, size, size) * STD + MEAN
+    m = n * 2
+    gain = u(0.88, 1.12, m, 1, 1, 1) * u(0.96, 1.04, m, 3, 1, 1)
+    mean = frames.mean(dim=(1, 2, 3), keepdim=True)
+    frames = (frames - mean) * u(0.88, 1.12, m, 1, 1, 1) + mean
+    frames = frames * gain
+    blurred = F.avg_pool2d(F.pad(frames, (1, 1, 1, 1), mode="replicate"), 3, 1)
+    blur = (torch.rand(m, 1, 1, 1, generator=generator) < 0.1).float() * u(0.2, 0.5, m, 1, 1, 1)
+    frames = frames * (1 - blur) + blurred * blur
+    frames = frames + torch.randn(frames.shape, generator=generator) * u(0, 0.012, m, 1, 1, 1)
+    return ((frames.clamp(0, 1) - MEAN) / STD).reshape(n, 6, size, size)
+
+
+def reverse(x, kinds, swap):
+    """Plays the pairs where `swap` is set backwards: after becomes before, and appeared <-> disappeared."""
+    x = x.clone()
+    x[swap] = torch.cat([x[swap][:, 3:], x[swap][:, :3]], dim=1)
+    flipped = kinds.clone()
+    flipped[swap & (kinds == 0)] = 1
+    flipped[swap & (kinds == 1)] = 0
+    return x, flipped
+
+
+@torch.no_grad()
+def run_all(model, pairs, batch=256):
+    model.eval()
+    kinds, embeddings = [], []
+    for i in range(0, len(pairs), batch):
+        k, e = model(to_input(pairs[i : i + batch]))
+        kinds.append(k)
+        embeddings.append(e)
+    return torch.cat(kinds), torch.cat(embeddings)
+
+
+@torch.no_grad()
+def evaluate(model, pairs, rows, description):
+    """Shelf-change accuracy (kind right and, when something changed, the SKU right against a
+    gallery of every store SKU), by group. Gallery: the normalised mean embedding of each SKU's
+    catalogue pairs, played forwards (appeared) and backwards (disappeared)."""
+    held_out = {s["sku"] for s in description["skus"] if s["heldOut"]}
+    family = {s["sku"]: s["family"] for s in description["skus"]}
+    gallery_idx = [i for i, r in enumerate(rows) if r["source"] == "gallery"]
+    gallery_pairs = pairs[gallery_idx]
+    _, forward = run_all(model, gallery_pairs)
+    _, backward = run_all(model, gallery_pairs[:, ::-1])
+    gallery_skus = sorted({rows[i]["sku"] for i in gallery_idx})
+    index = {sku: j for j, sku in enumerate(gallery_skus)}
+    gallery = torch.zeros(len(gallery_skus), EMBEDDING)
+    for n, i in enumerate(gallery_idx):
+        gallery[index[rows[i]["sku"]]] += forward[n] + backward[n]
+    gallery = F.normalize(gallery, dim=1)
+
+    queries = [i for i, r in enumerate(rows) if r["source"] == "event"]
+    kind_logits, embeddings = run_all(model, pairs[queries])
+    kinds = kind_logits.argmax(dim=1).tolist()
+    skus = (embeddings @ gallery.t()).argmax(dim=1).tolist()
+    groups = {g: [0, 0] for g in ["all", "none", "appearedOwn", "disappearedOwn", "appearedForeign", "disappearedForeign", "seenSku", "heldOutSku", "kindOnly"]}
+    confusions = {}
+    errors = {"kind": 0, "sku": 0, "skuSameFamily": 0}
+    for n, i in enumerate(queries):
+        r = rows[i]
+        kind_right = KINDS[kinds[n]] == r["kind"]
+        sku_right = r["kind"] == "none" or gallery_skus[skus[n]] == r["sku"]
+        right = int(kind_right and sku_right)
+        if r["kind"] == "none":
+            group = "none"
+        else:
+            group = r["kind"] + ("Foreign" if r["foreign"] == "1" else "Own")
+            g2 = "heldOutSku" if r["sku"] in held_out else "seenSku"
+            groups[g2][0] += right
+            groups[g2][1] += 1
+        for g in ("all", group):
+            groups[g][0] += right
+            groups[g][1] += 1
+        groups["kindOnly"][0] += int(kind_right)
+        groups["kindOnly"][1] += 1
+        if not kind_right:
+            errors["kind"] += 1
+            key = (r["kind"], KINDS[kinds[n]])
+            confusions[key] = confusions.get(key, 0) + 1
+        elif not sku_right:
+            errors["sku"] += 1
+            predicted = gallery_skus[skus[n]]
+            errors["skuSameFamily"] += int(family[predicted] == family[r["sku"]])
+            key = (r["sku"], predicted)
+            confusions[key] = confusions.get(key, 0) + 1
+    return {"groups": groups, "errors": errors, "confusions": sorted(([a, b, c] for (a, b), c in confusions.items()), key=lambda c: -c[2])}
+
+
+def rate(pair):
+    return pair[0] / max(1, pair[1])
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def other_training_running():
+    mine = os.getpid()
+    try:
+        # The recogniser's training, or the export that feeds it (it runs just before).
+        out = subprocess.run(["pgrep", "-f", "recogniser.py|vision/dataset.ts"], capture_output=True, text=True).stdout.split()
+    except OSError:
+        return False
+    return any(int(p) != mine for p in out)
+
+
+def main():
+    args = parse_args()
+    torch.manual_seed(args.seed)
+    generator = torch.Generator().manual_seed(args.seed)
+    started = time.time()
+
+    def threads():
+        n = args.threads or (1 if other_training_running() else 2)
+        if torch.get_num_threads() != n:
+            torch.set_num_threads(n)
+            print(f"torch threads: {n}", flush=True)
+
+    threads()
+    pairs, rows, description = load_export(args.train)
+    leaked = [s["sku"] for s in description["skus"] if s["heldOut"]]
+    if leaked or description["split"] != "train":
+        raise SystemExit(f"{args.train} is not a training export or holds held-out SKUs: {leaked[:5]}")
+    val_pairs, val_rows, val_description = load_export(args.val)
+    if val_description["seed"] == description["seed"]:
+        raise SystemExit("the validation export must come from another seed than the training export")
+    size = description["sizePx"]
+    if val_description["sizePx"] != size:
+        raise SystemExit("training and validation exports have different crop sizes")
+
+    keep = list(range(len(rows)))
+    if args.limit:
+        keep = sorted(torch.randperm(len(rows), generator=generator)[: args.limit].tolist())
+    classes = sorted({s["sku"] for s in description["skus"]})
+    class_of = {sku: i for i, sku in enumerate(classes)}
+    kind_all = torch.tensor([KINDS.index(rows[i]["kind"]) for i in keep])
+    sku_all = torch.tensor([class_of[rows[i]["sku"]] if rows[i]["sku"] else -1 for i in keep])
+    train_pairs = pairs[keep]
+    print(f"training: {len(keep)} pairs ({int((kind_all == 2).sum())} none) of {len(classes)} SKUs; validation: {len(val_rows)} pairs", flush=True)
+
+    model = ShelfChange().to(memory_format=torch.channels_last)
+    head = CosFace(len(classes))
+    if args.init:
+        checkpoint = torch.load(args.init)
+        if checkpoint["classes"] != classes:
+            raise SystemExit(f"{args.init} was trained on other classes")
+        model.load_state_dict(checkpoint["model"])
+        head.load_state_dict(checkpoint["head"])
+        print(f"continuing from {args.init}", flush=True)
+    parameters = list(model.parameters()) + list(head.parameters())
+    optimiser = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=5e-4)
+    steps = args.epochs * math.ceil(len(keep) / args.batch)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=args.lr, total_steps=steps, pct_start=0.15)
+
+    history = []
+    for epoch in range(args.epochs):
+        threads()
+        model.train()
+        order = torch.randperm(len(keep), generator=generator)
+        total_kind, total_sku, batches = 0.0, 0.0, 0
+        epoch_started = time.time()
+        for start in range(0, len(order), args.batch):
+            idx = order[start : start + args.batch]
+            x = augment(to_input(train_pairs[idx.numpy()]), generator)
+            swap = torch.rand(len(idx), generator=generator) < 0.5
+            x, kinds = reverse(x, kind_all[idx], swap)
+            labels = sku_all[idx]
+            kind_logits, embedding = model(x.contiguous(memory_format=torch.channels_last))
+            loss_kind = F.cross_entropy(kind_logits, kinds)
+            changed = labels >= 0
+            loss_sku = head(embedding[changed], labels[changed]) if changed.any() else torch.zeros(())
+            loss = KIND_WEIGHT * loss_kind + loss_sku
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            total_kind += loss_kind.item()
+            total_sku += loss_sku.item()
+            batches += 1
+            if epoch == 0 and batches == 50:
+                per_epoch = (time.time() - epoch_started) / 50 * math.ceil(len(keep) / args.batch)
+                print(f"  ~{per_epoch / 60:.1f} min per epoch at {torch.get_num_threads()} thread(s)", flush=True)
+        entry = {"epoch": epoch + 1, "kindLoss": total_kind / batches, "skuLoss": total_sku / batches}
+        if epoch % 2 == 1 or epoch == args.epochs - 1:
+            result = evaluate(model, val_pairs, val_rows, val_description)
+            g = result["groups"]
+            entry.update({"accuracy": rate(g["all"]), "kind": rate(g["kindOnly"]), "heldOutSku": rate(g["heldOutSku"])})
+        history.append(entry)
+        extra = f", validation accuracy {entry['accuracy']:.3f} (kind {entry['kind']:.3f}, never-seen SKUs {entry['heldOutSku']:.3f})" if "accuracy" in entry else ""
+        print(f"epoch {epoch + 1}/{args.epochs}: kind loss {entry['kindLoss']:.3f}, sku loss {entry['skuLoss']:.3f}{extra} ({time.time() - started:.0f} s)", flush=True)
+
+    minutes = (time.time() - started) / 60
+    os.makedirs(args.out, exist_ok=True)
+    onnx_path = os.path.join(args.out, "shelf-change.onnx")
+    model.eval()
+    model = model.to(memory_format=torch.contiguous_format)
+    torch.onnx.export(
+        model,
+        torch.zeros(1, 6, size, size),
+        onnx_path,
+        input_names=["pairs"],
+        output_names=["kind", "embedding"],
+        dynamic_axes={"pairs": {0: "n"}, "kind": {0: "n"}, "embedding": {0: "n"}},
+        opset_version=13,
+        do_constant_folding=True,
+    )
+    torch.save({"model": model.state_dict(), "head": head.state_dict(), "classes": classes}, os.path.join(os.path.dirname(os.path.abspath(args.train)), "shelf-change-checkpoint.pt"))
+
+    result = evaluate(model, val_pairs, val_rows, val_description)
+    g = result["groups"]
+    store_seen = sorted(s["sku"] for s in description["skus"] if s["storeCatalog"])
+    held_out = sorted(s["sku"] for s in val_description["skus"] if s["heldOut"])
+    manifest = {
+        "name": NAME,
+        "version": VERSION,
+        "task": "shelf change: from a tray's crop before and after a load-cell event, the change kind (appeared, disappeared, none) and an embedding of the unit that changed; the SKU is the nearest gallery embedding (catalogue pairs) by cosine",
+        "file": "shelf-change.onnx",
+        "sha256": sha256(onnx_path),
+        "bytes": os.path.getsize(onnx_path),
+        "input": {
+            "name": "pairs",
+            "dtype": "float32",
+            "shape": ["n", 6, size, size],
+            "layout": "NCHW: channels 0-2 the tray before (RGB), 3-5 the tray after (RGB)",
+            "preprocessing": {
+                "crop": f"simulators/src/vision/crop.ts cropFrame of SimulatedShelfCamera.trayTarget (the tray from its front row back, its tallest unit, 3 cm margin) scaled to {size} x {size} by sharp",
+                "resize": f"sharp resize to {size} x {size} (default kernel, fit cover) when a crop has another size; alpha removed",
+                "scale": "value = (pixel / 255 - mean) / std per channel",
+                "mean": [MEAN] * 3,
+                "std": [STD] * 3,
+            },
+        },
+        "output": {"name": "embedding", "dtype": "float32", "shape": ["n", EMBEDDING], "l2Normalised": True},
+        "kindOutput": {"name": "kind", "dtype": "float32", "shape": ["n", len(KINDS)], "logits": True, "labels": KINDS},
+        "labels": KINDS,
+        "embeddingSize": EMBEDDING,
+        "classification": "kind = argmax of the kind logits; when not 'none', SKU = highest cosine similarity to each SKU's gallery embedding (the L2-normalised mean of the embeddings of its catalogue pairs, played forwards and backwards)",
+        "training": {
+            "script": "models/train/shelf_change.py",
+            "trainSeed": description["seed"],
+            "validationSeed": val_description["seed"],
+            "epochs": args.epochs + args.previous_epochs,
+            "minutes": round(minutes + args.previous_minutes, 1),
+            "runs": ([{"epochs": args.previous_epochs, "minutes": args.previous_minutes, "maxLr": "see card"}] if args.init else []) + [{"epochs": args.epochs, "minutes": round(minutes, 1), "maxLr": args.lr}],
+            "pairs": len(keep),
+            "classes": len(classes),
+            "storeSkusSeen": store_seen,
+            "trainingOnlySkus": len(classes) - len(store_seen),
+            "heldOutSkus": held_out,
+        },
+        "metrics": {
+            "validation": {
+                "seed": val_description["seed"],
+                "pairs": g["all"][1],
+                "accuracy": round(rate(g["all"]), 4),
+                "kindAccuracy": round(rate(g["kindOnly"]), 4),
+                "none": round(rate(g["none"]), 4),
+                "appearedOwn": round(rate(g["appearedOwn"]), 4),
+                "disappearedOwn": round(rate(g["disappearedOwn"]), 4),
+                "appearedForeign": round(rate(g["appearedForeign"]), 4),
+                "disappearedForeign": round(rate(g["disappearedForeign"]), 4),
+                "seenSkus": round(rate(g["seenSku"]), 4),
+                "heldOutSkus": round(rate(g["heldOutSku"]), 4),
+            }
+        },
+    }
+    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+        f.write("\n")
+    with open(os.path.join(args.out, "MODEL_CARD.md"), "w") as f:
+        f.write(model_card(manifest, description, val_description, result, history, args))
+    print(json.dumps(manifest["metrics"]))
+    print("errors:", result["errors"], "confusions (true, predicted, n):", result["confusions"][:20])
+    print(f"wrote {onnx_path} ({manifest['bytes']} bytes) in {minutes:.1f} min")
+
+
+def model_card(manifest, description, val_description, result, history, args):
+    size = description["sizePx"]
+    v = manifest["metrics"]["validation"]
+    t = manifest["training"]
+    g = result["groups"]
+    mix = description["eventMix"]
+    confusions = "\n".join(f"| {a} | {b} | {n} |" for a, b, n in result["confusions"][:12]) or "| – | – | – |"
+    curve = "\n".join(
+        f"| {h['epoch']} | {h['kindLoss']:.3f} | {h['skuLoss']:.3f} | {h['accuracy']:.3f} | {h['kind']:.3f} | {h['heldOutSku']:.3f} |" if "accuracy" in h else f"| {h['epoch']} | {h['kindLoss']:.3f} | {h['skuLoss']:.3f} | | | |"
+        for h in history
+    )
+    runs_note = ""
+    if len(t["runs"]) > 1:
+        first, second = t["runs"]
+        runs_note = (f" Trained in two runs: {first['epochs']} epochs ({first['minutes']} min, one-cycle to 3e-3), then"
+                     f" {second['epochs']} more from that checkpoint with a new one-cycle to {second['maxLr']} ({second['minutes']} min); the curve below is the second run's.")
+    rows = "\n".join(f"| {label} | {g[key][1]} | {rate(g[key]):.3f} |" for key, label in [
+        ("all", "**all events**"),
+        ("none", "nothing changed on the tray"),
+        ("disappearedOwn", "a unit of the tray's product taken"),
+        ("appearedOwn", "a unit put back on its own tray"),
+        ("appearedForeign", "a unit put back on the WRONG tray"),
+        ("disappearedForeign", "a foreign unit taken off again"),
+        ("seenSku", "changes of SKUs seen in training"),
+        ("heldOutSku", "changes of SKUs never seen in training"),
+        ("kindOnly", "kind alone (all events)"),
+    ])
+    return f"""# Model card: {manifest['name']} {manifest['version']}
+
+Generated by `models/train/shelf_change.py` on {datetime.date.today().isoformat()}; the "Test run" section at the end is
+written by hand from `models/test/shelf-change.test.ts`.
+
+## What it does
+The load cells say when a tray's weight changed and by how much; they cannot say which product
+it was when two weigh the same, nor that a unit was put back on the wrong tray. This model takes
+the tray's crop from a frame before the event and one after it ({size} × {size} RGB each, stacked
+into 6 channels) and gives
+- `kind`: logits over {KINDS} — what happened on the tray, and
+- `embedding`: a {EMBEDDING}-d unit vector of the unit that appeared or disappeared. Its SKU is the
+  one whose gallery embedding is nearest by cosine; a SKU's gallery embedding is the normalised
+  mean over its catalogue pairs (an empty tray, then the same tray with one unit; played forwards
+  and backwards). A SKU HQ adds needs only catalogue pairs: no retraining.
+`models/src/shelf-change.ts` loads it (after checking the sha256), builds the gallery and classifies.
+
+## Data
+All synthetic, from the simulated shelf cameras (`simulators/src/vision/shelf-change-dataset.ts`).
+- **Catalogue**: the product recogniser's (`recogniser-catalog.ts`): 100 store SKUs, of which
+  {len(t['heldOutSkus'])} are held out for good (never rendered into training data — not on a shelf, not in a
+  hand, not as a foreign unit): {', '.join(t['heldOutSkus'])}. Training adds {t['trainingOnlySkus']} SKUs of invented
+  brands, many in "Brand - flavour" ranges that differ only in a thin stripe and a word.
+- **Events** (training seed {t['trainSeed']}: {description['framePairs']} frame pairs; validation seed {val_description['seed']}:
+  {val_description['framePairs']} frame pairs): a random bay (3 shelves × 3 single-facing trays, stock drawn from empty
+  to full, {int(0.12 * 100)} % of trays already holding a foreign unit) seen before and after; on every tray of the bay
+  independently: nothing ({mix['none']}), a unit of its product taken ({mix['takeOwn']}), one put back ({mix['putBackOwn']}), a unit of
+  another SKU (any of the catalogue) put on it ({mix['putBackForeign']}), or a foreign unit taken off again ({mix['takeForeign']}), as far as
+  the stock allows. A taken unit is the last one of the fill order (pusher trays fill the front row
+  first), so it may be a back-row unit whose top alone shows. A foreign unit stands in the first free
+  front-row slot, or in front of the front row when it is full. Shoppers' arms (sometimes holding a
+  unit) are in view in 15 % of trays' columns before and 30 % after; each frame draws its own lighting, blur,
+  noise and passing shopper. A tray's crop shows a little of its neighbours, which change too.
+  Training frames widen the camera knobs a little and move the camera (1.3–1.8 m out, 0.25–0.6 m
+  above); validation and test use the scenario defaults.
+- **Catalogue pairs**: 4 views per SKU (middle and top shelf, left and right tray), clean camera.
+- Training: {t['pairs']} pairs ({t['classes']} SKUs); the catalogue pairs of the training SKUs are trained on too.
+
+## Augmentation
+Each pair is played backwards half the time (appeared ↔ disappeared, same SKU). One shift (± 4 % of
+the side) and scale (0.92–1.08) for both frames; per frame exposure 0.88–1.12 with ± 4 % per channel,
+contrast 0.88–1.12, a light blur on 10 %, noise σ ≤ 3 levels. No flips or hue jitter (print reads one
+way; a flavour is told by its stripe's hue).
+
+## Training
+Input 6 × {size} × {size}; inside the network the difference after − before is stacked with both
+frames (9 channels); six 3 × 3 convolutions with batch norm and ReLU (16–{CHANNELS} channels; the first
+at full resolution, then stride 2 three times to {size // 8} × {size // 8}); kind head on mean- and max-pooled
+features (MLP), embedding head on attention pooling ({HEADS} softmax maps over the cells) → linear →
+L2 normalisation. {sum(p.numel() for p in ShelfChange().parameters())} parameters, {manifest['bytes']} bytes of ONNX.
+Loss: cross-entropy on the kind + CosFace (scale {SCALE}, margin {MARGIN}) over the {t['classes']} training SKUs
+on pairs where something changed. AdamW (weight decay 5e-4), one-cycle learning rate to {args.lr},
+batch {args.batch}, {t['epochs']} epochs on 1–2 CPU threads (sharing the machine with other jobs): {t['minutes']} min.{runs_note} The last epoch is exported; no
+checkpoint is picked on validation data.
+
+| epoch | kind loss | SKU loss | validation accuracy | kind | never-seen SKUs |
+|---|---|---|---|---|---|
+{curve}
+
+## Held-out metrics (validation export, seed {v['seed']}, never trained on)
+Gallery = all 100 store SKUs. A pair is right when the kind is right and, if something changed,
+the SKU is right too.
+
+| events | pairs | accuracy |
+|---|---|---|
+{rows}
+
+Errors: {result['errors']['kind']} wrong kind, {result['errors']['sku']} right kind but wrong SKU ({result['errors']['skuSameFamily']} of them another flavour of the same range).
+Most frequent (true, predicted, pairs; kinds for kind errors):
+
+| true | predicted | pairs |
+|---|---|---|
+{confusions}
+
+## Known weaknesses
+- Trained and measured on rendered images only: flat-shaded packages, one font, no glare, no
+  units lying on their side or pushed to the back. Real trays need real data.
+- A unit taken from a back row shows only its top; the kind comes from that small change and
+  the SKU from the units around it (on a single-facing tray they are the same product). A unit
+  taken from a tray that still looks full from the camera's angle can be missed.
+- Flavours of one range differ only in a thin stripe (1–3 px) and a word too small to read on
+  cans and jars: a wrong-flavour put-back among its siblings is the hardest case.
+- One change per tray per event; two units at once, or a unit swapped for another, are not in
+  the data.
+- A shopper's arm or a passing body over the tray in the frame after hides what changed; the
+  model has no "cannot see" output — callers should use the kind's softmax and the similarity margin.
+
+## Test run
+Filled in by hand from `npx vitest run models/test/shelf-change.test.ts` after each training.
+"""
+
+
+if __name__ == "__main__":
+    main()
