@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { topics, type DeviceKind, type WeightPayload } from '@storeedge/device-drivers';
-import { CheckoutScenarioRun, loadScenarioFile, ShelfScenarioRun, type CheckoutOutcome, type ScenarioFile, type StaffActions } from '@storeedge/simulators';
+import { catalogImages, CheckoutScenarioRun, loadScenarioFile, ShelfScenarioRun, type CatalogImages, type CheckoutOutcome, type ScenarioFile, type StaffActions } from '@storeedge/simulators';
 import { SimulatedPaymentService } from '../checkout/payment.ts';
 import { StoreAgent } from '../agent.ts';
 import { loadConfig } from '../config/load.ts';
@@ -11,7 +11,7 @@ import { errors } from '../errors.ts';
 import type { ShelfChange } from '../events.ts';
 import { parseCommandArgs } from './main.ts';
 
-const help = 'storeedge sim --scenario FILE [--seed N] [--report FILE]';
+const help = 'storeedge sim --scenario FILE [--seed N] [--report FILE] [--no-vision]';
 const storeId = 'sim-store';
 /** Simulated device time starts here, so reports are the same on every run of a seed. */
 const epochMs = Date.UTC(2026, 0, 5, 8, 0, 0);
@@ -24,6 +24,20 @@ export interface ScenarioReport {
   checkout?: Record<string, unknown>;
   shelfEvents?: Record<string, unknown>;
   inventory?: Record<string, unknown>;
+  /**
+   * The shelf cameras (checkout runs): whether they were on (the scenario's `vision.enabled`,
+   * unless `--no-vision`), how many frames they sent, the wall time the run waited for frames to
+   * render, and the time rendering the catalogue images for the agent took.
+   */
+  vision?: {
+    enabled: boolean;
+    cameras: number;
+    frames: number;
+    renderMs: number;
+    catalogImagesMs: number;
+    /** What the agent's frame store made of the frames (its own counters): accepted, and rejected by code. */
+    agent?: { received: number; accepted: number; rejected: Record<string, number> };
+  };
   run: Record<string, unknown>;
 }
 
@@ -46,7 +60,7 @@ export async function runSimCommand(args: string[]): Promise<number> {
     if (!Number.isInteger(seed)) throw errors.EDGE_ERR_CLI_USAGE(`--seed must be a whole number\nusage: ${help}`);
     scenario = { ...scenario, seed };
   }
-  const report = await runScenario(scenario, { progress: (line) => process.stderr.write(`${line}\n`) });
+  const report = await runScenario(scenario, { progress: (line) => process.stderr.write(`${line}\n`), vision: !values['no-vision'] });
   const json = `${JSON.stringify(report, null, 2)}\n`;
   if (values.report) writeFileSync(values.report, json);
   process.stdout.write(formatScenarioReport(report));
@@ -54,14 +68,24 @@ export async function runSimCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-export async function runScenario(scenario: ScenarioFile, options: { progress?: (line: string) => void } = {}): Promise<ScenarioReport> {
+/** `vision: false` turns the scenario's shelf cameras off (`--no-vision`): no frame is rendered or sent, no catalogue image made. */
+export async function runScenario(scenario: ScenarioFile, options: { progress?: (line: string) => void; vision?: boolean } = {}): Promise<ScenarioReport> {
   const progress = options.progress ?? (() => {});
   const dir = mkdtempSync(join(tmpdir(), 'storeedge-sim-'));
   const clients: MqttClient[] = [];
   let agent: StoreAgent | undefined;
   try {
     const shelfRun = scenario.shelfActivity ? new ShelfScenarioRun(scenario, { epochMs }) : undefined;
-    const checkoutRun = scenario.checkout ? new CheckoutScenarioRun(scenario, { epochMs }) : undefined;
+    const checkoutRun = scenario.checkout ? new CheckoutScenarioRun(scenario, { epochMs, vision: options.vision ?? true }) : undefined;
+    // The catalogue images HQ sends with the catalogue: the agent names a held product by the nearest of them.
+    let images: CatalogImages | undefined;
+    let catalogImagesMs = 0;
+    if (checkoutRun?.visionEnabled) {
+      const t0 = performance.now();
+      images = await catalogImages(scenario.store.catalog);
+      catalogImagesMs = performance.now() - t0;
+      progress(`sim: ${images.size} SKUs' catalogue images rendered in ${(catalogImagesMs / 1000).toFixed(1)} s`);
+    }
     const payment = new SimulatedPaymentService();
     const config = loadConfig(
       {
@@ -77,7 +101,9 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
       },
       dir,
     );
-    agent = await StoreAgent.start(config, { payment });
+    // The cameras' calibrations as the simulator renders them (the scenario's vision.placement/width/height included), so both sides agree.
+    const cameras = checkoutRun?.cameraCalibrations ?? [];
+    agent = await StoreAgent.start(config, { payment, ...(cameras.length > 0 ? { cameras } : {}), ...(images ? { catalogImages: images } : {}) });
     const changes: ShelfChange[] = [];
     agent.bus.on('shelf.change', (change) => changes.push(change));
 
@@ -103,12 +129,22 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
         ...checkoutRun.shelfDeviceIds.map((id) => [id, 'shelf'] as const),
         ...checkoutRun.gateDeviceIds.map((id) => [id, 'gate'] as const),
         ...checkoutRun.trackerDeviceIds.map((id) => [id, 'tracker'] as const),
+        ...checkoutRun.cameraDeviceIds.map((id) => [id, 'camera'] as const),
       ]);
       progress(`sim: ${scenario.scenario} seed ${scenario.seed}: ${byDevice.size} devices connected`);
       checkoutSummary = (await checkoutRun.run(
         {
           publish: async (deviceId: string, type: string, payload: object) => {
-            await byDevice.get(deviceId)!.publishAsync(topics.event(storeId, deviceId, type), JSON.stringify(payload), { qos: 1 });
+            // Camera frames are binary (header + JPEG, docs/mqtt.md); everything else is JSON.
+            const body = Buffer.isBuffer(payload) ? payload : JSON.stringify(payload);
+            await byDevice.get(deviceId)!.publishAsync(topics.event(storeId, deviceId, type), body, { qos: 1 });
+            // The agent validates a frame after the PUBACK; the run sends nothing more until it has (simulated time
+            // runs faster than real time: without this, frames would pile up in the agent's validation queue and be dropped).
+            if (type === 'frame') await agent!.frames.idle();
+            // Likewise a shelf change waiting for the cameras' answer: simulated time would run on while the
+            // inference runs in real time, and a few milliseconds of work would show as seconds of latency.
+            // (What inference costs per crop is `storeedge bench vision`'s to measure.)
+            else if (type === 'weight') await agent!.checkout.settled();
           },
         },
         // Longer than the weight pipeline's unexplained hold and the checkout's settle limit, so every visit is decided.
@@ -122,7 +158,18 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
     const simulatedMs = Math.max(summary?.simulatedMs ?? 0, (checkoutSummary?.simulatedMs as number | undefined) ?? 0);
     progress(`sim: ${messages} messages, ${Math.round(simulatedMs / 1000)} s simulated in ${(wallMs / 1000).toFixed(1)} s`);
 
-    const report: ScenarioReport = { scenario: scenario.scenario, seed: scenario.seed, run: { wallMs: Math.round(wallMs), ...summary, ...checkoutSummary } };
+    const { vision, ...checkoutRunSummary } = checkoutSummary ?? {};
+    const report: ScenarioReport = { scenario: scenario.scenario, seed: scenario.seed, run: { wallMs: Math.round(wallMs), ...summary, ...checkoutRunSummary } };
+    if (vision) {
+      report.vision = { ...(vision as { enabled: boolean; cameras: number; frames: number; renderMs: number }), catalogImagesMs: Math.round(catalogImagesMs) };
+      if (report.vision.enabled) {
+        const stats = checkoutRun!.cameraDeviceIds.map((id) => agent!.frames.stats(id)).filter((x) => x !== undefined);
+        const rejected: Record<string, number> = {};
+        for (const st of stats) for (const [code, n] of Object.entries(st.rejected)) rejected[code] = (rejected[code] ?? 0) + (n ?? 0);
+        report.vision.agent = { received: stats.reduce((a, st) => a + st.received, 0), accepted: stats.reduce((a, st) => a + st.accepted, 0), rejected };
+      }
+      if (report.vision.enabled) progress(`sim: ${report.vision.frames} camera frames from ${report.vision.cameras} cameras, ${(report.vision.renderMs / 1000).toFixed(1)} s rendering`);
+    }
     if (checkoutRun) {
       const checkout = checkoutRun.evaluate(checkoutOutcome(agent, payment));
       report.visits = checkout.visits;
@@ -243,6 +290,8 @@ export function formatScenarioReport(report: ScenarioReport): string {
   const lines = [`scenario ${report.scenario} · seed ${report.seed}`];
   const c = report.checkout as CheckoutReportView | undefined;
   if (c) lines.push(...formatCheckout(c));
+  const v = report.vision;
+  if (v) lines.push(v.enabled ? `vision         on: ${v.frames} frames from ${v.cameras} cameras (render ${(v.renderMs / 1000).toFixed(1)} s, catalogue images ${(v.catalogImagesMs / 1000).toFixed(1)} s)` : 'vision         off');
   const e = report.shelfEvents as Record<string, number> | undefined;
   if (e) {
     lines.push(

@@ -49,11 +49,15 @@ describe('checkout scenario suite (seed 1, simulated time, real MQTT)', () => {
 
   for (const file of files) {
     const name = file.replace(/\.json$/, '');
+    const withCameras = loadScenarioFile(resolve(dir, file)).vision?.enabled === true;
     it(`${name}: one correct-total receipt per visit, and no worse than today`, async () => {
       const scenario = loadScenarioFile(resolve(dir, file));
       const report = await runScenario({ ...scenario, seed: 1 });
       const c = report.checkout as unknown as Report;
-      console.log(name, JSON.stringify({ visits: c.visits, exact: c.receipts.exactMatchRate, f1: c.items.f1, reviewed: c.review.rate, unreviewedWrong: c.review.unreviewedErrorRate }));
+      console.log(name, JSON.stringify({ visits: c.visits, exact: c.receipts.exactMatchRate, f1: c.items.f1, reviewed: c.review.rate, unreviewedWrong: c.review.unreviewedErrorRate, vision: report.vision?.enabled ?? false }));
+      // A scenario with shelf cameras sends its frames, and the agent accepts every one.
+      if (withCameras) expect(report.vision).toMatchObject({ enabled: true, agent: { rejected: {} } });
+      if (withCameras) expect(report.vision!.agent!.accepted).toBe(report.vision!.frames);
       expect(c.visits).toBeGreaterThan(10);
       expect(c.receipts.missing).toBe(0);
       expect(c.receipts.duplicates).toBe(0);
@@ -61,6 +65,6 @@ describe('checkout scenario suite (seed 1, simulated time, real MQTT)', () => {
       expect(c.receipts.totalMismatches).toBe(0);
       expect(c.receipts.exactMatchRate).toBeGreaterThanOrEqual(floors[name]!.exact);
       expect(c.items.f1).toBeGreaterThanOrEqual(floors[name]!.f1);
-    }, 300_000); // 60 Hz load cells: about a minute each on one core
+    }, withCameras ? 900_000 : 300_000); // 60 Hz load cells: about a minute each on one core; rendering the camera frames adds 3–4 minutes
   }
 });

@@ -1,9 +1,11 @@
-import { trayPlacements, type GateScanPayload, type TracksPayload, type WeightPayload } from '@storeedge/device-drivers';
+import { encodeCameraFrame, trayPlacements, type CameraCalibration, type GateScanPayload, type TracksPayload, type WeightPayload } from '@storeedge/device-drivers';
 import { simulatorErrors } from '../errors.ts';
 import { Rng } from '../random.ts';
 import type { ScenarioFile } from '../scenario/scenario-file.ts';
 import type { StaffActions } from '../scenario/shelf-run.ts';
 import { loadCellNoiseOptions, ShelfLoadModel } from '../signal/load-cell-model.ts';
+import type { CameraFrame } from '../vision/render.ts';
+import { CheckoutCameras, RENDER_AHEAD } from './cameras.ts';
 import type { CheckoutActivity } from './checkout-options.ts';
 import { CheckoutScript } from './checkout-script.ts';
 import { evaluateCheckout, type CheckoutOutcome, type CheckoutReport } from './evaluation.ts';
@@ -12,17 +14,33 @@ import { TrackerModel } from './tracker-model.ts';
 /** A review answer counts hands on the tray this long before the change started and after it settled. */
 const REVIEW_SLACK_MS = 1_000;
 
-export type CheckoutMessageType = 'weight' | 'scan' | 'tracks';
+export type CheckoutMessageType = 'weight' | 'scan' | 'tracks' | 'frame';
 
-/** Where the simulated devices send their messages (MQTT clients in `storeedge sim`): shelf weights, gate scans and tracker frames. */
+/**
+ * Where the simulated devices send their messages (MQTT clients in `storeedge sim`): shelf
+ * weights, gate scans and tracker frames as JSON payloads; camera frames ('frame') as the
+ * binary wire format (`encodeCameraFrame`: header + JPEG), a Buffer.
+ */
 export interface CheckoutSink {
-  publish(deviceId: string, type: CheckoutMessageType, payload: WeightPayload | GateScanPayload | TracksPayload): Promise<void>;
+  publish(deviceId: string, type: CheckoutMessageType, payload: WeightPayload | GateScanPayload | TracksPayload | Buffer): Promise<void>;
+}
+
+/** The shelf cameras' part of a run. */
+export interface CheckoutVisionSummary {
+  enabled: boolean;
+  cameras: number;
+  /** Frames sent. */
+  frames: number;
+  /** Wall time the run waited for frames to render (RENDER_AHEAD render while the other messages go out), ms. */
+  renderMs: number;
 }
 
 export interface CheckoutRunSummary {
   /** Simulated time covered. */
   simulatedMs: number;
-  messages: { weight: number; scan: number; tracks: number };
+  /** Messages sent by kind; `frame` (camera frames) only when the run has cameras. */
+  messages: { weight: number; scan: number; tracks: number; frame?: number };
+  vision: CheckoutVisionSummary;
   visits: number;
   persons: number;
   actions: { picks: number; putBacks: number; misplacements: number; restocks: number; handOffs: number; multiUnitPicks: number; longHolds: number };
@@ -42,8 +60,14 @@ export class CheckoutScenarioRun {
   readonly #epochMs: number;
   readonly #devices = new Map<string, Array<{ trayId: string; channel: number }>>();
 
+  readonly #cameras: CheckoutCameras | undefined;
+
   #tracker: TrackerModel | undefined;
-  constructor(scenario: ScenarioFile, options: { epochMs: number }) {
+  /**
+   * `vision: false` turns the scenario's cameras off (`storeedge sim --no-vision`); by default
+   * they are on when the scenario's `vision.enabled` is.
+   */
+  constructor(scenario: ScenarioFile, options: { epochMs: number; vision?: boolean }) {
     if (!scenario.checkout) throw simulatorErrors.SIM_ERR_CONFIG_INVALID('scenario has no checkout section');
     this.#scenario = scenario;
     this.#options = scenario.checkout;
@@ -54,6 +78,22 @@ export class CheckoutScenarioRun {
       list.push({ trayId: p.tray.id, channel: p.tray.channel });
       this.#devices.set(p.tray.device, list);
     }
+    if (scenario.vision?.enabled && options.vision !== false) this.#cameras = new CheckoutCameras(scenario.store, scenario.seed, scenario.vision, this.#script);
+  }
+
+  /** Whether this run renders and sends camera frames. */
+  get visionEnabled(): boolean {
+    return this.#cameras !== undefined;
+  }
+
+  /** The shelf cameras' device ids (kind 'camera'; empty without vision). */
+  get cameraDeviceIds(): string[] {
+    return this.#cameras?.deviceIds ?? [];
+  }
+
+  /** The cameras' calibrations, as installed (the agent must use the same; empty without vision). */
+  get cameraCalibrations(): CameraCalibration[] {
+    return this.#cameras?.calibrations ?? [];
   }
 
   /** The shelf controllers' device ids (the caller registers them with the agent). */
@@ -106,27 +146,59 @@ export class CheckoutScenarioRun {
     const actions = this.#script.loadCellActions();
     const scans = this.#script.scans;
     const messages = { weight: 0, scan: 0, tracks: 0 };
+    let framesSent = 0;
     const inFlight: Promise<unknown>[] = [];
     const send = async (p: Promise<unknown>) => {
       inFlight.push(p);
       if (inFlight.length >= window) await inFlight.shift();
     };
+    // Camera frames: scheduled up front (motion-triggered), rendered RENDER_AHEAD ahead of sending, sent in time order.
+    const cameras = this.#cameras;
+    const shots = cameras?.schedule(end) ?? [];
+    const renders: Array<Promise<CameraFrame>> = [];
+    let rendered = 0;
+    let renderMs = 0;
+    const renderAhead = (from: number) => {
+      while (cameras !== undefined && rendered < shots.length && rendered < from + RENDER_AHEAD) {
+        const p = cameras.render(shots[rendered]!, this.#at(shots[rendered]!.t));
+        // Awaited in order below; this keeps a failure ahead of its turn from being reported as unhandled.
+        p.catch(() => {});
+        renders.push(p);
+        rendered++;
+      }
+    };
     let sample = 0;
     let frame = 0;
     let scan = 0;
+    let shot = 0;
     let nextAction = 0;
     for (;;) {
       const tw = sample * sampleMs;
       const tf = frame * frameMs;
       const ts = scans[scan]?.at ?? Infinity;
-      if (tw > end && tf > end && ts === Infinity) break;
+      const tc = shots[shot]?.t ?? Infinity;
+      if (tw > end && tf > end && ts === Infinity && tc === Infinity) break;
       // Actions (and the staff's restock announcements) go in before any message stamped at or after their start.
-      while (nextAction < actions.length && actions[nextAction]!.action.startAt <= Math.min(tw, tf, ts)) {
+      while (nextAction < actions.length && actions[nextAction]!.action.startAt <= Math.min(tw, tf, ts, tc)) {
         const a = actions[nextAction++]!;
         if (a.restock) await options.staff?.restock(a.trayId, a.restock.sku, a.restock.units);
         model.handle(a.trayId, a.action);
       }
-      if (ts <= tw && ts <= tf) {
+      if (tc < tw && tc < tf && tc < ts) {
+        // A camera frame goes after the other devices' messages of the same instant.
+        renderAhead(shot);
+        const waitFrom = performance.now();
+        const { cameraId, timestampMs, jpeg } = await renders.shift()!;
+        renderMs += performance.now() - waitFrom;
+        shot++;
+        renderAhead(shot);
+        framesSent++;
+        // A frame goes alone: everything before it is delivered first, and nothing after it is sent until it is
+        // (in `storeedge sim`: until the agent has validated it), so what the agent holds at a device time does not
+        // depend on the machine's speed.
+        await Promise.all(inFlight.splice(0));
+        await sink.publish(cameraId, 'frame', encodeCameraFrame(timestampMs, jpeg));
+      } else if (ts <= tw && ts <= tf) {
         const s = scans[scan++]!;
         messages.scan++;
         await send(sink.publish(s.deviceId, 'scan', { at: this.#at(s.at), lane: s.lane, token: s.token, party: s.party }));
@@ -154,7 +226,8 @@ export class CheckoutScenarioRun {
     const visits = this.#script.counts();
     return {
       simulatedMs: end,
-      messages,
+      messages: cameras === undefined ? messages : { ...messages, frame: framesSent },
+      vision: { enabled: cameras !== undefined, cameras: cameras?.deviceIds.length ?? 0, frames: framesSent, renderMs: Math.round(renderMs) },
       visits: visits.visits,
       persons: visits.persons,
       actions: {

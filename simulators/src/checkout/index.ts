@@ -7,3 +7,4 @@ export * from './checkout-script.ts';
 export * from './tracker-model.ts';
 export * from './checkout-run.ts';
 export * from './suite.ts';
+export { CheckoutCameras, catalogImages, CAMERA_TRIGGER_M, CAMERA_ROLL_MS, type CatalogImages, type ScheduledFrame } from './cameras.ts';

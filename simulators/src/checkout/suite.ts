@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StoreModelInput } from '@storeedge/device-drivers';
+import type { ScenarioVisionInput } from '../scenario/scenario-file.ts';
 import type { LoadCellNoiseOptions } from '../signal/noise-options.ts';
 import type { CheckoutActivityInput, CheckoutMix } from './checkout-options.ts';
 
@@ -21,6 +22,8 @@ export interface CheckoutScenarioJson {
   store: StoreModelInput;
   shelves: { tareG: number; loadCells: LoadCellNoiseOptions };
   checkout: CheckoutActivityInput;
+  /** Shelf cameras (scenario-file.ts `vision`), only in the scenarios that have them. */
+  vision?: ScenarioVisionInput;
 }
 
 /**
@@ -85,9 +88,10 @@ function gtin(n: number): string {
 /**
  * A store of back-to-back gondola pairs along x (2.2 m aisles), 3 shelves of 3 single-SKU trays
  * per 1 m bay, one shelf controller per shelf; the entry and exit gates at the front.
- * `copies` puts every SKU on that many trays (on different gondolas).
+ * `copies` puts every SKU on that many trays (on different gondolas). `cameras`: one shelf
+ * camera per bay, `cam-{bay id}` (device-drivers `bayCamera`'s default id), else none.
  */
-export function checkoutStore(options: { gondolas: number; baysPerGondola: number; copies: number }): StoreModelInput {
+export function checkoutStore(options: { gondolas: number; baysPerGondola: number; copies: number; cameras?: boolean }): StoreModelInput {
   const catalog = products();
   const traysPerGondola = options.baysPerGondola * 9;
   const total = options.gondolas * traysPerGondola;
@@ -111,7 +115,7 @@ export function checkoutStore(options: { gondolas: number; baysPerGondola: numbe
       placement: { x: 3, y: front ? 2.5 + 3 * pair : 3.3 + 3 * pair, axis: 'x', side: front ? -1 : 1, bayWidthM: 1, depthM: 0.4 },
       bays: Array.from({ length: options.baysPerGondola }, (_, b) => ({
         id: `bay-${gid}b${b + 1}`,
-        cameras: [],
+        cameras: options.cameras ? [`cam-bay-${gid}b${b + 1}`] : [],
         shelves: Array.from({ length: 3 }, (_, s) => ({
           id: `shelf-${gid}b${b + 1}s${s + 1}`,
           trays: Array.from({ length: 3 }, (_, t) => {
@@ -155,6 +159,8 @@ interface Case {
   description: string;
   checkout: CheckoutActivityInput;
   crowded?: boolean;
+  /** Shelf cameras on (a camera per bay, `vision.enabled`; knobs at their defaults). */
+  vision?: boolean;
 }
 
 const CASES: readonly Case[] = [
@@ -172,6 +178,7 @@ const CASES: readonly Case[] = [
     name: 'wrong-tray-put-back',
     description: '24 visits; units put back on a tray of another SKU near by (misplacements the shelf must keep track of), plus put-backs to the right tray.',
     checkout: { shoppers: { visits: 24, arrivalPerMin: 4, durationMs: 540_000 }, party: { groupShare: 0 }, mix: { ...NO_MIX, putBack: 0.2, wrongTray: 0.5 }, sameWeightShare: 0 },
+    vision: true,
   },
   {
     name: 'same-weight-swap',
@@ -183,6 +190,7 @@ const CASES: readonly Case[] = [
       sameWeightShare: 1,
       sameWeightPickShare: 0.7,
     },
+    vision: true,
   },
   {
     name: 'multi-unit',
@@ -241,11 +249,20 @@ const CASES: readonly Case[] = [
 /** Every scenario of the suite, by file name (checkout-<case>.json). */
 export function checkoutSuite(): Map<string, CheckoutScenarioJson> {
   const small = checkoutStore({ gondolas: 3, baysPerGondola: 2, copies: 1 });
+  const smallWithCameras = checkoutStore({ gondolas: 3, baysPerGondola: 2, copies: 1, cameras: true });
   const large = checkoutStore({ gondolas: 6, baysPerGondola: 3, copies: 3 });
   return new Map(
     CASES.map((c) => [
       `checkout-${c.name}.json`,
-      { scenario: `checkout-${c.name}`, description: c.description, seed: 7, store: c.crowded ? large : small, shelves: { tareG: 350, loadCells: LOAD_CELLS }, checkout: c.checkout },
+      {
+        scenario: `checkout-${c.name}`,
+        description: c.description,
+        seed: 7,
+        store: c.crowded ? large : c.vision ? smallWithCameras : small,
+        shelves: { tareG: 350, loadCells: LOAD_CELLS },
+        checkout: c.checkout,
+        ...(c.vision ? { vision: { enabled: true } } : {}),
+      },
     ]),
   );
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { storeModel } from '@storeedge/device-drivers';
 import { checkoutActivity } from '../checkout/checkout-options.ts';
 import { simulatorErrors } from '../errors.ts';
+import { visionOptions } from '../vision/options.ts';
 
 const range = z.tuple([z.number().nonnegative(), z.number().nonnegative()]).refine(([lo, hi]) => lo <= hi, 'range must be [low, high]');
 
@@ -19,6 +20,16 @@ export const shelfActivity = z.object({
   trayQuietMs: z.number().nonnegative().default(2_500),
   restockBelowShare: z.number().min(0).max(1).default(0.25),
   restockHandleMs: range.default([3_000, 6_000]),
+});
+
+/**
+ * The simulated shelf cameras of a checkout run (docs/vision-sim.md "Cameras in checkout runs"):
+ * the renderer's knobs (`visionOptions`) plus `enabled`. Off unless a scenario turns it on, so a
+ * scenario without the section runs as before; an unknown field is rejected like everywhere else.
+ */
+export const scenarioVision = visionOptions.extend({
+  /** Render and send camera frames (one camera per bay that lists one in the store model). Default false. */
+  enabled: z.boolean().default(false),
 });
 
 /**
@@ -43,11 +54,15 @@ export const scenarioFile = z
     shelfActivity: shelfActivity.optional(),
     /** Walk-out checkout: visits, shoppers' behaviour at the shelves and the tracker (simulators/src/checkout). */
     checkout: checkoutActivity.optional(),
+    /** Shelf cameras in checkout runs (simulators/src/vision, checkout/cameras.ts); absent = no cameras. */
+    vision: scenarioVision.optional(),
   })
   .strict();
 
 export type ScenarioFile = z.infer<typeof scenarioFile>;
 export type ShelfActivity = z.infer<typeof shelfActivity>;
+export type ScenarioVision = z.output<typeof scenarioVision>;
+export type ScenarioVisionInput = z.input<typeof scenarioVision>;
 
 /** Reads and validates a scenario file; errors name the file and the field. */
 export function loadScenarioFile(path: string): ScenarioFile {
