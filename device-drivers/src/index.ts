@@ -7,3 +7,4 @@ export * from './rfid/index.ts';
 export * from './epc/index.ts';
 export * from './serial-mock-line.ts';
 export * from './camera/index.ts';
+export * from './esl/index.ts';

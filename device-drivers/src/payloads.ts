@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tagDeliveryPayload } from './esl/protocol.ts';
 
 /**
  * JSON payloads of storeedge-native devices (docs/mqtt.md). Vendor formats are decoded by
@@ -51,6 +52,10 @@ export const tagReportPayload = z.object({
   at,
   tagId: id,
   contentHash: z.string().regex(/^[0-9a-f]{16,64}$/).optional(),
+  /** The version of the content the tag shows (esl/protocol.ts); absent on a blank tag. */
+  version: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+  /** The tag type (esl/tag-types.ts) the tag says it is. */
+  tagType: z.string().min(1).max(64).optional(),
   batteryMv: z.number().int().min(0).max(5_000).optional(),
   rssi: z.number().min(-150).max(20).optional(),
   temperatureC: z.number().min(-60).max(150).optional(),
@@ -83,7 +88,7 @@ export const tracksPayload = z.object({
 export const eventSchemas = {
   shelf: { weight: weightPayload, health: healthPayload },
   gate: { scan: gateScanPayload, health: healthPayload },
-  'esl-gateway': { 'tag.report': tagReportPayload, health: healthPayload },
+  'esl-gateway': { 'tag.report': tagReportPayload, 'tag.delivery': tagDeliveryPayload, health: healthPayload },
   'rfid-reader': { reads: rfidReadsPayload, health: healthPayload },
   camera: { health: healthPayload },
   tracker: { tracks: tracksPayload, health: healthPayload },

@@ -118,12 +118,25 @@ export const zone = z.object({
   exit: z.boolean().default(false),
 });
 
+/**
+ * An electronic shelf label: the tag, the ESL gateway (device id) that serves it, its tag type
+ * (esl/tag-types.ts) and the SKU whose price it shows. A tray may carry one (`trayId`).
+ */
+export const shelfLabel = z.object({
+  tagId: id,
+  gateway: id,
+  tagType: z.string().min(1).max(64),
+  sku: id,
+  trayId: id.optional(),
+});
+
 export const storeModel = z
   .object({
     catalog: z.array(catalogItem).max(100_000),
     zones: z.array(zone).min(1),
     gondolas: z.array(gondola).default([]),
     gates: z.array(gate).default([]),
+    labels: z.array(shelfLabel).max(200_000).default([]),
   })
   .superRefine((model, ctx) => {
     const skus = new Set<string>();
@@ -136,6 +149,12 @@ export const storeModel = z
       for (const [j, n] of z.neighbours.entries()) {
         if (!zoneIds.has(n)) ctx.addIssue({ code: 'custom', path: ['zones', i, 'neighbours', j], message: `unknown zone "${n}"` });
       }
+    }
+    const tagIds = new Set<string>();
+    for (const [i, label] of model.labels.entries()) {
+      if (tagIds.has(label.tagId)) ctx.addIssue({ code: 'custom', path: ['labels', i, 'tagId'], message: `duplicate tag "${label.tagId}"` });
+      tagIds.add(label.tagId);
+      if (!skus.has(label.sku)) ctx.addIssue({ code: 'custom', path: ['labels', i, 'sku'], message: `SKU "${label.sku}" is not in the catalog` });
     }
     const ids = new Set<string>();
     const channels = new Set<string>();
@@ -172,6 +191,7 @@ export type Bay = z.infer<typeof bay>;
 export type Gondola = z.infer<typeof gondola>;
 export type GondolaPlacement = z.infer<typeof gondolaPlacement>;
 export type Gate = z.infer<typeof gate>;
+export type ShelfLabel = z.infer<typeof shelfLabel>;
 export type Zone = z.infer<typeof zone>;
 export type StoreModel = z.infer<typeof storeModel>;
 export type StoreModelInput = z.input<typeof storeModel>;

@@ -6,6 +6,7 @@ import type {
   HealthPayload,
   RfidReadsPayload,
   StatePayload,
+  TagDeliveryPayload,
   TagReportPayload,
   TracksPayload,
   WeightPayload,
@@ -106,6 +107,7 @@ export interface StoreEvents {
   'shelf.weight': DeviceEvent<WeightPayload>;
   'gate.scan': DeviceEvent<GateScanPayload>;
   'esl.tag.report': DeviceEvent<TagReportPayload>;
+  'esl.tag.delivery': DeviceEvent<TagDeliveryPayload>;
   'rfid.reads': DeviceEvent<RfidReadsPayload>;
   'tracker.tracks': DeviceEvent<TracksPayload>;
   'device.rejected': { deviceId: string; code: string; message: string; at: number };
@@ -126,7 +128,7 @@ export function canonicalEventName(kind: DeviceKind, type: string): StoreEventNa
   const table: Partial<Record<DeviceKind, Partial<Record<string, StoreEventName>>>> = {
     shelf: { weight: 'shelf.weight' },
     gate: { scan: 'gate.scan' },
-    'esl-gateway': { 'tag.report': 'esl.tag.report' },
+    'esl-gateway': { 'tag.report': 'esl.tag.report', 'tag.delivery': 'esl.tag.delivery' },
     'rfid-reader': { reads: 'rfid.reads' },
     tracker: { tracks: 'tracker.tracks' },
   };
