@@ -7,7 +7,7 @@ import type { Ledger, LedgerEvent } from '../ledger/index.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { candidatesAt, type Candidate } from './attribution.ts';
-import { checkoutEventTypes as types, type CartChanged, type PersonBound, type ReceiptCorrected, type ReceiptIssued, type ReviewOpened, type ReviewResolved, type SessionExited, type SessionOpened, type PaymentResult, type CartLineProposal, type PersonExited, type RefundResult } from './ledger-events.ts';
+import { checkoutEventTypes as types, type CartChanged, type ChangeDecided, type ChangeDeferred, type PersonBound, type ReceiptCorrected, type ReceiptIssued, type ReviewOpened, type ReviewResolved, type SessionExited, type SessionOpened, type PaymentResult, type CartLineProposal, type PersonExited, type RefundResult } from './ledger-events.ts';
 import type { PaymentService } from './payment.ts';
 import { priceCart, type PriceBookItem, type Promotion } from './pricing.ts';
 import type { CheckoutSettings } from './settings.ts';
@@ -125,6 +125,8 @@ export class CheckoutService {
   /** Units of foreign SKUs known to lie on a tray (misplaced put-backs the checkout resolved). */
   readonly #foreign = new Map<string, Map<string, number>>();
   readonly #decided = new Set<string>();
+  /** While replaying: shelf changes that were waiting for the camera and have no decision yet. */
+  readonly #deferred = new Map<string, ChangeDeferred>();
   #book: TrackBook;
   #model: StoreModel | null = null;
   #trays = new Map<string, TrayPoint>();
@@ -214,12 +216,15 @@ export class CheckoutService {
       return;
     }
     // Asked now (the frames are in the ring buffer now), decided in arrival order after any change still waiting.
+    // Recorded first, so a restart before the decision sends the change to review instead of losing it.
+    this.#append<ChangeDeferred>(types.changeDeferred, `deferred:${change.id}`, { changeId: change.id, change, sessionIds: this.#nearSessions(change), at: this.#clock });
     this.#waiting++;
     const readings = Promise.all(looks.map((look) => this.#o.vision!.identify({ trayId: change.trayId, ...look }).catch(() => undefined)));
     this.#chain = this.#chain
       .then(async () => {
         const answers = (await readings).filter((r): r is VisionReading => r !== undefined);
         this.#fuse(change, answers);
+        this.#append<ChangeDecided>(types.changeDecided, `decided:${change.id}`, { changeId: change.id, at: this.#clock });
       })
       .catch((err: unknown) => this.#o.logger.error({ err, changeId: change.id }, 'checkout: deciding a shelf change failed'))
       .finally(() => {
@@ -543,6 +548,15 @@ export class CheckoutService {
     return { fit: fits.find((f) => f.sku === seen.sku)!, p: seen.p, verdict: seen.verdict };
   }
 
+  /** Open visits whose hands came near the change's tray while it changed (the candidates a review would name). */
+  #nearSessions(change: ShelfChange): string[] {
+    const tray = this.#trays.get(change.trayId);
+    if (tray === undefined) return [];
+    return candidatesAt(this.#book.persons(), tray, change, this.#o.settings.attribution)
+      .filter((c) => c.score >= this.#o.settings.minCandidateScore && this.#sessions.has(c.sessionId) && this.#sessions.get(c.sessionId)!.state !== 'closed')
+      .map((c) => c.sessionId);
+  }
+
   #openReview(change: ShelfChange, candidates: readonly Candidate[], proposal: CartLineProposal[], confidence: number, reason: string): void {
     const sessionIds = [...new Set([...proposal.map((p) => p.sessionId), ...candidates.map((c) => c.sessionId)])].filter((id) => this.#sessions.get(id)?.state !== 'closed');
     if (sessionIds.length === 0) return;
@@ -846,6 +860,13 @@ export class CheckoutService {
     } finally {
       this.#replaying = false;
     }
+    // Changes that were waiting for the camera when the process died: a manager decides them (never lost, never guessed).
+    for (const [changeId, deferred] of this.#deferred) {
+      this.#deferred.delete(changeId);
+      const candidates = deferred.sessionIds.map((sessionId) => ({ sessionId, score: 0, closestM: Number.NaN, persons: [] }));
+      this.#openReview(deferred.change as ShelfChange, candidates, [], 0, 'decision-interrupted');
+      this.#append<ChangeDecided>(types.changeDecided, `decided:${changeId}`, { changeId, at: this.#clock });
+    }
     // Receipts written but not paid (the process died in between): hand them to payment again (idempotent by receipt id).
     for (const receipt of this.#receipts.values()) {
       if (receipt.payment.status === 'pending') this.#pay(receipt.receiptId);
@@ -928,6 +949,14 @@ export class CheckoutService {
         this.#decided.add(p.changeId);
         break;
       }
+      case types.changeDeferred: {
+        const p = event.payload as ChangeDeferred;
+        if (this.#replaying) this.#deferred.set(p.changeId, p);
+        break;
+      }
+      case types.changeDecided:
+        this.#deferred.delete((event.payload as ChangeDecided).changeId);
+        break;
       case types.reviewResolved: {
         const p = event.payload as ReviewResolved;
         const review = this.#reviews.get(p.reviewId);

@@ -14,6 +14,8 @@ export const checkoutEventTypes = {
   paymentResult: 'checkout.payment.result',
   refundResult: 'checkout.refund.result',
   receiptCorrected: 'checkout.receipt.corrected',
+  changeDeferred: 'checkout.change.deferred',
+  changeDecided: 'checkout.change.decided',
 } as const;
 
 /** An entry scan opened a visit. The token is the shopper's pseudonymous per-visit token (app QR or payment token), never a name or card number. */
@@ -64,6 +66,26 @@ export interface CartChanged {
   at: number;
   /** What the shelf camera saw, when it was asked (a same-weight look-alike, a unit on a wrong tray). */
   vision?: VisionVerdict;
+}
+
+/**
+ * A shelf change whose decision waits for the shelf camera (written when it is asked, before the
+ * device's message is acknowledged). If the agent dies before `ChangeDecided`, the change is not
+ * lost: on restart it goes to review for the visits whose hands were near the tray.
+ */
+export interface ChangeDeferred {
+  changeId: string;
+  /** The whole shelf change, as the weight pipeline reported it. */
+  change: unknown;
+  /** Visits whose hands came near the tray while it changed (the review names them). */
+  sessionIds: string[];
+  at: number;
+}
+
+/** A deferred shelf change was decided (cart lines, a review, or nothing to charge). */
+export interface ChangeDecided {
+  changeId: string;
+  at: number;
 }
 
 export interface CartLineProposal {

@@ -1,3 +1,4 @@
+import type { VisionEvidenceSource } from '../../src/checkout/vision-evidence.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -261,6 +262,8 @@ export interface CheckoutRigOptions {
   busy?: Map<string, number>;
   /** Declared restocks not yet arrived, per tray: SKU → units. */
   restocks?: Map<string, Map<string, number>>;
+  /** The shelf cameras the checkout may ask (agent.vision in the agent). */
+  vision?: VisionEvidenceSource;
 }
 
 /** A CheckoutService on a SQLite ledger in a temp folder, attached to its own bus, with a Scene driving its tracker. */
@@ -293,6 +296,7 @@ function buildRig(dir: string, file: string, options: CheckoutRigOptions, sceneS
     busyTrays: () => options.busy ?? new Map(),
     payment,
     publish: (r) => published.push(r),
+    ...(options.vision ? { vision: options.vision } : {}),
   });
   const detach = service.attach();
   const scene = new Scene((e) => bus.emit('tracker.tracks', e), sceneStart);
