@@ -1,1 +1,2 @@
 export * from './protocol.ts';
+export * from './tag-types.ts';
