@@ -111,7 +111,7 @@ export interface DemoStoreOptions {
   onError?: (error: SimulatorError) => void;
   /** Shelf tuning (tests lower the sample rate or raise QoS). */
   shelf?: Pick<LoadCellShelfOptions, 'sampleRateHz' | 'noiseSdGrams' | 'driftGramsPerHour' | 'weightQos'>;
-  /** ESL check-in interval per tag. Default 60 s. */
+  /** ESL check-in interval per tag. Default: the gateway simulator's (40 s). */
   eslCheckinIntervalMs?: number | null;
   /** Staff announce restocks through this before stocking (ShopperSimulationOptions.onRestock). */
   onRestock?: ShopperSimulationOptions['onRestock'];

@@ -1,182 +1,243 @@
-import { z } from 'zod';
-import type { HealthPayload, TagReportPayload } from '@storeedge/device-drivers';
+import mqtt from 'mqtt';
+import {
+  tagImageCommand,
+  tagLedCommand,
+  type HealthPayload,
+  type TagDeliveryPayload,
+  type TagReportPayload,
+} from '@storeedge/device-drivers';
+import type { z } from 'zod';
 import { DeviceSimulator, type DeviceSimulatorBaseOptions } from './device-simulator.ts';
-import { simulatorErrors } from './errors.ts';
+import { SimulatorError } from './errors.ts';
+import type { EslRadioCounters, EslTagTruth, ShownContent, ShownRecord } from './esl/ground-truth.ts';
+import { EslRadio } from './esl/radio.ts';
+import type { EslRadioOptions, EslTagConfig, ResolvedEslRadioOptions } from './esl/radio-options.ts';
 
-export interface EslTagConfig {
-  tagId: string;
-  /** What the tag shows at start; undefined for a blank tag. */
-  contentHash?: string;
-  /** Default: 2900-3100 mV, drawn from the gateway's rng. */
-  batteryMv?: number;
-}
+export * from './esl/index.ts';
 
-export interface EslGatewayOptions extends DeviceSimulatorBaseOptions {
+export interface EslGatewayOptions extends DeviceSimulatorBaseOptions, EslRadioOptions {
   /** The tags this gateway serves: ids, or full configs. */
   tags: readonly (string | EslTagConfig)[];
-  /** Time from a `label.show` to the tag's report (radio wake-up, transfer, e-paper refresh). Default 300-1500 ms. */
-  radioDelayMs?: { min: number; max: number };
-  /** Each tag checks in once per interval (spread evenly over it); null turns check-ins off. Default 60 s. */
-  checkinIntervalMs?: number | null;
-  /** Probability that a `label.show` is lost on the radio (no update, no report). Default 0. */
-  dropRate?: number;
 }
 
-/** `cmd/label.show`: put the image with this content hash on a tag. Other fields (image, page, …) are not simulated. */
-export const labelShowCommand = z.object({
-  tagId: z.string().min(1).max(64),
-  contentHash: z.string().regex(/^[0-9a-f]{16,64}$/),
-});
-export type LabelShowCommand = z.infer<typeof labelShowCommand>;
-
-interface TagState {
-  readonly tagId: string;
-  contentHash: string | undefined;
-  batteryMv: number;
-  /** Updates to one tag go over the radio one after another, so they apply in command order. */
-  radioBusyUntil: number;
-}
-
-export interface EslGatewayCounters {
-  /** label.show commands applied to a tag (reported back). */
-  labelsShown: number;
-  /** label.show commands lost on the radio (dropRate). */
-  labelsDropped: number;
-  /** tag.report events sent (label updates, check-ins and reboots). */
-  reports: number;
-}
-
-/** An e-paper shelf-label gateway that relays `label.show` to its tags and forwards their reports. */
+/**
+ * An e-paper shelf-label gateway on the store's MQTT broker (docs/esl-gateway-sim.md). It
+ * takes `cmd/tag.image` and `cmd/tag.led` (device-drivers esl/protocol.ts), answers each with
+ * `evt/tag.delivery`, and relays its tags' `evt/tag.report`s. The radio behind it (esl/radio.ts)
+ * models check-ins, the air rate, the pending queue, reboots, range and batteries, and keeps the
+ * ground truth of what every tag shows, which never goes over MQTT.
+ */
 export class EslGatewaySimulator extends DeviceSimulator {
-  readonly #tags = new Map<string, TagState>();
-  readonly #radioDelayMs: { min: number; max: number };
-  readonly #checkinIntervalMs: number | null;
-  readonly #dropRate: number;
-  readonly #counters: EslGatewayCounters = { labelsShown: 0, labelsDropped: 0, reports: 0 };
-  #nextCheckin = 0;
+  readonly #radio: EslRadio;
+  readonly #url: string;
+  readonly #password: string;
+  readonly #connectTimeoutMs: number;
 
   constructor(options: EslGatewayOptions) {
-    super({ ...options, kind: 'esl-gateway', model: options.model ?? 'storeedge-sim-esl-gw' });
-    const invalid = (message: string) => simulatorErrors.SIM_ERR_CONFIG_INVALID(`${options.deviceId}: ${message}`, { deviceId: options.deviceId });
-    this.#radioDelayMs = options.radioDelayMs ?? { min: 300, max: 1_500 };
-    if (!(this.#radioDelayMs.min >= 0) || !(this.#radioDelayMs.max >= this.#radioDelayMs.min)) {
-      throw invalid('radioDelayMs needs 0 <= min <= max');
-    }
-    this.#checkinIntervalMs = options.checkinIntervalMs === undefined ? 60_000 : options.checkinIntervalMs;
-    if (this.#checkinIntervalMs !== null && !(this.#checkinIntervalMs > 0)) throw invalid('checkinIntervalMs must be > 0 or null');
-    this.#dropRate = options.dropRate ?? 0;
-    if (!(this.#dropRate >= 0 && this.#dropRate <= 1)) throw invalid('dropRate must be in [0, 1]');
-    for (const entry of options.tags) {
-      const config = typeof entry === 'string' ? { tagId: entry } : entry;
-      if (this.#tags.has(config.tagId)) throw invalid(`tag ${config.tagId} is listed twice`);
-      this.#tags.set(config.tagId, {
-        tagId: config.tagId,
-        contentHash: config.contentHash,
-        batteryMv: config.batteryMv ?? this.rng.int(2_900, 3_100),
-        radioBusyUntil: 0,
-      });
-    }
+    const {
+      url,
+      storeId,
+      deviceId,
+      password,
+      clock,
+      rng,
+      fw,
+      model,
+      onError,
+      healthIntervalMs,
+      reconnectPeriodMs,
+      connectTimeoutMs,
+      keepaliveS,
+      validatePayloads,
+      tags,
+      ...radioOptions
+    } = options;
+    super({
+      url,
+      storeId,
+      deviceId,
+      password,
+      clock,
+      rng,
+      fw,
+      model: model ?? 'storeedge-sim-esl-gw',
+      onError,
+      healthIntervalMs,
+      reconnectPeriodMs,
+      connectTimeoutMs,
+      keepaliveS,
+      validatePayloads,
+      kind: 'esl-gateway',
+    });
+    this.#url = url;
+    this.#password = password;
+    this.#connectTimeoutMs = connectTimeoutMs ?? 10_000;
+    this.#radio = new EslRadio({
+      ...radioOptions,
+      deviceId,
+      clock: this.clock,
+      // A stream of its own: the radio's draws do not shift the gateway's other randomness.
+      rng: this.rng.fork('esl-radio'),
+      tags,
+      sink: { report: (report, cause) => this.#sendReport(report, cause), delivery: (delivery) => this.#sendDelivery(delivery) },
+      onError: (error) =>
+        this.reportError(error instanceof SimulatorError ? error : this.makeError('SIM_ERR_TASK_FAILED', `radio step failed: ${describe(error)}`, error)),
+    });
   }
+
+  /** The radio knobs in force (defaults filled in). */
+  get radioOptions(): ResolvedEslRadioOptions {
+    return this.#radio.options;
+  }
+
+  // ---- ground truth (never sent to the agent) ---------------------------------------------
 
   tagIds(): string[] {
-    return [...this.#tags.keys()];
+    return this.#radio.tagIds();
   }
 
-  /** The content hash a tag shows now (undefined: blank), as ground truth. */
+  /** What the tag shows now. */
+  shown(tagId: string): ShownContent {
+    return this.#radio.shown(tagId);
+  }
+
+  /** The content hash the tag shows now (undefined: blank). */
   displayedHash(tagId: string): string | undefined {
-    return this.#tag(tagId).contentHash;
+    return this.#radio.shown(tagId).contentHash;
   }
 
-  /** A tag loses its image (battery swap, watchdog) and reports `reason: 'boot'` without a hash. */
-  rebootTag(tagId: string): Promise<void> {
-    const tag = this.#tag(tagId);
-    tag.contentHash = undefined;
-    return this.#report(tag, 'boot');
+  /** What the tag showed at time `t` (clock milliseconds). */
+  shownAt(tagId: string, t: number): ShownContent {
+    return this.#radio.shownAt(tagId, t);
   }
 
-  eslStats(): EslGatewayCounters {
-    return { ...this.#counters };
+  /** Every change of the tag's screen since construction. */
+  history(tagId: string): readonly ShownRecord[] {
+    return this.#radio.history(tagId);
+  }
+
+  tagTruth(tagId: string): EslTagTruth {
+    return this.#radio.tagTruth(tagId);
+  }
+
+  /** Tags with something pending in the gateway's queue. */
+  queueLength(): number {
+    return this.#radio.queueLength();
+  }
+
+  eslStats(): EslRadioCounters {
+    return this.#radio.counters();
+  }
+
+  // ---- things a scenario does to the store --------------------------------------------------
+
+  /** The tag reboots now (content lost unless `cachesContent`) and reports `boot` if the gateway hears it. */
+  rebootTag(tagId: string): void {
+    this.#radio.rebootTag(tagId);
+  }
+
+  /** Moves a tag out of radio range or back into it. */
+  setInRange(tagId: string, inRange: boolean): void {
+    this.#radio.setInRange(tagId, inRange);
+  }
+
+  /**
+   * The gateway reboots. Its radio loses the pending queue and any transfer in flight without a
+   * word (OEPL keeps them in RAM; research/esl.md §1.7) and is deaf for `restartDowntimeMs`;
+   * tags keep their screens. On MQTT the rebooted gateway's new connection takes over the old
+   * session, so the broker drops the old one without DISCONNECT and publishes its will
+   * (`online: false`) [MQTT-3.1.4-2]; the client then reconnects after `reconnectPeriodMs` and
+   * announces itself again. Resolves once the old connection has been displaced.
+   */
+  async restart(): Promise<void> {
+    if (this.status !== 'online' && this.status !== 'offline') {
+      throw this.makeError('SIM_ERR_NOT_STARTED', `restart(): status is ${this.status}`);
+    }
+    this.#radio.restart();
+    await this.#displaceSession();
+  }
+
+  // ---- device lifecycle ---------------------------------------------------------------------
+
+  protected override onStart(): void {
+    this.#radio.start();
+  }
+
+  protected override onStop(): void {
+    this.#radio.stop();
   }
 
   protected override onCommand(type: string, payload: unknown): boolean {
     switch (type) {
-      case 'label.show':
-        this.#labelShow(payload);
+      case 'tag.image':
+        this.#radio.submitImage(this.#parse(type, tagImageCommand, payload));
+        return true;
+      case 'tag.led':
+        this.#radio.submitLed(this.#parse(type, tagLedCommand, payload));
         return true;
       default:
         return false; // counted as ignored by the base class
     }
   }
 
-  protected override onStart(): void {
-    const tagCount = this.#tags.size;
-    if (this.#checkinIntervalMs === null || tagCount === 0) return;
-    // One tag per tick, round-robin: the same check-in rate per tag as all-at-once, without a
-    // burst of a whole store's tags that would trip the broker's per-device rate limit.
-    this.every(this.#checkinIntervalMs / tagCount, () => this.#checkinNext(), 'tag check-in');
-  }
-
   protected override healthReport(): Omit<HealthPayload, 'at'> {
     return { ...super.healthReport(), temperatureC: Math.round(this.rng.normal(24, 0.5) * 10) / 10 };
   }
 
-  #labelShow(payload: unknown): void {
-    const parsed = labelShowCommand.safeParse(payload);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw this.makeError('SIM_ERR_COMMAND_INVALID', `label.show: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
-    }
-    const { tagId, contentHash } = parsed.data;
-    const tag = this.#tags.get(tagId);
-    if (tag === undefined) throw this.makeError('SIM_ERR_COMMAND_INVALID', `label.show: tag ${tagId} is not served by this gateway`);
-    if (this.rng.chance(this.#dropRate)) {
-      this.#counters.labelsDropped++;
+  #parse<S extends z.ZodType>(type: string, schema: S, payload: unknown): z.output<S> {
+    const parsed = schema.safeParse(payload);
+    if (parsed.success) return parsed.data;
+    const issue = parsed.error.issues[0];
+    throw this.makeError('SIM_ERR_COMMAND_INVALID', `${type}: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+  }
+
+  /**
+   * Transfer and boot reports go at QoS 1 (mqtt.js holds them over a reconnect: they are the
+   * agent's only proof of what a label shows). Heartbeats are telemetry: QoS 0, dropped while
+   * offline, as the base class drops samples.
+   */
+  #sendReport(report: TagReportPayload, cause: 'transfer' | 'boot' | 'heartbeat'): void {
+    if (!this.#connected()) return;
+    if (cause === 'heartbeat') {
+      if (!this.online) {
+        this.countDroppedOffline();
+        return;
+      }
+      void this.publishEvent('tag.report', report, { qos: 0 });
       return;
     }
-    const now = this.clock.now();
-    const applyAt = Math.max(now + Math.round(this.rng.uniform(this.#radioDelayMs.min, this.#radioDelayMs.max)), tag.radioBusyUntil + 1);
-    tag.radioBusyUntil = applyAt;
-    this.after(
-      applyAt - now,
-      () => {
-        tag.contentHash = contentHash;
-        // An e-paper refresh is the costly part of a tag's day.
-        tag.batteryMv = Math.max(0, tag.batteryMv - 0.2);
-        this.#counters.labelsShown++;
-        void this.#report(tag, 'checkin'); // a failed publish is already counted and reported
-      },
-      'label.show',
-    );
+    void this.publishEvent('tag.report', report, { qos: 1 }); // a failure is already counted and reported
   }
 
-  #checkinNext(): void {
-    const tags = [...this.#tags.values()];
-    const tag = tags[this.#nextCheckin % tags.length]!;
-    this.#nextCheckin++;
-    if (!this.online) {
-      this.countDroppedOffline();
-      return;
+  #sendDelivery(delivery: TagDeliveryPayload): void {
+    if (this.#connected()) void this.publishEvent('tag.delivery', delivery, { qos: 1 });
+  }
+
+  /** Started and not stopped: a radio event before start() or after stop() has nobody to tell. */
+  #connected(): boolean {
+    return this.status === 'online' || this.status === 'offline';
+  }
+
+  /** Connects once with the gateway's own credentials and leaves: the broker closes the old session on the way. */
+  async #displaceSession(): Promise<void> {
+    let client: mqtt.MqttClient;
+    try {
+      client = await mqtt.connectAsync(this.#url, {
+        clientId: this.deviceId,
+        username: this.deviceId,
+        password: this.#password,
+        protocolVersion: 4,
+        clean: true,
+        reconnectPeriod: 0,
+        connectTimeout: this.#connectTimeoutMs,
+      });
+    } catch (error) {
+      throw this.makeError('SIM_ERR_CONNECT_FAILED', `restart(): cannot reconnect to ${this.#url}: ${describe(error)}`, error);
     }
-    void this.#report(tag, 'checkin');
+    await client.endAsync().catch(() => undefined);
   }
+}
 
-  #report(tag: TagState, reason: TagReportPayload['reason']): Promise<void> {
-    this.#counters.reports++;
-    const report: Omit<TagReportPayload, 'at'> = {
-      tagId: tag.tagId,
-      batteryMv: Math.round(tag.batteryMv),
-      rssi: Math.round(Math.min(-30, this.rng.normal(-67, 4))),
-      reason,
-      ...(tag.contentHash === undefined ? {} : { contentHash: tag.contentHash }),
-    };
-    return this.publishEvent('tag.report', report, { qos: 1 });
-  }
-
-  #tag(tagId: string): TagState {
-    const tag = this.#tags.get(tagId);
-    if (tag === undefined) {
-      throw simulatorErrors.SIM_ERR_ARGUMENT_INVALID(`${this.deviceId}: no tag ${tagId}`, { deviceId: this.deviceId });
-    }
-    return tag;
-  }
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
