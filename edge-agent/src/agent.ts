@@ -13,6 +13,9 @@ import type { BrokerAddresses, DevicePlane } from './broker/device-plane.ts';
 import { errors } from './errors.ts';
 import { EventBus } from './events.ts';
 import type { AgentApi, DeviceView, HealthView } from './http/api.ts';
+import { PriceBook } from './pricing/index.ts';
+import { LabelService } from './labels/label-service.ts';
+import { LabelRenderer, previewPng, requireTagType } from './labels/render/index.ts';
 import { createHttpServer } from './http/server.ts';
 import { createCameraFrames } from './ingest/camera-frames.ts';
 import { DeviceIngest } from './ingest/device-ingest.ts';
@@ -49,7 +52,26 @@ export interface AgentOptions {
    * until `agent.vision.setCatalogImages` gives some.
    */
   catalogImages?: CatalogImages;
+  /**
+   * The store's clock for prices and labels (effective times, delivery retries): real time by
+   * default; a scenario passes its simulated clock so price changes and label deliveries run in
+   * simulated time.
+   */
+  clock?: AgentClock;
 }
+
+/** Time as the price book and the label service see it. */
+export interface AgentClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realClock: AgentClock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 /**
  * One store's agent: ledger, device registry, MQTT device plane, ingest, bus and HTTP API,
@@ -70,8 +92,15 @@ export class StoreAgent {
   readonly inventory: InventoryService;
   /** Product recognition from camera frames (docs/vision-agent.md); started after the frame store, weight-only when unavailable. */
   readonly vision: VisionService;
+  /** Effective-dated prices, promotions and markdowns (docs/pricing.md); the checkout and the labels price from it. */
+  readonly prices: PriceBook;
+  readonly clock: AgentClock;
   #checkout: CheckoutService | undefined;
+  #labels: LabelService | undefined;
+  #renderer: LabelRenderer | undefined;
   #bayIndexModel: StoreModel | null = null;
+  #catalogModel: StoreModel | null = null;
+  #catalogBySku = new Map<string, StoreModel['catalog'][number]>();
   #bayOfTray = new Map<string, string>();
   readonly #payment: PaymentService;
   #sensing: Sensing | undefined;
@@ -87,6 +116,12 @@ export class StoreAgent {
   get checkout(): CheckoutService {
     if (!this.#checkout) throw errors.EDGE_ERR_INTERNAL('agent is not started');
     return this.#checkout;
+  }
+
+  /** Shelf labels: desired content, delivery, price integrity (docs/esl.md); available once started. */
+  get labels(): LabelService {
+    if (!this.#labels) throw errors.EDGE_ERR_INTERNAL('agent is not started');
+    return this.#labels;
   }
 
   /** The weight pipeline and RFID presence tracker for the store model in force (none without one). */
@@ -133,6 +168,15 @@ export class StoreAgent {
       gln: config.store?.gln ?? null,
       timeZone: config.store?.timeZone ?? 'UTC',
       logger: this.logger,
+    });
+    this.clock = options.clock ?? realClock;
+    this.prices = new PriceBook({
+      ledger: this.ledger,
+      logger: this.logger,
+      now: () => this.clock.now(),
+      timeZone: config.store?.timeZone ?? 'UTC',
+      nameOf: (sku) => this.#catalog().get(sku)?.name,
+      stockOf: (sku) => this.inventory.stock({ sku }).skus[0]?.observed ?? 0,
     });
     this.vision = new VisionService({
       settings: config.vision ?? visionSettingsSchema.parse({}),
@@ -183,8 +227,16 @@ export class StoreAgent {
     const alertsOut = publishAlerts(this.bus, this.plane, this.logger);
     this.#cleanups.push(() => alertsOut.stop());
     // The model before the broker: shelves that publish at once find their trays.
-    if (this.config.store) this.inventory.applyModel(this.config.store.model, { kind: 'config', actor: 'config' });
+    if (this.config.store) {
+      this.inventory.applyModel(this.config.store.model, { kind: 'config', actor: 'config' });
+      this.prices.applyCatalog(this.config.store.model.catalog);
+      this.prices.applyConfigPromotions(this.config.store.checkout.promotions);
+    }
     this.#cleanups.push(this.inventory.attach());
+    // A whileStock markdown shows on a label only while the SKU has stock.
+    this.#cleanups.push(this.bus.on('shelf.change', (change) => {
+      if (change.sku !== null) this.prices.stockChanged(change.sku);
+    }));
     const sensing = attachSensing({
       bus: this.bus,
       metrics: this.metrics,
@@ -214,6 +266,11 @@ export class StoreAgent {
         for (const change of sensing.weight()?.decideHeld(trayIds) ?? []) this.bus.emit('shelf.change', change);
       },
       payment: this.#payment,
+      prices: this.prices,
+      labels: {
+        labelPriceFor: (sku, at) => this.#labels?.labelPriceFor(sku, at) ?? null,
+        recordCharge: (line) => this.#labels?.recordCharge(line),
+      },
       publish: (receipt) => {
         if (planeUp) void publishReceipt(receipt);
         else waiting.push(receipt);
@@ -233,6 +290,7 @@ export class StoreAgent {
     });
     this.#addresses = await this.plane.start();
     planeUp = true;
+    this.#startLabels();
     for (const receipt of waiting.splice(0)) void publishReceipt(receipt);
     this.#serial.start();
     alertsOut.planeReady();
@@ -265,6 +323,7 @@ export class StoreAgent {
       await this.plane.close().catch((err: unknown) => this.logger.error({ err }, 'broker close failed'));
       await this.vision.close().catch((err: unknown) => this.logger.error({ err }, 'vision close failed'));
       for (const cleanup of this.#cleanups) cleanup();
+      await this.#renderer?.close().catch((err: unknown) => this.logger.error({ err }, 'label renderer close failed'));
       this.frames.clear();
       this.ledger.close();
       this.metrics.close();
@@ -317,6 +376,51 @@ export class StoreAgent {
     };
   }
 
+  /** The catalogue of the store model in force, by SKU. */
+  #catalog(): ReadonlyMap<string, StoreModel['catalog'][number]> {
+    const model = this.inventory.model;
+    if (model !== this.#catalogModel) {
+      this.#catalogModel = model;
+      this.#catalogBySku = new Map((model?.catalog ?? []).map((c) => [c.sku, c]));
+    }
+    return this.#catalogBySku;
+  }
+
+  /** The label service, after the broker (its first commands go out at once); rendering runs in worker threads. */
+  #startLabels(): void {
+    const renderer = new LabelRenderer(this.config.store?.esl?.renderWorkers === undefined ? {} : { workers: this.config.store.esl.renderWorkers });
+    this.#renderer = renderer;
+    const labels = new LabelService({
+      ledger: this.ledger,
+      bus: this.bus,
+      publisher: this.plane,
+      renderer: {
+        // The price book's content plus what the label draws from the catalogue (the barcode's GTIN).
+        render: async (content, tagType) => {
+          const { version: _version, ...shown } = content;
+          const gtin = this.#catalog().get(content.sku)?.gtin;
+          if (gtin === undefined) throw errors.EDGE_ERR_LABEL_NO_PRICE(`SKU "${content.sku}" is not in the catalogue`);
+          return renderer.render({ ...shown, gtin }, tagType);
+        },
+        toPng: (encoded, encoding, tagType) => previewPng(encoded, encoding, requireTagType(tagType)),
+      },
+      prices: {
+        labelContentAt: (sku, at) => (this.prices.regularAt(sku, at) === undefined ? undefined : this.prices.labelContentAt(sku, at)),
+        onChange: (listener) => this.prices.onChange((change) => listener(change)),
+        nextChangeAfter: (at) => this.prices.nextChangeAfter(at),
+      },
+      labels: () => this.inventory.model?.labels ?? [],
+      inventory: this.inventory,
+      metrics: this.metrics,
+      logger: this.logger,
+      clock: this.clock,
+      ...(this.config.store?.esl ? { settings: this.config.store.esl.delivery } : {}),
+    });
+    labels.start();
+    this.#labels = labels;
+    this.#cleanups.push(() => labels.stop());
+  }
+
   #api(): AgentApi {
     return {
       storeId: this.config.storeId,
@@ -344,6 +448,8 @@ export class StoreAgent {
       },
       inventory: this.inventory,
       checkout: this.#checkout!,
+      prices: this.prices,
+      labels: this.#labels!,
       setQueueDepth: (queue, depth) => this.metrics.queueDepth.set({ queue }, depth),
     };
   }

@@ -83,6 +83,25 @@ export const errors = {
   EDGE_ERR_CHECKOUT_VISIT_LOST: defineError('EDGE_ERR_CHECKOUT_VISIT_LOST', 'no person of a visit was seen for lostAfterMs; the visit was ended', 422),
   EDGE_ERR_CHECKOUT_UNBOUND_TRACK: defineError('EDGE_ERR_CHECKOUT_UNBOUND_TRACK', 'a person track that belongs to no visit', 422),
   EDGE_ERR_INTERNAL: defineError('EDGE_ERR_INTERNAL', 'internal error', 500),
+  /** labels: delivery (docs/esl.md) */
+  EDGE_ERR_LABEL_NOT_FOUND: defineError('EDGE_ERR_LABEL_NOT_FOUND', 'no shelf label with this tag id in the store model', 404),
+  EDGE_ERR_LABEL_NOT_CONFIRMED: defineError('EDGE_ERR_LABEL_NOT_CONFIRMED', 'the tag has not confirmed any content the agent rendered', 404),
+  EDGE_ERR_LABEL_FLASH_LIMITED: defineError('EDGE_ERR_LABEL_FLASH_LIMITED', "the tag's LED flash budget is used up for now", 429),
+  EDGE_ERR_LABEL_NO_PRICE: defineError('EDGE_ERR_LABEL_NO_PRICE', "the label's SKU has no price; nothing to show", 422),
+  EDGE_ERR_LABEL_RENDER_FAILED: defineError('EDGE_ERR_LABEL_RENDER_FAILED', 'rendering a label failed', 500),
+  EDGE_ERR_LABEL_REFUSED: defineError('EDGE_ERR_LABEL_REFUSED', 'a gateway refused or failed a label image', 502),
+  /** labels: rendering (docs/labels-rendering.md); a worker crash or sharp failure is EDGE_ERR_LABEL_RENDER_FAILED above */
+  EDGE_ERR_LABEL_CONTENT_INVALID: defineError('EDGE_ERR_LABEL_CONTENT_INVALID', 'label content is not valid', 422),
+  EDGE_ERR_LABEL_TAG_TYPE_UNKNOWN: defineError('EDGE_ERR_LABEL_TAG_TYPE_UNKNOWN', 'no tag type with this id', 422),
+  EDGE_ERR_LABEL_GLYPH_MISSING: defineError('EDGE_ERR_LABEL_GLYPH_MISSING', 'the label fonts have no glyph for a character of the text', 422),
+  EDGE_ERR_LABEL_IMAGE_INVALID: defineError('EDGE_ERR_LABEL_IMAGE_INVALID', 'the encoded label image does not decode for its tag type', 422),
+  EDGE_ERR_LABEL_RENDER_QUEUE_FULL: defineError('EDGE_ERR_LABEL_RENDER_QUEUE_FULL', 'the label render queue is full; try again later', 503),
+  EDGE_ERR_LABEL_RENDERER_CLOSED: defineError('EDGE_ERR_LABEL_RENDERER_CLOSED', 'the label renderer is closed', 503),
+  /** pricing: price book (docs/pricing.md) */
+  EDGE_ERR_PRICE_UNKNOWN_SKU: defineError('EDGE_ERR_PRICE_UNKNOWN_SKU', 'the SKU has no price in the price book at that instant', 404),
+  EDGE_ERR_PRICE_INVALID: defineError('EDGE_ERR_PRICE_INVALID', 'a price, promotion list or markdown rule is not valid', 422),
+  EDGE_ERR_PRICE_RETROACTIVE: defineError('EDGE_ERR_PRICE_RETROACTIVE', 'a price change cannot take effect before now', 422),
+  EDGE_ERR_PRICE_CURRENCY_MISMATCH: defineError('EDGE_ERR_PRICE_CURRENCY_MISMATCH', 'the SKU is priced in another currency', 422),
   /** cli */
   EDGE_ERR_CLI_USAGE: defineError('EDGE_ERR_CLI_USAGE', 'command line is not valid', 2),
 } as const;

@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics.ts';
 import { candidatesAt, type Candidate } from './attribution.ts';
 import { checkoutEventTypes as types, type CartChanged, type ChangeDecided, type ChangeDeferred, type PersonBound, type ReceiptCorrected, type ReceiptIssued, type ReviewOpened, type ReviewResolved, type SessionExited, type SessionOpened, type PaymentResult, type CartLineProposal, type PersonExited, type RefundResult } from './ledger-events.ts';
 import type { PaymentService } from './payment.ts';
+import type { PriceBook } from '../pricing/price-book.ts';
 import { priceCart, type PriceBookItem, type Promotion } from './pricing.ts';
 import type { CheckoutSettings } from './settings.ts';
 import { TrackBook, type Point3, type TrackDecision } from './track-book.ts';
@@ -106,6 +107,21 @@ export interface CheckoutServiceOptions {
    * nothing: weight only, as before.
    */
   vision?: VisionEvidenceSource;
+  /**
+   * The store's price book (agent.prices): each SKU at its lowest unit price between the pick and
+   * the exit, with the promotions in force at the exit. Absent: the catalog's prices and the
+   * settings' promotions (tests of the checkout alone).
+   */
+  prices?: Pick<PriceBook, 'cartPriceBook' | 'cartPromotionsAt'>;
+  /**
+   * The shelf labels (agent.labels): no unit is charged above the price its confirmed label
+   * showed while the shopper was in the store (the lower price wins during a label's update), and
+   * every charge is recorded for the price-integrity report.
+   */
+  labels?: {
+    labelPriceFor(sku: string, at: number): number | null;
+    recordCharge(line: { sku: string; unitPriceMinor: number; at: number }): unknown;
+  };
 }
 
 /**
@@ -781,12 +797,31 @@ export class CheckoutService {
   #issueReceipt(session: Session): void {
     const catalog = this.#catalog();
     const cart = [...this.#cart(session)].filter(([, n]) => n > 0).map(([sku, quantity]) => ({ sku, quantity }));
-    const priceBook = new Map<string, PriceBookItem>();
-    for (const { sku } of cart) {
-      const item = catalog.get(sku)!;
-      priceBook.set(sku, { sku, name: item.name, priceMinor: item.priceMinor, currency: item.currency });
+    let priceBook = new Map<string, PriceBookItem>();
+    let promotions = this.#o.settings.promotions as Promotion[];
+    if (this.#o.prices) {
+      // Each SKU at its lowest unit price between the moment its units were taken and the exit (a rise after the pick is not charged).
+      const taken = session.lines.filter((l) => l.quantity > 0).map((l) => ({ sku: l.sku, at: l.evidenceAt }));
+      priceBook = this.#o.prices.cartPriceBook(taken, this.#clock);
+      promotions = this.#o.prices.cartPromotionsAt(this.#clock);
+      const labels = this.#o.labels;
+      if (labels) {
+        for (const item of priceBook.values()) {
+          const seen = [...taken.filter((t) => t.sku === item.sku).map((t) => t.at), this.#clock];
+          for (const at of seen) {
+            const shown = labels.labelPriceFor(item.sku, at);
+            if (shown !== null && shown < item.priceMinor) priceBook.set(item.sku, { ...item, priceMinor: shown });
+          }
+          for (const at of seen) labels.recordCharge({ sku: item.sku, unitPriceMinor: priceBook.get(item.sku)!.priceMinor, at });
+        }
+      }
+    } else {
+      for (const { sku } of cart) {
+        const item = catalog.get(sku)!;
+        priceBook.set(sku, { sku, name: item.name, priceMinor: item.priceMinor, currency: item.currency });
+      }
     }
-    const priced = priceCart(cart, priceBook, this.#o.settings.promotions as Promotion[], { at: this.#clock });
+    const priced = priceCart(cart, priceBook, promotions, { at: this.#clock });
     const receiptId = `rc-${session.id.slice(2)}`;
     const reviewed = [...session.reviews].length > 0;
     this.#append<ReceiptIssued>(

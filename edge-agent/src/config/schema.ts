@@ -1,3 +1,4 @@
+import { labelSettingsSchema } from '../labels/settings.ts';
 import { z } from 'zod';
 import { gtinCheckDigitValid, storeModel } from '@storeedge/device-drivers';
 import { rfidPresenceOptions } from '../inventory/rfid/options.ts';
@@ -101,6 +102,14 @@ const storeSchema = z.strictObject({
   rfid: rfidPresenceOptions.prefault({}),
   /** Walk-out checkout: review threshold, settling, tracking, attribution, promotions (docs/checkout.md). */
   checkout: checkoutSettingsSchema.prefault({}),
+  /** Shelf labels: render workers and delivery (docs/esl.md). */
+  esl: z
+    .strictObject({
+      /** Label render worker threads (default: cores − 1, at least 1). */
+      renderWorkers: z.number().int().min(1).max(64).optional(),
+      delivery: labelSettingsSchema.prefault({}),
+    })
+    .optional(),
 });
 
 export const configSchema = z.strictObject({

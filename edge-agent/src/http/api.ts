@@ -1,3 +1,5 @@
+import type { LabelsApi } from '../labels/api.ts';
+import type { PricingApi } from '../pricing/routes.ts';
 import type { CheckoutService } from '../checkout/checkout-service.ts';
 import type { DeviceKind } from '@storeedge/device-drivers';
 import type { DeviceStatus } from '../ingest/device-status.ts';
@@ -55,6 +57,8 @@ export interface AgentApi {
   device(id: string): DeviceView;
   readonly inventory: InventoryApi;
   readonly checkout: CheckoutApi;
+  readonly prices: PricingApi;
+  readonly labels: LabelsApi;
   /** Called by the event stream to publish its own queue depth. */
   setQueueDepth(queue: string, depth: number): void;
 }

@@ -2,6 +2,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import { StoreEdgeError, errors } from '../errors.ts';
 import { registerCheckoutRoutes } from '../checkout/routes.ts';
 import { registerInventoryRoutes } from '../inventory/routes.ts';
+import { registerLabelRoutes } from '../labels/routes.ts';
+import { registerPricingRoutes } from '../pricing/routes.ts';
 import type { Logger } from '../log.ts';
 import type { AgentApi } from './api.ts';
 import { registerEventStream } from './event-stream.ts';
@@ -42,6 +44,8 @@ export async function createHttpServer(api: AgentApi, logger: Logger): Promise<F
   app.get<{ Params: { id: string } }>('/api/devices/:id', (request) => api.device(request.params.id));
   registerInventoryRoutes(app, api.inventory);
   registerCheckoutRoutes(app, api.checkout);
+  registerPricingRoutes(app, api.prices);
+  registerLabelRoutes(app, api.labels);
   registerEventStream(app, api);
   return app;
 }
