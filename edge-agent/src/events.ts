@@ -103,6 +103,12 @@ export interface StoreAlert {
 export interface StoreEvents {
   'device.online': DeviceLifecycle;
   'device.offline': DeviceLifecycle;
+  /**
+   * A device announced itself online (its retained birth `state`). Devices subscribe to their
+   * commands before they publish the birth (docs/mqtt.md), so a command sent from here on is heard;
+   * `device.online` (the connection) can come before the subscription.
+   */
+  'device.listening': DeviceLifecycle;
   'device.health': DeviceEvent<HealthPayload>;
   'shelf.weight': DeviceEvent<WeightPayload>;
   'gate.scan': DeviceEvent<GateScanPayload>;

@@ -36,6 +36,8 @@ export interface DemoGateDevice extends DemoDeviceBase {
 
 export interface DemoEslTag {
   tagId: string;
+  /** The panel (device-drivers esl/tag-types.ts id); the agent renders for it and the gateway checks it. */
+  tagType: string;
   sku: string;
   /** The tray the label sits on. */
   shelfDeviceId: string;
@@ -54,11 +56,17 @@ const TRAYS_PER_SHELF = 4;
 const FW = 'sim-1.0.0';
 /** A demo tray takes about 6 kg of product; capacity in units follows from the unit weight. */
 const TRAY_LOAD_LIMIT_GRAMS = 6_000;
+/**
+ * The shelf labels' panel per shelf: 2.9″ tags, mostly M3 with an LED (a "find this label"
+ * flash works on them), one shelf of older M2 tags without one.
+ */
+const TAG_TYPE_PER_SHELF = ['m3-2.9-bwr', 'm2-2.9-bwr', 'm3-2.9-bwr'] as const;
 
 /**
  * The devices of the small demo store, as plain data (ids, kinds, what is on each tray, which
  * label sits where): 3 shelves × 4 trays over a 12-SKU catalog, one two-lane gate and one ESL
- * gateway with one tag per tray. Register these ids to run the demo against an agent.
+ * gateway with one shelf label per tray (so one per SKU). Register these ids to run the demo
+ * against an agent.
  */
 export function describeDemoStore(storeId: string): DemoDevice[] {
   const shelves: DemoShelfDevice[] = Array.from({ length: SHELF_COUNT }, (_, s) => ({
@@ -88,6 +96,7 @@ export function describeDemoStore(storeId: string): DemoDevice[] {
     tags: shelves.flatMap((shelf, s) =>
       shelf.trays.map((tray) => ({
         tagId: `esl-${String(s * TRAYS_PER_SHELF + tray.ch + 1).padStart(4, '0')}`,
+        tagType: TAG_TYPE_PER_SHELF[s % TAG_TYPE_PER_SHELF.length]!,
         sku: tray.sku.sku,
         shelfDeviceId: shelf.deviceId,
         ch: tray.ch,
@@ -171,7 +180,7 @@ export async function startDemoStore(options: DemoStoreOptions): Promise<DemoSto
   const eslDevice = devices.find((d): d is DemoEslGatewayDevice => d.kind === 'esl-gateway')!;
   const eslGateway = new EslGatewaySimulator({
     ...common(eslDevice),
-    tags: eslDevice.tags.map((tag) => tag.tagId),
+    tags: eslDevice.tags.map((tag) => ({ tagId: tag.tagId, tagType: tag.tagType })),
     ...(options.eslCheckinIntervalMs === undefined ? {} : { checkinIntervalMs: options.eslCheckinIntervalMs }),
   });
   const simulators: DeviceSimulator[] = [...shelves, gate, eslGateway];
@@ -226,10 +235,13 @@ export function demoTrayId(deviceId: string, ch: number): string {
 
 /**
  * The demo store as the agent's store model (config `store.model`): the 12-SKU catalog, one
- * aisle, one gondola with a bay per shelf controller and a tray per channel, full at the start.
+ * aisle, one gondola with a bay per shelf controller and a tray per channel, full at the start,
+ * and the ESL gateway's shelf label on every tray.
  */
 export function demoStoreModel(storeId: string): StoreModelInput {
-  const shelves = describeDemoStore(storeId).filter((d): d is DemoShelfDevice => d.kind === 'shelf');
+  const devices = describeDemoStore(storeId);
+  const shelves = devices.filter((d): d is DemoShelfDevice => d.kind === 'shelf');
+  const eslGateways = devices.filter((d): d is DemoEslGatewayDevice => d.kind === 'esl-gateway');
   return {
     catalog: demoCatalog.map((item) => ({
       sku: item.sku,
@@ -267,5 +279,14 @@ export function demoStoreModel(storeId: string): StoreModelInput {
       { device: 'gate-1', lane: 'entry', x: 0, y: 0 },
       { device: 'gate-1', lane: 'exit', x: 2, y: 0 },
     ],
+    labels: eslGateways.flatMap((gateway) =>
+      gateway.tags.map((tag) => ({
+        tagId: tag.tagId,
+        gateway: gateway.deviceId,
+        tagType: tag.tagType,
+        sku: tag.sku,
+        trayId: demoTrayId(tag.shelfDeviceId, tag.ch),
+      })),
+    ),
   };
 }

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { deviceIdPattern, deviceKinds, statePayload, topics } from '@storeedge/device-drivers';
+import { deviceIdPattern, deviceKinds, statePayload, storeModel, tagType, topics } from '@storeedge/device-drivers';
 import { SimClock } from '../src/clock.ts';
 import { demoCatalog, gtinCheckDigit } from '../src/demo-catalog.ts';
-import { describeDemoStore, startDemoStore, type DemoStore } from '../src/demo-store.ts';
+import { demoStoreModel, demoTrayId, describeDemoStore, startDemoStore, type DemoStore } from '../src/demo-store.ts';
 import { eventually, startTestBroker, type TestBroker } from './helpers/test-broker.ts';
 
 const storeId = 'store-demo';
@@ -37,8 +37,21 @@ describe('describeDemoStore', () => {
     expect(new Set(esl.tags.map((t) => t.tagId)).size).toBe(12);
     for (const tag of esl.tags) {
       expect(trays.find((t) => t.shelf === tag.shelfDeviceId && t.ch === tag.ch)?.sku.sku).toBe(tag.sku);
+      expect(tagType(tag.tagType), tag.tagType).toBeDefined();
     }
     expect(describeDemoStore(storeId)).toEqual(devices);
+  });
+
+  it("gives the agent's store model a shelf label for every SKU, on the gateway's tags", () => {
+    const model = storeModel.parse(demoStoreModel(storeId));
+    const esl = devices.find((d) => d.kind === 'esl-gateway');
+    if (esl?.kind !== 'esl-gateway') throw new Error('no ESL gateway in the demo store');
+    expect(model.labels.map((l) => l.sku).sort()).toEqual(model.catalog.map((c) => c.sku).sort());
+    expect(model.labels).toEqual(
+      esl.tags.map((tag) => ({ tagId: tag.tagId, gateway: esl.deviceId, tagType: tag.tagType, sku: tag.sku, trayId: demoTrayId(tag.shelfDeviceId, tag.ch) })),
+    );
+    const trayIds = new Set(model.gondolas.flatMap((g) => g.bays.flatMap((b) => b.shelves.flatMap((s) => s.trays.map((t) => t.id)))));
+    for (const label of model.labels) expect(trayIds.has(label.trayId!), label.trayId).toBe(true);
   });
 
   it('has a catalog with valid GTIN-13s, unit weights of 100-900 g and prices', () => {
@@ -77,6 +90,10 @@ describe('startDemoStore', () => {
         kind: device.kind,
       });
     }
+    const esl = store.devices.find((d) => d.kind === 'esl-gateway');
+    if (esl?.kind !== 'esl-gateway') throw new Error('no ESL gateway in the demo store');
+    expect(store.eslGateway.tagIds()).toEqual(esl.tags.map((tag) => tag.tagId));
+    for (const tag of esl.tags) expect(store.eslGateway.tagTruth(tag.tagId).tagType, tag.tagId).toBe(tag.tagType);
     const simulators = [...store.shelves, store.gate, store.eslGateway];
     for (let s = 0; s < 10 * 60; s++) {
       clock.advance(1_000);

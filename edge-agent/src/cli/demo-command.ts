@@ -73,6 +73,7 @@ export async function runDemoCommand(args: string[]): Promise<number> {
         `  dashboard:  ${agent.httpUrl}/`,
         `  API:        ${agent.httpUrl}/api/health  ${agent.httpUrl}/api/devices  ${agent.httpUrl}/api/events`,
         `  inventory:  ${agent.httpUrl}/api/stock  ${agent.httpUrl}/api/alerts  ${agent.httpUrl}/api/epcis`,
+        `  labels:     ${agent.httpUrl}/api/labels  (confirmed as each tag checks in, every 40 s)`,
         `  metrics:    ${agent.httpUrl}/metrics`,
         `  MQTT:       ${agent.addresses.mqtt}`,
         `  ledger:     ${config.ledgerFile}`,

@@ -243,6 +243,7 @@ export class DeviceIngest {
       metrics.messagesIn.inc({ type: 'state' });
       const changed = state.online ? status.online(m.deviceId, m.receivedAt, state) : status.offline(m.deviceId, m.receivedAt);
       if (changed) bus.emit(state.online ? 'device.online' : 'device.offline', { deviceId: m.deviceId, kind: m.kind, at: m.receivedAt, state });
+      if (state.online) bus.emit('device.listening', { deviceId: m.deviceId, kind: m.kind, at: m.receivedAt, state });
       return;
     }
     const name = canonicalEventName(m.kind, m.topic.type);

@@ -176,7 +176,8 @@ export class LabelService implements LabelsApi {
     this.#cleanups.push(
       bus.on('esl.tag.report', (event) => this.#onReport(event)),
       bus.on('esl.tag.delivery', (event) => this.#onDelivery(event)),
-      bus.on('device.online', (event) => this.#onGatewayOnline(event)),
+      // On the gateway's birth, not its connection: the birth comes after it subscribed to its commands.
+      bus.on('device.listening', (event) => this.#onGatewayOnline(event)),
     );
     const offPrices = this.#o.prices.onChange?.((change) => this.#onPriceChange(change));
     if (offPrices) this.#cleanups.push(offPrices);

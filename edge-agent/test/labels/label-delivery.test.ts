@@ -280,7 +280,7 @@ describe('label delivery', () => {
     rig = await labelRig({ labels: labelsOf(2) });
     rig.deliver(rig.publisher.images('tag-00000')[0]!);
     rig.publisher.clear();
-    rig.bus.emit('device.online', { deviceId: 'gw-0', kind: 'esl-gateway', at: rig.clock.now() });
+    rig.bus.emit('device.listening', { deviceId: 'gw-0', kind: 'esl-gateway', at: rig.clock.now() });
     expect(rig.publisher.images().map((c) => [c.tagId, c.version])).toEqual([['tag-00001', 1]]);
   });
 
