@@ -376,6 +376,19 @@ export class StoreAgent {
     };
   }
 
+  /**
+   * The price charged for one unit of `sku` taken at `at` at a till (the walk-out checkout applies
+   * the same rule per receipt line): the price book's unit price, but never more than a confirmed
+   * label of the SKU showed then; recorded for the price-integrity report.
+   */
+  tillPrice(sku: string, at: number): number {
+    const unit = this.prices.unitPriceAt(sku, at).priceMinor;
+    const shown = this.#labels?.labelPriceFor(sku, at) ?? null;
+    const charged = shown !== null && shown < unit ? shown : unit;
+    this.#labels?.recordCharge({ sku, unitPriceMinor: charged, at });
+    return charged;
+  }
+
   /** The catalogue of the store model in force, by SKU. */
   #catalog(): ReadonlyMap<string, StoreModel['catalog'][number]> {
     const model = this.inventory.model;

@@ -3,7 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { topics, type DeviceKind, type WeightPayload } from '@storeedge/device-drivers';
-import { catalogImages, CheckoutScenarioRun, loadScenarioFile, ShelfScenarioRun, type CatalogImages, type CheckoutOutcome, type ScenarioFile, type StaffActions } from '@storeedge/simulators';
+import {
+  catalogImages,
+  CheckoutScenarioRun,
+  LabelsScenarioRun,
+  loadScenarioFile,
+  ShelfScenarioRun,
+  SimClock,
+  type CatalogImages,
+  type CheckoutOutcome,
+  type LabelsAgentPort,
+  type LabelsOutcome,
+  type ScenarioFile,
+  type StaffActions,
+} from '@storeedge/simulators';
+import { labelEventTypes, labelStream, type LabelDesired } from '../labels/ledger-events.ts';
 import { SimulatedPaymentService } from '../checkout/payment.ts';
 import { StoreAgent } from '../agent.ts';
 import { loadConfig } from '../config/load.ts';
@@ -38,6 +52,8 @@ export interface ScenarioReport {
     /** What the agent's frame store made of the frames (its own counters): accepted, and rejected by code. */
     agent?: { received: number; accepted: number; rejected: Record<string, number> };
   };
+  /** Shelf labels (labels scenarios): the truth kept by the gateway simulators against the agent's outputs (docs/esl.md). */
+  labels?: Record<string, unknown>;
   run: Record<string, unknown>;
 }
 
@@ -77,6 +93,9 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
   try {
     const shelfRun = scenario.shelfActivity ? new ShelfScenarioRun(scenario, { epochMs }) : undefined;
     const checkoutRun = scenario.checkout ? new CheckoutScenarioRun(scenario, { epochMs, vision: options.vision ?? true }) : undefined;
+    const labelsRun = scenario.labels ? new LabelsScenarioRun(scenario, { epochMs }) : undefined;
+    // The agent's clock for prices and labels: the labels run drives it; other runs leave it at the start (prices are in force from there).
+    const clock = labelsRun?.clock ?? new SimClock(epochMs);
     // The catalogue images HQ sends with the catalogue: the agent names a held product by the nearest of them.
     let images: CatalogImages | undefined;
     let catalogImagesMs = 0;
@@ -97,13 +116,13 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
         // Simulated time runs faster than real time: the per-device rate limit (100 msg/s in a
         // store) would drop samples that are 100 ms apart in device time but 1 ms apart here.
         ingest: { ratePerSecond: 1_000_000, rateBurst: 1_000_000 },
-        store: { model: scenario.store },
+        store: { model: labelsRun?.store ?? scenario.store },
       },
       dir,
     );
     // The cameras' calibrations as the simulator renders them (the scenario's vision.placement/width/height included), so both sides agree.
     const cameras = checkoutRun?.cameraCalibrations ?? [];
-    agent = await StoreAgent.start(config, { payment, ...(cameras.length > 0 ? { cameras } : {}), ...(images ? { catalogImages: images } : {}) });
+    agent = await StoreAgent.start(config, { payment, clock, ...(cameras.length > 0 ? { cameras } : {}), ...(images ? { catalogImages: images } : {}) });
     const changes: ShelfChange[] = [];
     agent.bus.on('shelf.change', (change) => changes.push(change));
 
@@ -152,10 +171,15 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
       )) as unknown as Record<string, unknown>;
       await resolveReviews(agent, checkoutRun);
     }
+    let labelsOutcome: LabelsOutcome | undefined;
+    if (labelsRun) {
+      progress(`sim: ${scenario.scenario} seed ${scenario.seed}: ${labelsRun.store.labels.length} labels on ${labelsRun.gatewayIds.length} gateways`);
+      labelsOutcome = await labelsRun.run(labelsPort(agent), progress);
+    }
     const wallMs = performance.now() - started;
     const checkoutMessages = checkoutSummary ? Object.values(checkoutSummary.messages as Record<string, number>).reduce((a, b) => a + b, 0) : 0;
-    const messages = (summary?.messages ?? 0) + checkoutMessages;
-    const simulatedMs = Math.max(summary?.simulatedMs ?? 0, (checkoutSummary?.simulatedMs as number | undefined) ?? 0);
+    const messages = (summary?.messages ?? 0) + checkoutMessages + (labelsOutcome ? labelsOutcome.commands : 0);
+    const simulatedMs = Math.max(summary?.simulatedMs ?? 0, (checkoutSummary?.simulatedMs as number | undefined) ?? 0, labelsOutcome?.simulatedMs ?? 0);
     progress(`sim: ${messages} messages, ${Math.round(simulatedMs / 1000)} s simulated in ${(wallMs / 1000).toFixed(1)} s`);
 
     const { vision, ...checkoutRunSummary } = checkoutSummary ?? {};
@@ -170,6 +194,7 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
       }
       if (report.vision.enabled) progress(`sim: ${report.vision.frames} camera frames from ${report.vision.cameras} cameras, ${(report.vision.renderMs / 1000).toFixed(1)} s rendering`);
     }
+    if (labelsOutcome) report.labels = { ...agent.labels.report(), truth: labelsOutcome, alerts: labelAlerts(agent) };
     if (checkoutRun) {
       const checkout = checkoutRun.evaluate(checkoutOutcome(agent, payment));
       report.visits = checkout.visits;
@@ -204,6 +229,45 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
     await agent?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The labels run's view of the agent: its registry, price book, till rule, label service and ledger. */
+function labelsPort(agent: StoreAgent): LabelsAgentPort {
+  const contentPrice = new Map<string, number>();
+  let fromSeq = 1;
+  return {
+    async register(deviceId) {
+      const { secret } = await agent.registry.add({ id: deviceId, kind: 'esl-gateway', actor: 'sim' });
+      return { url: agent.addresses.mqtt!, password: secret };
+    },
+    setPrices(changes) {
+      for (const c of changes) agent.prices.setPrice({ sku: c.sku, priceMinor: c.priceMinor, effectiveFrom: c.effectiveFrom, source: 'hq', reason: 'scenario price change', actor: 'sim-hq' });
+    },
+    charge: (sku, at) => agent.tillPrice(sku, at),
+    priceOfContent(hash) {
+      // What the agent rendered into each hash, from its ledger (label.desired), read as it grows.
+      for (const event of agent.ledger.events({ stream: labelStream, type: labelEventTypes.desired, fromSeq, limit: 100_000 })) {
+        const p = event.payload as LabelDesired;
+        contentPrice.set(p.contentHash, p.content.priceMinor);
+        fromSeq = event.seq + 1;
+      }
+      return contentPrice.get(hash);
+    },
+    desiredHash: (tagId) => agent.labels.label(tagId).desired?.contentHash ?? undefined,
+    labelState: (tagId) => agent.labels.label(tagId).state,
+    currentPrice: (sku, at) => agent.prices.unitPriceAt(sku, at).priceMinor,
+    async idle() {
+      await agent.labels.idle();
+      return agent.labels.report().sends; // the run sends no LED flashes
+    },
+  };
+}
+
+/** Open label alerts by kind (stale, unseen, low battery). */
+function labelAlerts(agent: StoreAgent): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const a of agent.inventory.alerts({ state: 'open', limit: 1_000_000 })) if (a.kind.startsWith('label-')) out[a.kind] = (out[a.kind] ?? 0) + 1;
+  return out;
 }
 
 /** Registers each simulated device with the agent and connects it over MQTT with its new secret. */
@@ -292,6 +356,17 @@ export function formatScenarioReport(report: ScenarioReport): string {
   if (c) lines.push(...formatCheckout(c));
   const v = report.vision;
   if (v) lines.push(v.enabled ? `vision         on: ${v.frames} frames from ${v.cameras} cameras (render ${(v.renderMs / 1000).toFixed(1)} s, catalogue images ${(v.catalogImagesMs / 1000).toFixed(1)} s)` : 'vision         off');
+  const l = report.labels as (Record<string, unknown> & { truth: LabelsOutcome; alerts: Record<string, number> }) | undefined;
+  if (l) {
+    const t = l.truth;
+    const s = (ms: number | null) => (ms === null ? '—' : `${(ms / 1000).toFixed(0)} s`);
+    lines.push(
+      `labels         ${t.total} on ${t.gateways} gateways; in range ${t.inRange}, showing the desired content ${t.converged} (agent: ${t.confirmedByAgent} confirmed), wrong price shown ${t.wrongPriceShown}`,
+      `integrity      ${t.purchases} purchases, ${t.integrityViolations} charged above a label's price (agent's own count ${String(l.integrityViolations)}); resent unchanged ${t.resentUnchanged}`,
+      `label lag      ${t.priceChanges} price changes: p50 ${s(t.lagMs.p50)} p95 ${s(t.lagMs.p95)} max ${s(t.lagMs.max)}, ${t.lagOpen} not caught up; alerts ${Object.entries(l.alerts).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,
+      ...t.storeWideUpdates.map((u) => `store-wide     ${u.labels} labels at ${s(u.atMs)}: all shown after ${s(u.confirmMs)} (radio bound ${s(u.lowerBoundMs)}, ${(u.bytes / 1e6).toFixed(1)} MB on air)`),
+    );
+  }
   const e = report.shelfEvents as Record<string, number> | undefined;
   if (e) {
     lines.push(

@@ -311,12 +311,14 @@ export class PriceBook {
   /**
    * For the checkout: each SKU's unit price, the lowest over the instants its units were taken
    * and the exit (a price that ended or rose in between is not charged), in the shape priceCart
-   * takes. Per-unit reductions are in the price; group offers come from `cartPromotionsAt`.
+   * takes; an instant before the SKU's first price is priced at that first price. Per-unit reductions are in the price; group offers come from `cartPromotionsAt`.
    */
   cartPriceBook(taken: ReadonlyArray<{ sku: string; at: number }>, exitAt: number, options: { member?: boolean } = {}): Map<string, PriceBookItem> {
     const book = new Map<string, PriceBookItem>();
     for (const { sku, at } of [...taken, ...taken.map(({ sku }) => ({ sku, at: exitAt }))]) {
-      const unit = this.#timeline.unitPriceAt(sku, at, options.member === true);
+      // A device clock that reads earlier than the SKU's first price (the agent's first start): its first price.
+      const first = this.#timeline.history(sku)[0]?.effectiveFrom;
+      const unit = this.#timeline.unitPriceAt(sku, first !== undefined && at < first ? first : at, options.member === true);
       if (unit === undefined) continue;
       const current = book.get(sku);
       if (current === undefined || unit.priceMinor < current.priceMinor) book.set(sku, { sku, name: this.#timeline.name(sku), priceMinor: unit.priceMinor, currency: unit.currency });

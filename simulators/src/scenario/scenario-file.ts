@@ -4,6 +4,7 @@ import { storeModel } from '@storeedge/device-drivers';
 import { checkoutActivity } from '../checkout/checkout-options.ts';
 import { simulatorErrors } from '../errors.ts';
 import { visionOptions } from '../vision/options.ts';
+import { labelsActivity } from './labels-activity.ts';
 
 const range = z.tuple([z.number().nonnegative(), z.number().nonnegative()]).refine(([lo, hi]) => lo <= hi, 'range must be [low, high]');
 
@@ -56,6 +57,8 @@ export const scenarioFile = z
     checkout: checkoutActivity.optional(),
     /** Shelf cameras in checkout runs (simulators/src/vision, checkout/cameras.ts); absent = no cameras. */
     vision: scenarioVision.optional(),
+    /** Shelf labels: generated labels, gateways' radio, price changes, restarts, purchases (scenario/labels-activity.ts). */
+    labels: labelsActivity.optional(),
   })
   .strict();
 
