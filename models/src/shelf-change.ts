@@ -34,6 +34,13 @@ export const shelfChangeManifest = modelManifest.extend({
   output,
   kindOutput: output.extend({ labels: z.tuple([z.literal('appeared'), z.literal('disappeared'), z.literal('none')]) }),
   embeddingSize: z.number().int().positive(),
+  /**
+   * How to classify (absent: each pair once). `playedBothWays`: run each pair forwards and played
+   * backwards too (after, then before), and combine: the kind from the sum of the two log-softmaxes
+   * (appeared and disappeared swapped for the backward run), the embedding the normalised sum of
+   * the two — as the gallery is built.
+   */
+  inference: z.object({ playedBothWays: z.boolean() }).loose().optional(),
   /** How it was trained: the seeds a held-out test must avoid, and the SKU split. */
   training: z
     .object({
@@ -58,7 +65,7 @@ export interface TrayPair {
 
 export interface ShelfChange {
   kind: ShelfChangeKind;
-  /** Softmax probability of each kind. */
+  /** Softmax probability of each kind (a model played both ways: the normalised product of the two runs' probabilities). */
   probabilities: Record<ShelfChangeKind, number>;
   /** The best SKUs for the unit that changed, best first (empty when the kind is 'none'). */
   matches: ProductMatch[];
@@ -154,13 +161,24 @@ export class ShelfChangeModel {
 
   /** What changed on each tray: the kind, and for 'appeared' or 'disappeared' the `k` nearest SKUs of `gallery`. */
   async classify(pairs: readonly TrayPair[], gallery: ProductGallery, k = 3): Promise<ShelfChange[]> {
-    return (await this.run(pairs)).map(({ logits, embedding }) => {
-      const top = Math.max(...logits);
-      const exp = [...logits].map((l) => Math.exp(l - top));
+    const forwards = await this.run(pairs);
+    const backwards = this.manifest.inference?.playedBothWays === true ? await this.run(pairs.map((pair) => ({ before: pair.after, after: pair.before }))) : undefined;
+    return forwards.map(({ logits, embedding }, n) => {
+      let scores = logSoftmax(logits);
+      let vector = embedding;
+      const back = backwards?.[n];
+      if (back !== undefined) {
+        // Played backwards a unit that appeared disappeared: swap those two kinds back.
+        const b = logSoftmax(back.logits);
+        scores = scores.map((s, i) => s + b[i === 0 ? 1 : i === 1 ? 0 : i]!);
+        vector = normalised(embedding.map((v, i) => v + back.embedding[i]!));
+      }
+      const top = Math.max(...scores);
+      const exp = scores.map((l) => Math.exp(l - top));
       const sum = exp.reduce((a, b) => a + b, 0);
       const probabilities = Object.fromEntries(SHELF_CHANGE_KINDS.map((kind, i) => [kind, exp[i]! / sum])) as Record<ShelfChangeKind, number>;
       const kind = SHELF_CHANGE_KINDS[exp.indexOf(Math.max(...exp))]!;
-      return { kind, probabilities, matches: kind === 'none' ? [] : gallery.nearest(embedding, k) };
+      return { kind, probabilities, matches: kind === 'none' ? [] : gallery.nearest(vector, k) };
     });
   }
 
@@ -184,4 +202,15 @@ export class ShelfChangeModel {
       throw modelErrors.MDL_ERR_INPUT_INVALID(`shelf change: cannot read a tray crop as an image: ${(error as Error).message}`);
     }
   }
+}
+
+function logSoftmax(logits: Float32Array): number[] {
+  const top = Math.max(...logits);
+  const log = Math.log([...logits].reduce((sum, l) => sum + Math.exp(l - top), 0));
+  return [...logits].map((l) => l - top - log);
+}
+
+function normalised(vector: Float32Array): Float32Array {
+  const norm = Math.hypot(...vector) || 1;
+  return vector.map((v) => v / norm);
 }

@@ -19,8 +19,11 @@ import { SHELF_CHANGE_MANIFEST, ShelfChangeModel, type TrayPair } from '../src/s
  * Scored on pairs where a passing shopper (the occlusion knob, 10 % of frames) covers at most
  * half of the tray's crop in either frame: when the body is over the tray, what changed is not
  * in the pixels (the agent takes another frame). The rendering knows how much was hidden (it
- * renders each frame again without the shopper); the model never sees that. The figure over all
- * pairs is printed too. Shoppers' arms reaching into view are not left out.
+ * renders a frame that has a passing shopper again without it); the model never sees that. The
+ * figure over all pairs is printed too. Shoppers' arms reaching into view are not left out.
+ * Printed breakdowns besides (not the metric): by event, by seen / never-seen SKU, by where the
+ * changed unit stands (front row, or behind a full front row where only its top can show), and
+ * the kind confusions.
  */
 
 const TEST_SEED = 43;
@@ -30,11 +33,11 @@ const FRAME_PAIRS = 160;
 const TARGET = 0.97;
 /**
  * What the committed model must not fall below (a regression floor) while the target is not met:
- * model 1.0.0 measures 0.758 on this render (MODEL_CARD.md: far from the target — the kind of
- * change is confused under per-frame exposure changes). When a model meets the target, the floor
- * becomes the target.
+ * model 1.1.0 measures 0.813 on this render (1.0.0 measured 0.758). MODEL_CARD.md: still far from
+ * the target — the SKU of a unit put on the wrong tray is now the larger loss, then changes
+ * missed ('none'). When a model meets the target, the floor becomes the target.
  */
-const FLOOR = 0.72;
+const FLOOR = 0.8;
 const MAX_HIDDEN_SHARE = 0.5;
 
 const tray = (rgb: Buffer) => ({ width: SHELF_CHANGE_CROP_PX, height: SHELF_CHANGE_CROP_PX, rgb });
@@ -70,6 +73,7 @@ describe('shelf-change model on a fresh held-out render', () => {
       groups.set(group, g);
     };
     const errors: string[] = [];
+    const confusions = new Map<string, number>();
     events.forEach((event, i) => {
       const result = results[i]!;
       const kindRight = result.kind === event.kind;
@@ -83,7 +87,15 @@ describe('shelf-change model on a fresh held-out render', () => {
       else {
         count(`${event.kind}${event.foreign ? ' (foreign unit)' : ' (own product)'}`, right);
         count(heldOut.has(event.sku) ? 'SKUs never seen in training' : 'SKUs seen in training', right);
+        // Breakdowns only (not the target's metric): where the changed unit stands. Behind a full
+        // front row the camera sees at most its top.
+        if (event.unitRow !== undefined) {
+          const where = event.unitRow === 0 ? 'changed unit in the front row' : 'changed unit behind a full front row';
+          count(where, right);
+          count(`${where}, kind alone`, kindRight);
+        }
       }
+      if (!kindRight) confusions.set(`${event.kind}→${result.kind}`, (confusions.get(`${event.kind}→${result.kind}`) ?? 0) + 1);
       if (!right && errors.length < 12) errors.push(`${event.kind} ${event.sku || '-'}${event.foreign ? ' (foreign)' : ''} → ${result.kind} ${result.matches[0]?.sku ?? '-'}`);
     });
     const rate = (g: [number, number] | undefined) => (g === undefined ? Number.NaN : g[0] / g[1]);
@@ -91,7 +103,8 @@ describe('shelf-change model on a fresh held-out render', () => {
     console.log(
       `shelf-change held-out (seed ${TEST_SEED}, ${events.length} tray pairs, gallery of ${gallery.skus.length} SKUs): accuracy ${accuracy.toFixed(4)}; ` +
         [...groups].filter(([name]) => name !== 'all').map(([name, g]) => `${name} ${rate(g).toFixed(4)} (${g[1]})`).join(', ') +
-        `; ${((performance.now() - started) / 1_000).toFixed(1)} s\n  first errors: ${errors.join('; ') || 'none'}`,
+        `; ${((performance.now() - started) / 1_000).toFixed(1)} s\n  kind errors (true→predicted): ${[...confusions].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}` +
+        `\n  first errors: ${errors.join('; ') || 'none'}`,
     );
     // Every kind of event is in the set, and SKUs never seen in training among the changes.
     for (const group of ['none', 'appeared (own product)', 'appeared (foreign unit)', 'disappeared (own product)', 'disappeared (foreign unit)', 'SKUs never seen in training']) {

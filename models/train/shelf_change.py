@@ -35,7 +35,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 NAME = "shelf-change"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 KINDS = ["appeared", "disappeared", "none"]
 EMBEDDING = 64
 CHANNELS = 96
@@ -44,7 +44,18 @@ MEAN = 0.5
 STD = 0.25
 SCALE = 20.0
 MARGIN = 0.25
-KIND_WEIGHT = 1.0
+KIND_WEIGHT = 3.0
+# Training event pairs where a passing shopper covers more than this share of the tray's crop in
+# either frame are left out (what changed is not in the pixels); the test scores the same way.
+MAX_HIDDEN_SHARE = 0.5
+# Gain matching: a pixel counts as unchanged when its after frame, gain-matched, differs from the
+# before frame by less than about this (sum over RGB, 0-1 scale).
+GAIN_TOLERANCE = 0.15
+# Classification runs each pair forwards and played backwards (after, then before) and combines
+# them: the kind from the sum of the log-softmaxes (appeared/disappeared swapped back), the
+# embedding the normalised sum -- as the gallery is built. The manifest says so
+# (`inference.playedBothWays`) and models/src/shelf-change.ts does the same.
+PLAYED_BOTH_WAYS = True
 
 
 def parse_args():
@@ -59,6 +70,9 @@ def parse_args():
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--threads", type=int, default=0, help="torch threads; 0: 1 while the recogniser's training or export runs, else 2")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--remeasure", default="", help="measure the checkpoint next to this record (shelf-change-record.json) on --val again and rewrite --out's manifest metrics and card (after a change to classification only)")
+    p.add_argument("--rewrite-card", default="", help="only write MODEL_CARD.md again from the record (shelf-change-record.json) a training run saved")
+    p.add_argument("--eval-every", type=int, default=2, help="measure the validation export every N epochs (and after the last); never used to pick anything")
     p.add_argument("--limit", type=int, default=0, help="use only this many training pairs (smoke runs)")
     p.add_argument("--init", default="", help="continue from a checkpoint this script saved (model and CosFace weights), with a new learning-rate cycle")
     p.add_argument("--previous-epochs", type=int, default=0, help="epochs the --init checkpoint was trained for (for the manifest and card)")
@@ -106,13 +120,31 @@ class ShelfChange(nn.Module):
         self.embed = nn.Linear(CHANNELS * HEADS, EMBEDDING)
 
     def forward(self, x):
-        before, after = x[:, :3], x[:, 3:]
+        before, after = x[:, :3], match_gain(x[:, :3], x[:, 3:])
         features = self.features(torch.cat([before, after, after - before], dim=1))
         flat = features.flatten(2)  # n x C x cells
         kind = self.kind(torch.cat([flat.mean(dim=2), flat.amax(dim=2)], dim=1))
         weights = torch.softmax(self.attention(features).flatten(2), dim=2)  # n x HEADS x cells
         pooled = torch.bmm(weights, flat.transpose(1, 2))  # n x HEADS x C
         return kind, F.normalize(self.embed(pooled.flatten(1)), dim=1)
+
+
+def match_gain(before, after):
+    """The after frame (normalised input) with each channel's gain matched to the before frame's:
+    each frame draws its own exposure and colour cast (a gain per channel), which otherwise
+    dominates after - before. The gain is the ratio of the frames' channel means, first over the
+    whole crop, then again over the pixels that look unchanged under that first gain (weighted by
+    exp(-(difference / GAIN_TOLERANCE)^2)), so the unit that changed counts little. Clamped to
+    0.5-2. Part of the network, so the ONNX export does it too."""
+    b = before * STD + MEAN
+    a = after * STD + MEAN
+    gain = (b.mean(dim=(2, 3), keepdim=True) + 1e-3) / (a.mean(dim=(2, 3), keepdim=True) + 1e-3)
+    gain = gain.clamp(0.5, 2.0)
+    difference = (a * gain - b).abs().sum(dim=1, keepdim=True)
+    w = torch.exp(-(difference / GAIN_TOLERANCE) ** 2) + 1e-4
+    gain = ((b * w).sum(dim=(2, 3), keepdim=True) + 1e-3) / ((a * w).sum(dim=(2, 3), keepdim=True) + 1e-3)
+    gain = gain.clamp(0.5, 2.0)
+    return (a * gain - MEAN) / STD
 
 
 class CosFace(nn.Module):
@@ -198,9 +230,14 @@ def evaluate(model, pairs, rows, description):
 
     queries = [i for i, r in enumerate(rows) if r["source"] == "event"]
     kind_logits, embeddings = run_all(model, pairs[queries])
+    if PLAYED_BOTH_WAYS:
+        # Each pair played backwards too: appeared and disappeared swap; the SKU stays.
+        back_logits, back_embeddings = run_all(model, pairs[queries][:, ::-1])
+        kind_logits = F.log_softmax(kind_logits, dim=1) + F.log_softmax(back_logits[:, [1, 0, 2]], dim=1)
+        embeddings = F.normalize(embeddings + back_embeddings, dim=1)
     kinds = kind_logits.argmax(dim=1).tolist()
     skus = (embeddings @ gallery.t()).argmax(dim=1).tolist()
-    groups = {g: [0, 0] for g in ["all", "none", "appearedOwn", "disappearedOwn", "appearedForeign", "disappearedForeign", "seenSku", "heldOutSku", "kindOnly"]}
+    groups = {g: [0, 0] for g in ["all", "allPairs", "none", "appearedOwn", "disappearedOwn", "appearedForeign", "disappearedForeign", "seenSku", "heldOutSku", "kindOnly", "frontRow", "backRow", "backRowKind"]}
     confusions = {}
     errors = {"kind": 0, "sku": 0, "skuSameFamily": 0}
     for n, i in enumerate(queries):
@@ -208,6 +245,18 @@ def evaluate(model, pairs, rows, description):
         kind_right = KINDS[kinds[n]] == r["kind"]
         sku_right = r["kind"] == "none" or gallery_skus[skus[n]] == r["sku"]
         right = int(kind_right and sku_right)
+        groups["allPairs"][0] += right
+        groups["allPairs"][1] += 1
+        if r.get("hiddenShare") and float(r["hiddenShare"]) > MAX_HIDDEN_SHARE:
+            continue  # a passing shopper hides the tray: scored in allPairs only, as the test does
+        if r.get("unitRow"):
+            behind = int(r["unitRow"]) > 0
+            g3 = "backRow" if behind else "frontRow"
+            groups[g3][0] += right
+            groups[g3][1] += 1
+            if behind:
+                groups["backRowKind"][0] += int(kind_right)
+                groups["backRowKind"][1] += 1
         if r["kind"] == "none":
             group = "none"
         else:
@@ -254,6 +303,15 @@ def other_training_running():
 
 def main():
     args = parse_args()
+    if args.rewrite_card:
+        with open(args.rewrite_card) as f:
+            record = json.load(f)
+        with open(os.path.join(args.out, "MODEL_CARD.md"), "w") as f:
+            f.write(model_card(record["manifest"], record["description"], record["valDescription"], record["result"], record["history"], argparse.Namespace(**record["args"])))
+        return
+    if args.remeasure:
+        remeasure(args)
+        return
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
     started = time.time()
@@ -276,15 +334,16 @@ def main():
     if val_description["sizePx"] != size:
         raise SystemExit("training and validation exports have different crop sizes")
 
-    keep = list(range(len(rows)))
+    keep = [i for i, r in enumerate(rows) if not (r.get("hiddenShare") and float(r["hiddenShare"]) > MAX_HIDDEN_SHARE)]
+    hidden = len(rows) - len(keep)
     if args.limit:
-        keep = sorted(torch.randperm(len(rows), generator=generator)[: args.limit].tolist())
+        keep = sorted(keep[j] for j in torch.randperm(len(keep), generator=generator)[: args.limit].tolist())
     classes = sorted({s["sku"] for s in description["skus"]})
     class_of = {sku: i for i, sku in enumerate(classes)}
     kind_all = torch.tensor([KINDS.index(rows[i]["kind"]) for i in keep])
     sku_all = torch.tensor([class_of[rows[i]["sku"]] if rows[i]["sku"] else -1 for i in keep])
     train_pairs = pairs[keep]
-    print(f"training: {len(keep)} pairs ({int((kind_all == 2).sum())} none) of {len(classes)} SKUs; validation: {len(val_rows)} pairs", flush=True)
+    print(f"training: {len(keep)} pairs ({int((kind_all == 2).sum())} none; {hidden} left out, a passing shopper hides the tray) of {len(classes)} SKUs; validation: {len(val_rows)} pairs", flush=True)
 
     model = ShelfChange().to(memory_format=torch.channels_last)
     head = CosFace(len(classes))
@@ -329,7 +388,7 @@ def main():
                 per_epoch = (time.time() - epoch_started) / 50 * math.ceil(len(keep) / args.batch)
                 print(f"  ~{per_epoch / 60:.1f} min per epoch at {torch.get_num_threads()} thread(s)", flush=True)
         entry = {"epoch": epoch + 1, "kindLoss": total_kind / batches, "skuLoss": total_sku / batches}
-        if epoch % 2 == 1 or epoch == args.epochs - 1:
+        if epoch % args.eval_every == args.eval_every - 1 or epoch == args.epochs - 1:
             result = evaluate(model, val_pairs, val_rows, val_description)
             g = result["groups"]
             entry.update({"accuracy": rate(g["all"]), "kind": rate(g["kindOnly"]), "heldOutSku": rate(g["heldOutSku"])})
@@ -382,7 +441,10 @@ def main():
         "kindOutput": {"name": "kind", "dtype": "float32", "shape": ["n", len(KINDS)], "logits": True, "labels": KINDS},
         "labels": KINDS,
         "embeddingSize": EMBEDDING,
-        "classification": "kind = argmax of the kind logits; when not 'none', SKU = highest cosine similarity to each SKU's gallery embedding (the L2-normalised mean of the embeddings of its catalogue pairs, played forwards and backwards)",
+        "inference": {"playedBothWays": PLAYED_BOTH_WAYS},
+        "classification": ("each pair is run forwards and played backwards (after, then before); " if PLAYED_BOTH_WAYS else "")
+        + ("kind = argmax of the sum of the two runs' log-softmaxes (appeared and disappeared swapped for the backward run); when not 'none', SKU = highest cosine similarity of the normalised sum of the two embeddings" if PLAYED_BOTH_WAYS else "kind = argmax of the kind logits; when not 'none', SKU = highest cosine similarity of the embedding")
+        + " to each SKU's gallery embedding (the L2-normalised mean of the embeddings of its catalogue pairs, played forwards and backwards)",
         "training": {
             "script": "models/train/shelf_change.py",
             "trainSeed": description["seed"],
@@ -391,6 +453,9 @@ def main():
             "minutes": round(minutes + args.previous_minutes, 1),
             "runs": ([{"epochs": args.previous_epochs, "minutes": args.previous_minutes, "maxLr": "see card"}] if args.init else []) + [{"epochs": args.epochs, "minutes": round(minutes, 1), "maxLr": args.lr}],
             "pairs": len(keep),
+            "leftOutHidden": hidden,
+            "kindWeight": KIND_WEIGHT,
+            "siblingForeign": description.get("siblingForeign", 0),
             "classes": len(classes),
             "storeSkusSeen": store_seen,
             "trainingOnlySkus": len(classes) - len(store_seen),
@@ -400,7 +465,11 @@ def main():
             "validation": {
                 "seed": val_description["seed"],
                 "pairs": g["all"][1],
+                "scoredOn": f"pairs where a passing shopper hides at most {MAX_HIDDEN_SHARE} of the tray crop in either frame (as the test)",
                 "accuracy": round(rate(g["all"]), 4),
+                "allPairs": round(rate(g["allPairs"]), 4),
+                "frontRowChanges": round(rate(g["frontRow"]), 4),
+                "backRowChanges": round(rate(g["backRow"]), 4),
                 "kindAccuracy": round(rate(g["kindOnly"]), 4),
                 "none": round(rate(g["none"]), 4),
                 "appearedOwn": round(rate(g["appearedOwn"]), 4),
@@ -415,11 +484,57 @@ def main():
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
         f.write("\n")
+    # Everything the card is written from, so it can be written again (--rewrite-card) without retraining.
+    record = {"manifest": manifest, "description": description, "valDescription": val_description, "result": result, "history": history, "args": vars(args)}
+    with open(os.path.join(os.path.dirname(os.path.abspath(args.train)), "shelf-change-record.json"), "w") as f:
+        json.dump(record, f)
     with open(os.path.join(args.out, "MODEL_CARD.md"), "w") as f:
         f.write(model_card(manifest, description, val_description, result, history, args))
     print(json.dumps(manifest["metrics"]))
     print("errors:", result["errors"], "confusions (true, predicted, n):", result["confusions"][:20])
     print(f"wrote {onnx_path} ({manifest['bytes']} bytes) in {minutes:.1f} min")
+
+
+def remeasure(args):
+    """After a change to how pairs are classified (not to the model): measure the checkpoint a
+    training run saved on the validation export again, check that the committed ONNX is that
+    checkpoint's export (same outputs), and rewrite the manifest's classification and metrics,
+    the record and the card. The training curve keeps what was measured during training."""
+    torch.set_num_threads(args.threads or 1)
+    with open(args.remeasure) as f:
+        record = json.load(f)
+    manifest = record["manifest"]
+    checkpoint = torch.load(os.path.join(os.path.dirname(os.path.abspath(args.remeasure)), "shelf-change-checkpoint.pt"))
+    model = ShelfChange()
+    model.load_state_dict(checkpoint["model"])
+    model.eval()
+    onnx_path = os.path.join(args.out, manifest["file"])
+    if sha256(onnx_path) != manifest["sha256"]:
+        raise SystemExit(f"{onnx_path} is not the model of {args.remeasure}")
+    val_pairs, val_rows, val_description = load_export(args.val)
+    result = evaluate(model, val_pairs, val_rows, val_description)
+    g = result["groups"]
+    manifest["inference"] = {"playedBothWays": PLAYED_BOTH_WAYS}
+    manifest["classification"] = ("each pair is run forwards and played backwards (after, then before); kind = argmax of the sum of the two runs' log-softmaxes (appeared and disappeared swapped for the backward run); when not 'none', SKU = highest cosine similarity of the normalised sum of the two embeddings"
+                                  if PLAYED_BOTH_WAYS else "kind = argmax of the kind logits; when not 'none', SKU = highest cosine similarity of the embedding") + " to each SKU's gallery embedding (the L2-normalised mean of the embeddings of its catalogue pairs, played forwards and backwards)"
+    v = manifest["metrics"]["validation"]
+    v.update({"pairs": g["all"][1], "accuracy": round(rate(g["all"]), 4), "allPairs": round(rate(g["allPairs"]), 4), "frontRowChanges": round(rate(g["frontRow"]), 4),
+              "backRowChanges": round(rate(g["backRow"]), 4), "kindAccuracy": round(rate(g["kindOnly"]), 4), "none": round(rate(g["none"]), 4),
+              "appearedOwn": round(rate(g["appearedOwn"]), 4), "disappearedOwn": round(rate(g["disappearedOwn"]), 4), "appearedForeign": round(rate(g["appearedForeign"]), 4),
+              "disappearedForeign": round(rate(g["disappearedForeign"]), 4), "seenSkus": round(rate(g["seenSku"]), 4), "heldOutSkus": round(rate(g["heldOutSku"]), 4)})
+    if "oneWay" not in v:
+        before = record["result"]["groups"]
+        v["oneWay"] = {"accuracy": round(rate(before["all"]), 4), "kindAccuracy": round(rate(before["kindOnly"]), 4), "appearedForeign": round(rate(before["appearedForeign"]), 4)}
+    record["result"] = result
+    record["manifest"] = manifest
+    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+        f.write("\n")
+    with open(args.remeasure, "w") as f:
+        json.dump(record, f)
+    with open(os.path.join(args.out, "MODEL_CARD.md"), "w") as f:
+        f.write(model_card(manifest, record["description"], record["valDescription"], result, record["history"], argparse.Namespace(**record["args"])))
+    print(json.dumps(manifest["metrics"]))
 
 
 def model_card(manifest, description, val_description, result, history, args):
@@ -447,8 +562,24 @@ def model_card(manifest, description, val_description, result, history, args):
         ("disappearedForeign", "a foreign unit taken off again"),
         ("seenSku", "changes of SKUs seen in training"),
         ("heldOutSku", "changes of SKUs never seen in training"),
-        ("kindOnly", "kind alone (all events)"),
-    ])
+        ("kindOnly", "kind alone"),
+        ("frontRow", "changes of a unit in the front row (or a foreign unit)"),
+        ("backRow", "changes of a unit behind a full front row"),
+        ("backRowKind", "… kind alone"),
+        ("allPairs", "all pairs, a passing shopper over the tray counted too"),
+    ] if key in g)
+    both_ways_note = ""
+    if manifest.get("inference", {}).get("playedBothWays"):
+        both_ways_note = ("Each pair is classified forwards and played backwards, combined (manifest `inference`, "
+                          "`models/src/shelf-change.ts` alike): the kind from the summed log-softmaxes, the SKU from the summed embeddings.")
+        if "oneWay" in v:
+            o = v["oneWay"]
+            both_ways_note += (f" This was added after training (the curve above was measured one way): one way, the exported model scores"
+                               f" {o['accuracy']:.3f} (kind {o['kindAccuracy']:.3f}, wrong-tray put-backs {o['appearedForeign']:.3f}); played both ways, as below.")
+        both_ways_note += "\n"
+    sibling = description.get("siblingForeign", 0)
+    sibling_note = (f" In the training export {sibling:.0%} of the wrong-tray put-backs are another flavour of the"
+                    " tray's own range (when it has one), else any SKU; validation and test draw any SKU.") if sibling else ""
     return f"""# Model card: {manifest['name']} {manifest['version']}
 
 Generated by `models/train/shelf_change.py` on {datetime.date.today().isoformat()}; the "Test run" section at the end is
@@ -479,13 +610,16 @@ All synthetic, from the simulated shelf cameras (`simulators/src/vision/shelf-ch
   another SKU (any of the catalogue) put on it ({mix['putBackForeign']}), or a foreign unit taken off again ({mix['takeForeign']}), as far as
   the stock allows. A taken unit is the last one of the fill order (pusher trays fill the front row
   first), so it may be a back-row unit whose top alone shows. A foreign unit stands in the first free
-  front-row slot, or in front of the front row when it is full. Shoppers' arms (sometimes holding a
+  front-row slot, or in front of the front row when it is full.{sibling_note} Shoppers' arms (sometimes holding a
   unit) are in view in 15 % of trays' columns before and 30 % after; each frame draws its own lighting, blur,
   noise and passing shopper. A tray's crop shows a little of its neighbours, which change too.
   Training frames widen the camera knobs a little and move the camera (1.3–1.8 m out, 0.25–0.6 m
   above); validation and test use the scenario defaults.
 - **Catalogue pairs**: 4 views per SKU (middle and top shelf, left and right tray), clean camera.
 - Training: {t['pairs']} pairs ({t['classes']} SKUs); the catalogue pairs of the training SKUs are trained on too.
+  {t.get('leftOutHidden', 0)} event pairs are left out: a passing shopper covers more than {MAX_HIDDEN_SHARE} of the tray's crop in
+  one of the frames (`hiddenShare`, measured by the exporter against the same frame rendered without
+  the shopper; training and scoring only), so what changed is not in the pixels. The test scores the same way.
 
 ## Augmentation
 Each pair is played backwards half the time (appeared ↔ disappeared, same SKU). One shift (± 4 % of
@@ -494,14 +628,19 @@ contrast 0.88–1.12, a light blur on 10 %, noise σ ≤ 3 levels. No flips or h
 way; a flavour is told by its stripe's hue).
 
 ## Training
-Input 6 × {size} × {size}; inside the network the difference after − before is stacked with both
-frames (9 channels); six 3 × 3 convolutions with batch norm and ReLU (16–{CHANNELS} channels; the first
+Input 6 × {size} × {size}. Inside the network the after frame's gain is first matched to the before
+frame's, per channel (each frame draws its own exposure and colour cast, which otherwise dominates
+the difference): the ratio of the channel means over the whole crop, then again over the pixels that
+look unchanged under that gain (weights exp(−(|Δ| / {GAIN_TOLERANCE})²), so the unit that changed counts
+little), clamped to 0.5–2. On the validation export's unoccluded "nothing changed" pairs this takes
+the median per-pixel |after − before| from 19 to 3.8 levels. Then the difference after − before is
+stacked with both frames (9 channels); six 3 × 3 convolutions with batch norm and ReLU (16–{CHANNELS} channels; the first
 at full resolution, then stride 2 three times to {size // 8} × {size // 8}); kind head on mean- and max-pooled
 features (MLP), embedding head on attention pooling ({HEADS} softmax maps over the cells) → linear →
 L2 normalisation. {sum(p.numel() for p in ShelfChange().parameters())} parameters, {manifest['bytes']} bytes of ONNX.
-Loss: cross-entropy on the kind + CosFace (scale {SCALE}, margin {MARGIN}) over the {t['classes']} training SKUs
+Loss: {manifest['training'].get('kindWeight', 1.0)} × cross-entropy on the kind + CosFace (scale {SCALE}, margin {MARGIN}) over the {t['classes']} training SKUs
 on pairs where something changed. AdamW (weight decay 5e-4), one-cycle learning rate to {args.lr},
-batch {args.batch}, {t['epochs']} epochs on 1–2 CPU threads (sharing the machine with other jobs): {t['minutes']} min.{runs_note} The last epoch is exported; no
+batch {args.batch}, {t['epochs']} epochs, one run from scratch, on one CPU thread (sharing a 2-core machine with other jobs): {t['minutes']} min.{runs_note} The last epoch is exported; no
 checkpoint is picked on validation data.
 
 | epoch | kind loss | SKU loss | validation accuracy | kind | never-seen SKUs |
@@ -510,13 +649,14 @@ checkpoint is picked on validation data.
 
 ## Held-out metrics (validation export, seed {v['seed']}, never trained on)
 Gallery = all 100 store SKUs. A pair is right when the kind is right and, if something changed,
-the SKU is right too.
+the SKU is right too. {both_ways_note}As in the test, scored on pairs where a passing shopper covers at most
+{MAX_HIDDEN_SHARE} of the tray's crop in both frames (the last row counts every pair).
 
-| events | pairs | accuracy |
+| events (tray at least half visible in both frames) | pairs | accuracy |
 |---|---|---|
 {rows}
 
-Errors: {result['errors']['kind']} wrong kind, {result['errors']['sku']} right kind but wrong SKU ({result['errors']['skuSameFamily']} of them another flavour of the same range).
+Errors (pairs at least half visible): {result['errors']['kind']} wrong kind, {result['errors']['sku']} right kind but wrong SKU ({result['errors']['skuSameFamily']} of them another flavour of the same range).
 Most frequent (true, predicted, pairs; kinds for kind errors):
 
 | true | predicted | pairs |

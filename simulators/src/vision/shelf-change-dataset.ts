@@ -7,12 +7,13 @@ import { storeModel, trayPoints, type CatalogItem, type StoreModel, type StoreMo
 import type { StorePoint } from '@storeedge/device-drivers/camera/index.ts';
 import { simulatorErrors } from '../errors.ts';
 import { Rng } from '../random.ts';
-import { productAppearance } from './appearance.ts';
+import { catalogAppearance, productAppearance } from './appearance.ts';
 import { cropFrame } from './crop.ts';
 import type { VisionOptionsInput } from './options.ts';
 import { heldOutSkus, isTrainingOnly, recogniserCatalog, trainingOnlyCatalog } from './recogniser-catalog.ts';
 import { SimulatedShelfCamera } from './render.ts';
 import { shopperLook, type ArmPose } from './scene.ts';
+import { GondolaLayout } from './shelf-layout.ts';
 
 /**
  * Labelled before/after pairs for the shelf-change model (models/shelf-change): the crop of one
@@ -31,7 +32,7 @@ import { shopperLook, type ArmPose } from './scene.ts';
  * (recogniser-catalog.ts) never appear in a training export, not even on a shelf or in a hand.
  *
  * CLI (from the repository root):
- *   node --import tsx simulators/src/vision/shelf-change-dataset.ts --out DIR --seed N --split train|heldout --pairs M [--png]
+ *   node --import tsx simulators/src/vision/shelf-change-dataset.ts --out DIR --seed N --split train|heldout --pairs M [--sibling-foreign P] [--png]
  * writes DIR/pairs.u8 (N × 2 × S × S × 3 bytes: before then after, RGB, row by row),
  * DIR/labels.csv (one row per pair) and DIR/dataset.json (what was rendered, every SKU's family).
  */
@@ -61,6 +62,12 @@ export interface ShelfChangePair {
    * the occluder. Scoring only; a model never sees it.
    */
   hiddenShare?: number;
+  /**
+   * Event pairs that changed: the row the changed unit stands in (0 the front row, whose print
+   * the camera sees; 1 and up behind a full front row, where only its top may show). A foreign
+   * unit always stands in the front row or in front of it: 0. Scoring breakdowns only.
+   */
+  unitRow?: number;
 }
 
 /** How event frames are drawn: the scenario defaults (held-out sets), or wider ranges for training. */
@@ -75,8 +82,18 @@ export interface ShelfChangeEventOptions {
   framePairs: number;
   /** Chances of each event per tray (default EVENT_MIX). */
   mix?: Partial<Record<EventType, number>>;
-  /** Render every frame a second time without the passing shopper and report `hiddenShare` (twice the time). */
+  /**
+   * Report `hiddenShare`: every frame that has a passing shopper is rendered a second time
+   * without it (a frame without one has nothing hidden: its twin is the same frame).
+   */
   measureHidden?: boolean;
+  /**
+   * Chance that a unit put on the wrong tray is another flavour of the tray's own range (when
+   * the catalogue holds one), else any SKU of the catalogue (default 0: always any SKU, and the
+   * random draws are exactly those of a render without the option). Training exports raise it:
+   * a sibling flavour on a range's own tray is the hardest wrong-tray put-back.
+   */
+  siblingForeign?: number;
 }
 
 /** Where a passing shopper covers the tray, a crop pixel differs from the unoccluded twin by more than this (sum over RGB). */
@@ -128,7 +145,19 @@ export async function* shelfChangeEvents(options: ShelfChangeEventOptions): Asyn
   const points = trayPoints(model);
   const skus = options.catalog.map((item) => item.sku);
   const bays = model.gondolas.flatMap((gondola) => gondola.bays.map((bay) => ({ gondola, bay })));
-  const cameras = new Map<string, { camera: SimulatedShelfCamera; twin: SimulatedShelfCamera | undefined }>();
+  const seedKey = `shelf-change/${options.seed}`;
+  const cameras = new Map<string, { camera: SimulatedShelfCamera; twin: SimulatedShelfCamera | undefined; layout: GondolaLayout }>();
+  const siblingForeign = options.siblingForeign ?? 0;
+  const familyOf = new Map(options.catalog.map((item) => [item.sku, productAppearance(item).family]));
+  const family = new Map<string, string[]>();
+  for (const [sku, f] of familyOf) family.set(f, [...(family.get(f) ?? []), sku]);
+  const wrongSku = (rng: Rng, own: string): string => {
+    if (siblingForeign > 0 && rng.chance(siblingForeign)) {
+      const siblings = family.get(familyOf.get(own)!)!.filter((sku) => sku !== own);
+      if (siblings.length > 0) return rng.pick(siblings);
+    }
+    return foreignSku(rng, skus, own);
+  };
 
   for (let pair = 0; pair < options.framePairs; pair++) {
     const draw = rng.fork(`pair/${pair}`);
@@ -136,15 +165,17 @@ export async function* shelfChangeEvents(options: ShelfChangeEventOptions): Asyn
     let pairCameras = cameras.get(bay.id);
     if (pairCameras === undefined) {
       const vision = options.conditions === 'train' ? trainingVision(draw.fork('vision')) : {};
-      const seed = `shelf-change/${options.seed}`;
+      const seed = seedKey;
+      const camera = new SimulatedShelfCamera({ model, bayId: bay.id, seed, vision });
       pairCameras = {
-        camera: new SimulatedShelfCamera({ model, bayId: bay.id, seed, vision }),
+        camera,
+        layout: new GondolaLayout(model, gondola.id, catalogAppearance(model.catalog, camera.options.appearance)),
         // The same camera without passing shoppers: every other draw of a frame is the same (render.ts).
         twin: options.measureHidden === true ? new SimulatedShelfCamera({ model, bayId: bay.id, seed, vision: { ...vision, occlusionRate: 0 } }) : undefined,
       };
       if (options.conditions === 'heldout') cameras.set(bay.id, pairCameras);
     }
-    const { camera, twin } = pairCameras;
+    const { camera, twin, layout } = pairCameras;
     const normal = gondola.placement!.side === -1 ? { x: 0, y: -1 } : { x: 0, y: 1 };
     const right = { x: -normal.y, y: normal.x };
 
@@ -160,6 +191,8 @@ export async function* shelfChangeEvents(options: ShelfChangeEventOptions): Asyn
     }
     const after = { stock: new Map([...before.stock].map(([id, s]) => [id, [...s]])), extra: new Map([...before.extra].map(([id, e]) => [id, [...e]])) };
     const trays = bay.shelves.flatMap((shelf) => shelf.trays);
+    /** The row of the `index`-th unit of a tray's (single) facing, in fill order. */
+    const rowOf = (trayId: string, index: number): number => layout.trays.get(trayId)!.facings[0]!.slots[index]!.row;
     const events = trays.map((tray) => {
       const own = tray.facings[0]!;
       const units = before.stock.get(tray.id)![0]!;
@@ -171,21 +204,21 @@ export async function* shelfChangeEvents(options: ShelfChangeEventOptions): Asyn
       const type = weighted(draw, possible, mix);
       switch (type) {
         case 'none':
-          return { tray, kind: 'none' as const, sku: '', foreign: false };
+          return { tray, kind: 'none' as const, sku: '', foreign: false, unitRow: undefined };
         case 'takeOwn':
           after.stock.set(tray.id, [units - 1]);
-          return { tray, kind: 'disappeared' as const, sku: own.sku, foreign: false };
+          return { tray, kind: 'disappeared' as const, sku: own.sku, foreign: false, unitRow: rowOf(tray.id, units - 1) };
         case 'putBackOwn':
           after.stock.set(tray.id, [units + 1]);
-          return { tray, kind: 'appeared' as const, sku: own.sku, foreign: false };
+          return { tray, kind: 'appeared' as const, sku: own.sku, foreign: false, unitRow: rowOf(tray.id, units) };
         case 'putBackForeign': {
-          const sku = foreignSku(draw, skus, own.sku);
+          const sku = wrongSku(draw, own.sku);
           after.extra.set(tray.id, [...foreign, sku]);
-          return { tray, kind: 'appeared' as const, sku, foreign: true };
+          return { tray, kind: 'appeared' as const, sku, foreign: true, unitRow: 0 };
         }
         case 'takeForeign': {
           after.extra.set(tray.id, foreign.slice(0, -1));
-          return { tray, kind: 'disappeared' as const, sku: foreign.at(-1)!, foreign: true };
+          return { tray, kind: 'disappeared' as const, sku: foreign.at(-1)!, foreign: true, unitRow: 0 };
         }
       }
     });
@@ -208,14 +241,25 @@ export async function* shelfChangeEvents(options: ShelfChangeEventOptions): Asyn
       { ...after, arms: arms(0.3, 'after') },
     ];
     const [first, second] = await Promise.all([camera.render(scenes[0]!, t0), camera.render(scenes[1]!, t1)]);
-    const clear = twin === undefined ? undefined : await Promise.all([twin.render(scenes[0]!, t0), twin.render(scenes[1]!, t1)]);
+    // Without a passing shopper the twin's frame is the frame itself (render.ts draws the occluder from its own stream).
+    const clear =
+      twin === undefined
+        ? undefined
+        : await Promise.all([
+            hasPassingShopper(camera, seedKey, t0) ? twin.render(scenes[0]!, t0) : first,
+            hasPassingShopper(camera, seedKey, t1) ? twin.render(scenes[1]!, t1) : second,
+          ]);
     for (const event of events) {
       const target = camera.trayTarget(event.tray.id);
       const [a, b] = await Promise.all([cropFrame(first.jpeg, camera.camera, target, SHELF_CHANGE_CROP_PX), cropFrame(second.jpeg, camera.camera, target, SHELF_CHANGE_CROP_PX)]);
       if (a === undefined || b === undefined) throw simulatorErrors.SIM_ERR_ARGUMENT_INVALID(`shelf-change dataset: tray ${event.tray.id} is out of view`);
       const out: ShelfChangePair = { source: 'event', kind: event.kind, sku: event.sku, traySku: event.tray.facings[0]!.sku, foreign: event.foreign, trayId: event.tray.id, before: a.rgb, after: b.rgb };
+      if (event.unitRow !== undefined) out.unitRow = event.unitRow;
       if (clear !== undefined) {
-        const [ca, cb] = await Promise.all([cropFrame(clear[0].jpeg, camera.camera, target, SHELF_CHANGE_CROP_PX), cropFrame(clear[1].jpeg, camera.camera, target, SHELF_CHANGE_CROP_PX)]);
+        const [ca, cb] = await Promise.all([
+          clear[0] === first ? a : cropFrame(clear[0].jpeg, camera.camera, target, SHELF_CHANGE_CROP_PX),
+          clear[1] === second ? b : cropFrame(clear[1].jpeg, camera.camera, target, SHELF_CHANGE_CROP_PX),
+        ]);
         out.hiddenShare = Math.max(hiddenShare(a.rgb, ca!.rgb), hiddenShare(b.rgb, cb!.rgb));
       }
       yield out;
@@ -281,6 +325,8 @@ export interface ShelfChangeExportOptions {
   split: ShelfChangeSplit;
   framePairs: number;
   png?: boolean;
+  /** `ShelfChangeEventOptions.siblingForeign` (default 0). */
+  siblingForeign?: number;
   progress?: (done: number, total: number) => void;
 }
 
@@ -302,12 +348,12 @@ export async function exportShelfChangeDataset(options: ShelfChangeExportOptions
   mkdirSync(options.out, { recursive: true });
   if (options.png === true) mkdirSync(resolve(options.out, 'png'), { recursive: true });
   const pixels = openSync(resolve(options.out, 'pairs.u8'), 'w');
-  const rows = ['index,source,kind,sku,traySku,foreign,trayId'];
+  const rows = ['index,source,kind,sku,traySku,foreign,trayId,hiddenShare,unitRow'];
   const write = async (pair: ShelfChangePair) => {
     const index = rows.length - 1;
     writeSync(pixels, pair.before);
     writeSync(pixels, pair.after);
-    rows.push([index, pair.source, pair.kind, pair.sku, pair.traySku, pair.foreign ? 1 : 0, pair.trayId].join(','));
+    rows.push([index, pair.source, pair.kind, pair.sku, pair.traySku, pair.foreign ? 1 : 0, pair.trayId, pair.hiddenShare?.toFixed(4) ?? '', pair.unitRow ?? ''].join(','));
     if (options.png === true && index % 10 === 0) {
       const side = Buffer.alloc(size * 2 * size * 3);
       for (let y = 0; y < size; y++) {
@@ -323,7 +369,8 @@ export async function exportShelfChangeDataset(options: ShelfChangeExportOptions
   try {
     for (const pair of await shelfChangeGalleryPairs(catalog, skus)) await write(pair);
     const conditions: ShelfChangeConditions = options.split === 'train' ? 'train' : 'heldout';
-    for await (const pair of shelfChangeEvents({ catalog, seed: options.seed, conditions, framePairs: options.framePairs })) await write(pair);
+    const events = shelfChangeEvents({ catalog, seed: options.seed, conditions, framePairs: options.framePairs, measureHidden: true, siblingForeign: options.siblingForeign ?? 0 });
+    for await (const pair of events) await write(pair);
   } finally {
     closeSync(pixels);
   }
@@ -337,6 +384,7 @@ export async function exportShelfChangeDataset(options: ShelfChangeExportOptions
     layout: `pairs.u8: N × 2 × ${size} × ${size} × 3 uint8 (before, after), RGB, rows top to bottom; labels.csv row i is pair i`,
     conditions: options.split === 'train' ? 'training ranges (shelf-change-dataset.ts trainingVision)' : 'scenario vision defaults (options.ts)',
     eventMix: EVENT_MIX,
+    siblingForeign: options.siblingForeign ?? 0,
     galleryViews: GALLERY_SLOTS.length,
     pairs: rows.length - 1,
     skus: catalog.map((item) => ({ sku: item.sku, name: item.name, family: productAppearance(item).family, heldOut: heldOut.has(item.sku), storeCatalog: !isTrainingOnly(item.sku) })),
@@ -355,6 +403,14 @@ function trainingVision(rng: Rng): VisionOptionsInput {
     jpegQuality: rng.int(70, 90),
     placement: { distanceM: rng.uniform(1.3, 1.8), aboveM: rng.uniform(0.25, 0.6) },
   };
+}
+
+/**
+ * Whether `camera` (seeded with `seed`) draws a passing shopper into its frame at `timestampMs`:
+ * the first draw of the frame's 'occlusion' stream, as SimulatedShelfCamera draws it (render.ts).
+ */
+export function hasPassingShopper(camera: SimulatedShelfCamera, seed: number | string, timestampMs: number): boolean {
+  return new Rng(seed).fork(`vision/${camera.id}`).fork(String(timestampMs)).fork('occlusion').chance(camera.options.occlusionRate);
 }
 
 /** Share of a crop's pixels where it differs from its unoccluded twin. */
@@ -437,12 +493,14 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
       split: { type: 'string', default: 'train' },
       pairs: { type: 'string' },
       png: { type: 'boolean', default: false },
+      'sibling-foreign': { type: 'string', default: '0' },
     },
   });
   const seed = Number(values.seed);
   const framePairs = Number(values.pairs);
-  if (values.out === undefined || !Number.isInteger(seed) || !Number.isInteger(framePairs) || framePairs < 0 || (values.split !== 'train' && values.split !== 'heldout')) {
-    console.error('usage: node --import tsx simulators/src/vision/shelf-change-dataset.ts --out DIR --seed N --split train|heldout --pairs M [--png]');
+  const siblingForeign = Number(values['sibling-foreign']);
+  if (values.out === undefined || !Number.isInteger(seed) || !Number.isInteger(framePairs) || framePairs < 0 || (values.split !== 'train' && values.split !== 'heldout') || !(siblingForeign >= 0 && siblingForeign <= 1)) {
+    console.error('usage: node --import tsx simulators/src/vision/shelf-change-dataset.ts --out DIR --seed N --split train|heldout --pairs M [--sibling-foreign P] [--png]');
     process.exit(2);
   }
   const started = performance.now();
@@ -452,6 +510,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     split: values.split,
     framePairs,
     png: values.png,
+    siblingForeign,
     progress: (done, total) => console.error(`${done}/${total} pairs, ${((performance.now() - started) / 1_000).toFixed(0)} s`),
   });
   console.log(`${pairs} pairs in ${values.out} (${((performance.now() - started) / 1_000).toFixed(0)} s)`);

@@ -5,7 +5,8 @@ import { catalogAppearance } from '../../src/vision/appearance.ts';
 import type { VisionOptionsInput } from '../../src/vision/options.ts';
 import { heldOutSkus, recogniserCatalog } from '../../src/vision/recogniser-catalog.ts';
 import { SimulatedShelfCamera } from '../../src/vision/render.ts';
-import { SHELF_CHANGE_CROP_PX, shelfChangeCatalog, shelfChangeEvents, shelfChangeGalleryPairs } from '../../src/vision/shelf-change-dataset.ts';
+import { SHELF_CHANGE_CROP_PX, hasPassingShopper, shelfChangeCatalog, shelfChangeEvents, shelfChangeGalleryPairs } from '../../src/vision/shelf-change-dataset.ts';
+import { productAppearance } from '../../src/vision/appearance.ts';
 import { GondolaLayout } from '../../src/vision/shelf-layout.ts';
 import { COLA, HONEY, PAPRIKA, visionStore } from './vision-store.ts';
 
@@ -106,6 +107,44 @@ describe('shelf-change dataset', () => {
       // Something changed between the frames (at least the light and the noise).
       expect(difference(p.before, p.after)).toBeGreaterThan(0);
     });
+  });
+
+  it('knows which frames have a passing shopper without rendering them twice', async () => {
+    const vision = { ...steady, occlusionRate: 0.5 };
+    const camera = new SimulatedShelfCamera({ model: visionStore(), bayId: 'b1', seed: 7, vision });
+    const twin = new SimulatedShelfCamera({ model: visionStore(), bayId: 'b1', seed: 7, vision: { ...vision, occlusionRate: 0 } });
+    let passing = 0;
+    for (let t = 0; t < 16; t++) {
+      const [frame, clear] = await Promise.all([camera.render({}, t * 1_000), twin.render({}, t * 1_000)]);
+      const expected = hasPassingShopper(camera, 7, t * 1_000);
+      expect(!frame.jpeg.equals(clear.jpeg), `t = ${t} s`).toBe(expected);
+      passing += expected ? 1 : 0;
+    }
+    expect(passing).toBeGreaterThan(0);
+    expect(passing).toBeLessThan(16);
+  });
+
+  it('reports hidden shares and the row of the changed unit, and draws sibling flavours for wrong-tray put-backs when asked', async () => {
+    const catalog = shelfChangeCatalog('train');
+    const family = new Map(catalog.map((item) => [item.sku, productAppearance(item).family]));
+    const events = async (siblingForeign?: number) => {
+      const out = [];
+      for await (const p of shelfChangeEvents({ catalog, seed: 5, conditions: 'train', framePairs: 4, measureHidden: true, ...(siblingForeign === undefined ? {} : { siblingForeign }) })) out.push(p);
+      return out;
+    };
+    const [plain, zero, siblings] = [await events(), await events(0), await events(1)];
+    // siblingForeign 0 draws exactly what a render without the option draws.
+    plain.forEach((p, i) => expect(p.after.equals(zero[i]!.after) && p.sku === zero[i]!.sku).toBe(true));
+    for (const p of [...plain, ...siblings]) {
+      expect(p.hiddenShare).toBeGreaterThanOrEqual(0);
+      expect(p.hiddenShare).toBeLessThanOrEqual(1);
+      if (p.kind === 'none') expect(p.unitRow).toBeUndefined();
+      else expect(p.foreign ? p.unitRow === 0 : p.unitRow! >= 0).toBe(true);
+    }
+    const wrongTray = siblings.filter((p) => p.kind === 'appeared' && p.foreign);
+    expect(wrongTray.length).toBeGreaterThan(0);
+    const hasSiblings = (sku: string) => catalog.some((item) => item.sku !== sku && family.get(item.sku) === family.get(sku));
+    for (const p of wrongTray) if (hasSiblings(p.traySku)) expect(family.get(p.sku)).toBe(family.get(p.traySku));
   });
 
   it('keeps held-out SKUs out of a training catalogue, and renders catalogue pairs of one unit on an empty tray', async () => {
