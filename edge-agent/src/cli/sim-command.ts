@@ -113,6 +113,9 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
         broker: { host: '127.0.0.1', tcpPort: 0, wsPort: null },
         http: { host: '127.0.0.1', port: 0 },
         log: { level: 'warn' },
+        // A scenario's ledger is thrown away at the end: crash-safe commits (no fsync per commit) are enough, and the
+        // outcome does not depend on them (kill -9 durability has its own tests with the default 'full').
+        ledger: { synchronous: 'normal' },
         // Simulated time runs faster than real time: the per-device rate limit (100 msg/s in a
         // store) would drop samples that are 100 ms apart in device time but 1 ms apart here.
         ingest: { ratePerSecond: 1_000_000, rateBurst: 1_000_000 },
@@ -244,20 +247,24 @@ function labelsPort(agent: StoreAgent): LabelsAgentPort {
       for (const c of changes) agent.prices.setPrice({ sku: c.sku, priceMinor: c.priceMinor, effectiveFrom: c.effectiveFrom, source: 'hq', reason: 'scenario price change', actor: 'sim-hq' });
     },
     charge: (sku, at) => agent.tillPrice(sku, at),
-    priceOfContent(hash) {
-      // What the agent rendered into each hash, from its ledger (label.desired), read as it grows.
-      for (const event of agent.ledger.events({ stream: labelStream, type: labelEventTypes.desired, fromSeq, limit: 100_000 })) {
-        const p = event.payload as LabelDesired;
-        contentPrice.set(p.contentHash, p.content.priceMinor);
-        fromSeq = event.seq + 1;
-      }
-      return contentPrice.get(hash);
-    },
+    priceOfContent: (hash) => contentPrice.get(hash),
     desiredHash: (tagId) => agent.labels.label(tagId).desired?.contentHash ?? undefined,
     labelState: (tagId) => agent.labels.label(tagId).state,
     currentPrice: (sku, at) => agent.prices.unitPriceAt(sku, at).priceMinor,
     async idle() {
       await agent.labels.idle();
+      // What the agent rendered into each hash, from its ledger (label.desired), read as it grows.
+      for (;;) {
+        const batch = agent.ledger.events({ stream: labelStream, fromSeq, limit: 10_000 });
+        for (const event of batch) {
+          if (event.type === labelEventTypes.desired) {
+            const p = event.payload as LabelDesired;
+            contentPrice.set(p.contentHash, p.content.priceMinor);
+          }
+          fromSeq = event.seq + 1;
+        }
+        if (batch.length < 10_000) break;
+      }
       return agent.labels.report().sends; // the run sends no LED flashes
     },
   };
