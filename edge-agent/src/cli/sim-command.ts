@@ -371,7 +371,10 @@ export function formatScenarioReport(report: ScenarioReport): string {
       `labels         ${t.total} on ${t.gateways} gateways; in range ${t.inRange}, showing the desired content ${t.converged} (agent: ${t.confirmedByAgent} confirmed), wrong price shown ${t.wrongPriceShown}`,
       `integrity      ${t.purchases} purchases, ${t.integrityViolations} charged above a label's price (agent's own count ${String(l.integrityViolations)}); resent unchanged ${t.resentUnchanged}`,
       `label lag      ${t.priceChanges} price changes: p50 ${s(t.lagMs.p50)} p95 ${s(t.lagMs.p95)} max ${s(t.lagMs.max)}, ${t.lagOpen} not caught up; alerts ${Object.entries(l.alerts).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,
-      ...t.storeWideUpdates.map((u) => `store-wide     ${u.labels} labels at ${s(u.atMs)}: all shown after ${s(u.confirmMs)} (radio bound ${s(u.lowerBoundMs)}, ${(u.bytes / 1e6).toFixed(1)} MB on air)`),
+      ...t.storeWideUpdates.map(
+        (u) =>
+          `store-wide     ${u.labels} labels at ${s(u.atMs)}: shown on half the SKUs after ${s(u.p50Ms)}, 95 % ${s(u.p95Ms)}, 99 % ${s(u.p99Ms)}, all ${s(u.confirmMs)} (radio bound ${s(u.lowerBoundMs)}, ${(u.bytes / 1e6).toFixed(1)} MB on air)`,
+      ),
     );
   }
   const e = report.shelfEvents as Record<string, number> | undefined;

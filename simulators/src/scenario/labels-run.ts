@@ -54,7 +54,12 @@ export interface LabelsOutcome {
   /** Transfers of content a tag already showed (the gateway's count; must stay 0). */
   resentUnchanged: number;
   radio: { imagesReceived: number; transfersCompleted: number; bytesOnAir: number; refused: Record<string, number>; superseded: number; failed: number; reboots: number };
-  storeWideUpdates: Array<{ atMs: number; labels: number; confirmMs: number | null; lowerBoundMs: number; bytes: number }>;
+  /**
+   * Store-wide price changes: the time until every in-range label showed its new price (a tag in
+   * the radio's back-off after being out of range checks in only hourly and can hold this up), the
+   * time until half, 95 % and 99 % of the SKUs' labels did, and the bound the radio allows.
+   */
+  storeWideUpdates: Array<{ atMs: number; labels: number; confirmMs: number | null; p50Ms: number | null; p95Ms: number | null; p99Ms: number | null; lowerBoundMs: number; bytes: number }>;
   commands: number;
   simulatedMs: number;
   wallMs: number;
@@ -237,7 +242,7 @@ export class LabelsScenarioRun {
           }
           case 'store-wide': {
             reprice(skus, t);
-            storeWideOpen = { entry: { atMs: t - start, labels: this.store.labels.length, confirmMs: null, lowerBoundMs: 0, bytes: -bytesOnAir() }, skus: new Set(skus) };
+            storeWideOpen = { entry: { atMs: t - start, labels: this.store.labels.length, confirmMs: null, p50Ms: null, p95Ms: null, p99Ms: null, lowerBoundMs: 0, bytes: -bytesOnAir() }, skus: new Set(skus) };
             storeWide.push(storeWideOpen.entry);
             break;
           }
@@ -273,6 +278,12 @@ export class LabelsScenarioRun {
     const rate = (radio?.radioBytesPerSecond ?? 5_000) * gateways.size;
     for (const entry of storeWide) {
       if (entry.confirmMs === null) entry.bytes += totalBytes;
+      const own = changes.filter((c) => c.at === start + entry.atMs);
+      const done = own.filter((c) => c.caughtUp !== null).map((c) => c.caughtUp! - c.at).sort((x, y) => x - y);
+      const q = (f: number) => (done.length < Math.ceil(f * own.length) ? null : done[Math.max(0, Math.ceil(f * own.length) - 1)]!);
+      entry.p50Ms = q(0.5);
+      entry.p95Ms = q(0.95);
+      entry.p99Ms = q(0.99);
       entry.lowerBoundMs = Math.round((entry.bytes / rate) * 1_000 + (radio?.checkinIntervalMs ?? 40_000));
     }
 
