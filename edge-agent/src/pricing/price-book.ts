@@ -328,7 +328,9 @@ export class PriceBook {
 
   /** Multi-buy and bundle promotions in force at `at`, for priceCart (percentages and member prices are in the unit prices). */
   cartPromotionsAt(at: number): Promotion[] {
-    return (this.#timeline.promotionsAt(at)?.items ?? []).filter((p): p is Promotion => p.kind === 'multi-buy' || p.kind === 'bundle');
+    // As for prices: a device clock that reads earlier than the first list (the agent's first start) gets the first list.
+    const list = this.#timeline.promotionsAt(at) ?? [...this.#timeline.promotionLists()].sort((a, b) => a.effectiveFrom - b.effectiveFrom || a.version - b.version)[0];
+    return (list?.items ?? []).filter((p): p is Promotion => p.kind === 'multi-buy' || p.kind === 'bundle');
   }
 
   /** The promotion list and markdown rules in force at `at`. */
