@@ -5,6 +5,7 @@ import { generatorClients, type GeneratorClient } from '../bench/generator-proto
 import { formatShelvesBench, runShelvesBench } from '../bench/shelves-bench.ts';
 import { formatCheckoutBench, runCheckoutBench } from '../bench/checkout-bench.ts';
 import { formatVisionBench, runVisionBench } from '../bench/vision-bench.ts';
+import { formatLabelsBench, runLabelsBench } from '../bench/labels-bench.ts';
 import { errors } from '../errors.ts';
 import { parseCommandArgs } from './main.ts';
 
@@ -12,9 +13,10 @@ const help = `storeedge bench [broker] [--devices 500] [--messages 20] [--runs 3
                        [--client raw|mqtt.js] [--mosquitto PATH | --no-reference] [--out FILE]
        storeedge bench shelves [--trays 48] [--minutes 10] [--runs 5] [--warmup 1] [--out FILE]
        storeedge bench checkout [--scenario FILE] [--seed 1] [--runs 3] [--out FILE]
-       storeedge bench vision [--runs 3] [--warmup 1] [--crops 512] [--matmul 1024] [--out FILE]`;
+       storeedge bench vision [--runs 3] [--warmup 1] [--crops 512] [--matmul 1024] [--out FILE]
+       storeedge bench labels [--runs 3] [--per-type 40] [--labels 20000] [--gateways 20] [--seed 1] [--out FILE]`;
 
-const suites = ['broker', 'shelves', 'checkout', 'vision'] as const;
+const suites = ['broker', 'shelves', 'checkout', 'vision', 'labels'] as const;
 /** Flags only the broker suite takes. */
 const brokerOnly = ['devices', 'messages', 'client', 'qos', 'mosquitto', 'no-reference'] as const;
 
@@ -41,6 +43,9 @@ export async function runBenchCommand(args: string[]): Promise<number> {
       seed: { type: 'string' },
       crops: { type: 'string' },
       matmul: { type: 'string' },
+      'per-type': { type: 'string' },
+      labels: { type: 'string' },
+      gateways: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     help,
@@ -52,6 +57,10 @@ export async function runBenchCommand(args: string[]): Promise<number> {
   const [suite = 'broker', ...extra] = positionals;
   if (!(suites as readonly string[]).includes(suite) || extra.length > 0) {
     throw errors.EDGE_ERR_CLI_USAGE(`unknown bench suite "${[suite, ...extra].join(' ')}"; suites: ${suites.join(', ')}\nusage: ${help}`);
+  }
+  if (suite === 'labels') return runLabelsSuite(args, values);
+  if (values['per-type'] !== undefined || values.labels !== undefined || values.gateways !== undefined) {
+    throw errors.EDGE_ERR_CLI_USAGE(`--per-type, --labels and --gateways are for the labels suite\nusage: ${help}`);
   }
   if (suite === 'vision') return runVisionSuite(args, values);
   if (values.crops !== undefined || values.matmul !== undefined) {
@@ -151,6 +160,29 @@ async function runVisionSuite(args: string[], values: Record<string, string | bo
     values.out as string | undefined,
     (signal) => runVisionBench({ runs, warmup, crops, matmul, progress: (line) => process.stderr.write(`bench: ${line}\n`), signal }),
     formatVisionBench,
+  );
+}
+
+/**
+ * `storeedge bench labels`: labels rendered per second per tag type (one worker, one per core) and the
+ * simulated time a store-wide price change takes over the radio, beside the radio's lower bound (bench/labels-bench.ts).
+ */
+async function runLabelsSuite(args: string[], values: Record<string, string | boolean | undefined>): Promise<number> {
+  for (const flag of [...brokerOnly, 'trays', 'minutes', 'scenario', 'warmup', 'crops', 'matmul'] as const) {
+    if (values[flag] !== undefined && values[flag] !== false) throw errors.EDGE_ERR_CLI_USAGE(`--${flag} is not a flag of the labels suite\nusage: ${help}`);
+  }
+  const runs = positiveInt('--runs', values.runs as string | undefined, 3, 100);
+  const perType = positiveInt('--per-type', values['per-type'] as string | undefined, 40, 10_000);
+  const labels = positiveInt('--labels', values.labels as string | undefined, 20_000, 100_000);
+  const gateways = positiveInt('--gateways', values.gateways as string | undefined, 20, 500);
+  if (gateways > labels) throw errors.EDGE_ERR_CLI_USAGE(`--gateways (${gateways}) must not exceed --labels (${labels})\nusage: ${help}`);
+  const seed = values.seed === undefined ? 1 : positiveInt('--seed', values.seed as string, 1, 1_000_000_000);
+  return runSuite(
+    'labels',
+    args,
+    values.out as string | undefined,
+    (signal) => runLabelsBench({ runs, perType, labels, gateways, seed, progress: (line) => process.stderr.write(`bench: ${line}\n`), signal }),
+    formatLabelsBench,
   );
 }
 
