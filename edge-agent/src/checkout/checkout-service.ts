@@ -804,6 +804,11 @@ export class CheckoutService {
       const taken = session.lines.filter((l) => l.quantity > 0).map((l) => ({ sku: l.sku, at: l.evidenceAt }));
       priceBook = this.#o.prices.cartPriceBook(taken, this.#clock);
       promotions = this.#o.prices.cartPromotionsAt(this.#clock);
+      // A SKU the price book has not been given yet (a store model changed since start): its catalogue price.
+      for (const { sku } of cart) {
+        const item = catalog.get(sku);
+        if (!priceBook.has(sku) && item) priceBook.set(sku, { sku, name: item.name, priceMinor: item.priceMinor, currency: item.currency });
+      }
       const labels = this.#o.labels;
       if (labels) {
         for (const item of priceBook.values()) {
