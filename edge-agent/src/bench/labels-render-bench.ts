@@ -16,7 +16,7 @@ import type { LabelContent } from '../labels/render/content.ts';
 import { LabelRenderer } from '../labels/render/renderer.ts';
 import { benchEnvironment, type BenchEnvironment } from './environment.ts';
 import { median } from './stats.ts';
-import { fixed, formatTable, ms } from './table.ts';
+import { fixed } from './table.ts';
 
 export interface LabelRenderBenchOptions {
   /** Worker counts to measure (default [1, availableParallelism()]). */
@@ -157,39 +157,6 @@ export async function measureLabelRender(options: LabelRenderBenchOptions = {}):
   } finally {
     for (const renderer of renderers.values()) await renderer.close();
   }
-}
-
-/** The plain-text table `storeedge bench labels` prints. */
-export function formatLabelRenderBench(result: LabelRenderBenchResult): string {
-  const counts = result.params.workers;
-  const columns = [
-    { header: 'tag type' },
-    { header: 'px', align: 'right' as const },
-    { header: 'bytes', align: 'right' as const },
-    ...counts.flatMap((w) => [
-      { header: `${w}w labels/s`, align: 'right' as const },
-      { header: `${w}w ms/label`, align: 'right' as const },
-    ]),
-  ];
-  const rows = result.params.tagTypes.map((id) => {
-    const mine = result.rows.filter((r) => r.tagType === id);
-    const first = mine[0]!;
-    return [
-      `${id}`,
-      `${first.width}×${first.height}`,
-      String(first.median.encodedBytes),
-      ...counts.flatMap((w) => {
-        const row = mine.find((r) => r.workers === w)!;
-        return [fixed(row.median.labelsPerSec, 1), ms(row.median.msPerLabel)];
-      }),
-    ];
-  });
-  const env = result.environment;
-  return [
-    `labels: ${result.params.perType} labels per tag type per run, median of ${result.params.runs} runs; ${env.cpus} cores (${env.cpuModel}), node ${env.node}, sharp ${env.packages.sharp}`,
-    `load average (1 min) ${env.loadAverage.start[0]} → ${env.loadAverage.end[0]}`,
-    formatTable(columns, rows),
-  ].join('\n');
 }
 
 function round2(value: number): number {

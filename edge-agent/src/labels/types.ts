@@ -1,22 +1,13 @@
 import type { ImageEncoding } from '@storeedge/device-drivers';
 
+import type { LabelContent as PriceBookLabelContent } from '../pricing/timeline.ts';
+
 /**
- * What one shelf label must show for its SKU, as the price book gives it (research/esl.md §6.1:
- * the label shows the same record, and the same version, the checkout charges from). Money in
- * integer minor units.
+ * What one shelf label must show for its SKU: the price book's label content (research/esl.md
+ * §6.1: the label shows the same record, and the same version, the checkout charges from), with
+ * any version a price source gives.
  */
-export interface LabelContent {
-  sku: string;
-  name: string;
-  priceMinor: number;
-  currency: string;
-  /** The comparison ("was") price of a reduction: the lowest price of the prior 30 days (EU 98/6/EC Art. 6a). */
-  wasPriceMinor?: number;
-  promoText?: string;
-  memberPriceMinor?: number;
-  /** The price book's version of the SKU's record this content comes from. */
-  version: number | string;
-}
+export type LabelContent = Omit<PriceBookLabelContent, 'version'> & { version: number | string };
 
 /** An image rendered for one tag type: exactly the bytes a `tag.image` carries, and their content hash. */
 export interface RenderedLabel {
