@@ -244,7 +244,7 @@ function labelsPort(agent: StoreAgent): LabelsAgentPort {
       return { url: agent.addresses.mqtt!, password: secret };
     },
     setPrices(changes) {
-      for (const c of changes) agent.prices.setPrice({ sku: c.sku, priceMinor: c.priceMinor, effectiveFrom: c.effectiveFrom, source: 'hq', reason: 'scenario price change', actor: 'sim-hq' });
+      agent.prices.setPrices(changes.map((c) => ({ sku: c.sku, priceMinor: c.priceMinor, effectiveFrom: c.effectiveFrom, source: 'hq', reason: 'scenario price change', actor: 'sim-hq' })));
     },
     charge: (sku, at) => agent.tillPrice(sku, at),
     priceOfContent: (hash) => contentPrice.get(hash),

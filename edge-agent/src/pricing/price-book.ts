@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Promotion, PriceBookItem } from '../checkout/pricing.ts';
-import { errors } from '../errors.ts';
+import { StoreEdgeError, errors } from '../errors.ts';
 import { canonicalJson, sha256Hex } from '../ledger/canonical.ts';
 import type { Ledger, LedgerEvent } from '../ledger/index.ts';
 import type { Logger } from '../log.ts';
@@ -148,12 +148,17 @@ export class PriceBook {
   readonly #ledger: Ledger;
   readonly #now: () => number;
   readonly #logger: Logger | undefined;
-  readonly #timeline: PriceTimeline;
+  readonly #newTimeline: () => PriceTimeline;
+  #timeline: PriceTimeline;
   readonly #listeners = new Set<PriceChangeListener>();
   /** The last catalog-sourced record per SKU: the catalog seeds a price only when its own price changed. */
   readonly #lastCatalog = new Map<string, PriceRecord>();
   /** SKUs of any `whileStock` markdown rule (a stock change may change their labels). */
   readonly #stockSensitive = new Set<string>();
+  /** Names the catalog gave (kept in memory only), to name SKUs again after a `#reload`. */
+  readonly #catalogNames = new Map<string, string>();
+  /** Inside `atomically`: changes held back until the transaction committed. */
+  #held: PriceChange[] | null = null;
 
   constructor(options: PriceBookOptions) {
     this.#ledger = options.ledger;
@@ -168,8 +173,34 @@ export class PriceBook {
     const policy = { ...defaultPriorPricePolicy, ...options.priorPrice };
     if (!Number.isInteger(policy.days) || policy.days < 30) throw errors.EDGE_ERR_PRICE_INVALID('priorPrice.days must be an integer of at least 30 [Directive 98/6/EC Art. 6a(2)]');
     const stockOf = options.stockOf ?? (() => Infinity);
-    this.#timeline = new PriceTimeline({ timeZone, policy, stockOf, ...(options.nameOf ? { nameOf: options.nameOf } : {}) });
+    this.#newTimeline = () => new PriceTimeline({ timeZone, policy, stockOf, ...(options.nameOf ? { nameOf: options.nameOf } : {}) });
+    this.#timeline = this.#newTimeline();
     this.#replay();
+  }
+
+  /**
+   * Runs `fn` in one ledger transaction in which several writes (prices, lists, catalog, and the
+   * caller's own appends) commit together or not at all — an HQ document applies whole. Inside,
+   * the book answers with the changes made so far; listeners hear of them only after the commit
+   * (merged per cause and instant). If `fn` or the commit throws, the in-memory book is rebuilt
+   * from the ledger, so it never keeps a change the file does not have. Nests: an inner call
+   * joins the outer one. `fn` must be synchronous.
+   */
+  atomically<T>(fn: () => T): T {
+    if (this.#held !== null) return fn();
+    const held: PriceChange[] = [];
+    this.#held = held;
+    let result: T;
+    try {
+      result = this.#ledger.transaction(fn);
+    } catch (err) {
+      this.#held = null;
+      this.#reload();
+      throw err;
+    }
+    this.#held = null;
+    for (const change of mergeChanges(held)) this.#emit(change);
+    return result;
   }
 
   // ── writes ──────────────────────────────────────────────────────────────────────────────
@@ -184,6 +215,7 @@ export class PriceBook {
     const inputs: Array<{ key: string; payload: PriceSet }> = [];
     for (const item of items) {
       this.#timeline.setName(item.sku, item.name);
+      this.#catalogNames.set(item.sku, item.name);
       const last = this.#lastCatalog.get(item.sku);
       const hasPrice = this.#timeline.history(item.sku).length > 0;
       if (last === undefined ? hasPrice : last.priceMinor === item.priceMinor && last.currency === item.currency) continue;
@@ -203,6 +235,43 @@ export class PriceBook {
 
   /** Records a regular price (HQ, a manager, a markdown). Throws EDGE_ERR_PRICE_INVALID, _UNKNOWN_SKU, _RETROACTIVE, _CURRENCY_MISMATCH. */
   setPrice(input: SetPriceInput): PriceRecord {
+    return this.setPrices([input])[0]!;
+  }
+
+  /**
+   * Records many regular prices at once (a store-wide change, an HQ price document): every input
+   * is checked first (the first bad one throws, naming its index, and nothing is written), then
+   * all are appended in one ledger transaction and listeners hear one change per effective time.
+   * Returns the records in input order (an input whose changeId was already used for the same
+   * price returns the stored record).
+   */
+  setPrices(inputs: readonly SetPriceInput[]): PriceRecord[] {
+    const prepared = inputs.map((input, i) => {
+      try {
+        return this.#preparePrice(input);
+      } catch (err) {
+        if (inputs.length > 1 && err instanceof StoreEdgeError) throw new StoreEdgeError(err.code, `prices[${i}]: ${err.message}`, err.statusCode, { cause: err, details: err.details });
+        throw err;
+      }
+    });
+    const fresh = prepared.filter((p): p is { key: string; payload: PriceSet } => 'key' in p);
+    const appended = fresh.length === 0 ? [] : this.#ledger.appendMany(fresh.map(({ key, payload }) => ({ type: types.priceSet, stream: pricingStream, key, payload, outbox: payload.source !== 'hq' })));
+    const byKey = new Map<string, PriceRecord>();
+    for (const r of appended) byKey.set(r.event.key, r.duplicate ? toRecord(r.event as LedgerEvent<PriceSet>) : (this.#apply(r.event) as PriceRecord));
+    const records = prepared.map((p) => ('key' in p ? byKey.get(p.key)! : p.record));
+    const changed = appended.filter((r) => !r.duplicate).map((r) => byKey.get(r.event.key)!);
+    const byInstant = new Map<number, PriceRecord[]>();
+    for (const record of changed) {
+      const group = byInstant.get(record.effectiveFrom);
+      if (group) group.push(record);
+      else byInstant.set(record.effectiveFrom, [record]);
+    }
+    for (const [effectiveFrom, group] of byInstant) this.#emit({ cause: 'price', skus: group.map((r) => r.sku), effectiveFrom, version: group.at(-1)!.version });
+    return records;
+  }
+
+  /** Checks one price input: the event to append, or the stored record when its changeId was already used for the same price. */
+  #preparePrice(input: SetPriceInput): { key: string; payload: PriceSet } | { record: PriceRecord } {
     const parsed = parseOrThrow(setPriceSchema, input, 'price');
     if (!this.#timeline.hasSku(parsed.sku)) throw errors.EDGE_ERR_PRICE_UNKNOWN_SKU(`SKU "${parsed.sku}" is not in the catalog or the price book`);
     const currency = parsed.currency ?? this.#timeline.history(parsed.sku).at(-1)?.currency;
@@ -214,15 +283,11 @@ export class PriceBook {
       const p = existing.payload as PriceSet;
       const same = existing.type === types.priceSet && p.sku === parsed.sku && p.priceMinor === parsed.priceMinor && p.currency === currency && p.source === parsed.source && p.reason === parsed.reason && (parsed.effectiveFrom === undefined || parsed.effectiveFrom === p.effectiveFrom);
       if (!same) throw errors.EDGE_ERR_LEDGER_IDEMPOTENCY_CONFLICT(`changeId "${parsed.changeId}" was used for a different price`);
-      return toRecord(existing as LedgerEvent<PriceSet>);
+      return { record: toRecord(existing as LedgerEvent<PriceSet>) };
     }
     const effectiveFrom = this.#effectiveFrom(parsed.effectiveFrom);
-    const payload: PriceSet = { sku: parsed.sku, priceMinor: parsed.priceMinor, currency, effectiveFrom, source: parsed.source, reason: parsed.reason, actor: parsed.actor };
     // Store changes go up to HQ; HQ's own prices came from there.
-    const { event } = this.#ledger.append({ type: types.priceSet, stream: pricingStream, key, payload, outbox: parsed.source !== 'hq' });
-    const record = this.#apply(event) as PriceRecord;
-    this.#emit({ cause: 'price', skus: [record.sku], effectiveFrom, version: record.version });
-    return record;
+    return { key, payload: { sku: parsed.sku, priceMinor: parsed.priceMinor, currency, effectiveFrom, source: parsed.source, reason: parsed.reason, actor: parsed.actor } };
   }
 
   /** Replaces the promotion list from `effectiveFrom` (default now) on. Throws EDGE_ERR_PRICE_INVALID or _RETROACTIVE. */
@@ -438,6 +503,10 @@ export class PriceBook {
   }
 
   #emit(change: PriceChange): void {
+    if (this.#held !== null) {
+      this.#held.push(change);
+      return;
+    }
     const sorted = { ...change, skus: [...new Set(change.skus)].sort(compareStrings) };
     for (const listener of this.#listeners) {
       try {
@@ -446,6 +515,16 @@ export class PriceBook {
         this.#logger?.error({ err, cause: change.cause }, 'price change listener failed');
       }
     }
+  }
+
+  /** The in-memory book as the ledger has it: after a transaction that changed it rolled back. */
+  #reload(): void {
+    this.#timeline = this.#newTimeline();
+    this.#lastCatalog.clear();
+    this.#stockSensitive.clear();
+    for (const [sku, name] of this.#catalogNames) this.#timeline.setName(sku, name);
+    this.#replay();
+    this.#logger?.warn('price book rebuilt from the ledger after a rolled-back transaction');
   }
 
   #replay(): void {
@@ -483,6 +562,21 @@ export class PriceBook {
         return undefined;
     }
   }
+}
+
+/** One change per cause and instant (SKUs united, the latest version), in first-seen order. */
+function mergeChanges(changes: readonly PriceChange[]): PriceChange[] {
+  const merged = new Map<string, PriceChange>();
+  for (const change of changes) {
+    const id = `${change.cause}|${change.effectiveFrom}`;
+    const known = merged.get(id);
+    if (known === undefined) merged.set(id, { ...change, skus: [...change.skus] });
+    else {
+      known.skus.push(...change.skus);
+      if (change.version !== null && (known.version === null || change.version > known.version)) known.version = change.version;
+    }
+  }
+  return [...merged.values()];
 }
 
 function toRecord(event: LedgerEvent<PriceSet>): PriceRecord {

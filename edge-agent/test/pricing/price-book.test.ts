@@ -109,6 +109,39 @@ describe('PriceBook: regular prices', () => {
     expect(heard).toHaveLength(1);
   });
 
+  it('takes many prices in one transaction with one notice per effective instant, or none of them', () => {
+    const f = seeded();
+    const heard: PriceChange[] = [];
+    f.book.onChange((change) => heard.push(change));
+    const eventsBefore = f.ledger.stats().events;
+    const bad = errorOf(() =>
+      f.book.setPrices([
+        { sku: 'cola', priceMinor: 90, effectiveFrom: day(1), source: 'hq', reason: 'x', actor: 't' },
+        { sku: 'nope', priceMinor: 90, effectiveFrom: day(1), source: 'hq', reason: 'x', actor: 't' },
+      ]),
+    );
+    expect(bad.code).toBe('EDGE_ERR_PRICE_UNKNOWN_SKU');
+    expect(bad.message).toMatch(/^prices\[1\]: /);
+    expect(f.ledger.stats().events).toBe(eventsBefore);
+    expect(f.book.regularAt('cola', day(2))?.priceMinor).toBe(100);
+    expect(heard).toEqual([]);
+
+    const records = f.book.setPrices([
+      { sku: 'cola', priceMinor: 90, effectiveFrom: day(1), source: 'hq', reason: 'x', actor: 't', changeId: 'w-1' },
+      { sku: 'chips', priceMinor: 190, effectiveFrom: day(2), source: 'hq', reason: 'x', actor: 't', changeId: 'w-2' },
+      { sku: 'bread', priceMinor: 290, effectiveFrom: day(1), source: 'hq', reason: 'x', actor: 't', changeId: 'w-3' },
+    ]);
+    expect(records.map((r) => [r.sku, r.priceMinor])).toEqual([['cola', 90], ['chips', 190], ['bread', 290]]);
+    expect(heard).toEqual([
+      { cause: 'price', skus: ['bread', 'cola'], effectiveFrom: day(1), version: records[2]!.version },
+      { cause: 'price', skus: ['chips'], effectiveFrom: day(2), version: records[1]!.version },
+    ]);
+    // A retried batch writes nothing new and tells no one.
+    expect(f.book.setPrices([{ sku: 'chips', priceMinor: 190, effectiveFrom: day(2), source: 'hq', reason: 'x', actor: 't', changeId: 'w-2' }])).toEqual([records[1]]);
+    expect(heard).toHaveLength(2);
+    expect(f.ledger.stats().events).toBe(eventsBefore + 3);
+  });
+
   it('keeps a listener that throws from breaking the write or the other listeners', () => {
     const f = seeded();
     const heard: string[] = [];
