@@ -45,6 +45,7 @@ export class SimClock implements Clock {
   #nextId = 1;
   #nextSeq = 0;
   readonly #timers = new Map<number, SimTimer>();
+  readonly #heap = new TimerHeap();
 
   /** Starts at `startMs` (default 2025-01-01T00:00:00Z, so `at` fields look like real times). */
   constructor(startMs = Date.UTC(2025, 0, 1)) {
@@ -82,12 +83,14 @@ export class SimClock implements Clock {
     for (;;) {
       const timer = this.#earliest();
       if (timer === undefined || timer.due > t) break;
+      this.#heap.pop();
       this.#now = timer.due;
       if (timer.intervalMs === undefined) {
         this.#timers.delete(timer.id);
       } else {
         timer.due += timer.intervalMs;
         timer.seq = this.#nextSeq++;
+        this.#heap.push({ timer, due: timer.due, seq: timer.seq });
       }
       timer.fn();
     }
@@ -107,21 +110,90 @@ export class SimClock implements Clock {
   #schedule(fn: () => void, ms: number, intervalMs: number | undefined): TimerHandle {
     const id = this.#nextId++;
     const delay = intervalMs ?? sanitizeDelay(ms);
-    this.#timers.set(id, { id, fn, due: this.#now + delay, seq: this.#nextSeq++, intervalMs });
+    const timer: SimTimer = { id, fn, due: this.#now + delay, seq: this.#nextSeq++, intervalMs };
+    this.#timers.set(id, timer);
+    // Cleared timers wait in the heap until they reach the top; rebuild when they dominate it.
+    if (this.#heap.size > 4 * this.#timers.size + 1024) this.#heap.rebuild([...this.#timers.values()].map((t) => ({ timer: t, due: t.due, seq: t.seq })));
+    else this.#heap.push({ timer, due: timer.due, seq: timer.seq });
     return { id } as unknown as TimerHandle;
   }
 
   /**
-   * A linear scan: simulations keep tens of timers (one interval per device, one step per
-   * active shopper), where a heap would cost more code than it saves.
+   * The next live timer, left at the top of the heap. A labels scenario keeps tens of thousands
+   * of timers (a check-in per tag, a delivery timeout per image), so a linear scan per fired
+   * timer was quadratic. Cleared timers and the old entries of rescheduled intervals are
+   * dropped lazily here, when they reach the top.
    */
   #earliest(): SimTimer | undefined {
-    let best: SimTimer | undefined;
-    for (const timer of this.#timers.values()) {
-      if (best === undefined || timer.due < best.due || (timer.due === best.due && timer.seq < best.seq)) best = timer;
+    for (;;) {
+      const top = this.#heap.peek();
+      if (top === undefined) return undefined;
+      const live = this.#timers.get(top.timer.id) === top.timer && top.timer.due === top.due && top.timer.seq === top.seq;
+      if (live) return top.timer;
+      this.#heap.pop();
     }
-    return best;
   }
+}
+
+interface HeapEntry {
+  readonly timer: SimTimer;
+  /** The timer's due time and order when this entry was pushed (an interval moves on; its old entry goes stale). */
+  readonly due: number;
+  readonly seq: number;
+}
+
+/** A binary min-heap of timer entries by (due, seq): ties fire in scheduling order. */
+class TimerHeap {
+  #items: HeapEntry[] = [];
+
+  get size(): number {
+    return this.#items.length;
+  }
+
+  rebuild(entries: HeapEntry[]): void {
+    this.#items = entries.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+  }
+
+  peek(): HeapEntry | undefined {
+    return this.#items[0];
+  }
+
+  push(entry: HeapEntry): void {
+    const items = this.#items;
+    items.push(entry);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(items[i]!, items[parent]!)) break;
+      [items[i], items[parent]] = [items[parent]!, items[i]!];
+      i = parent;
+    }
+  }
+
+  pop(): HeapEntry | undefined {
+    const items = this.#items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length > 0 && last !== undefined) {
+      items[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let smallest = i;
+        if (l < items.length && before(items[l]!, items[smallest]!)) smallest = l;
+        if (r < items.length && before(items[r]!, items[smallest]!)) smallest = r;
+        if (smallest === i) break;
+        [items[i], items[smallest]] = [items[smallest]!, items[i]!];
+        i = smallest;
+      }
+    }
+    return top;
+  }
+}
+
+function before(a: HeapEntry, b: HeapEntry): boolean {
+  return a.due < b.due || (a.due === b.due && a.seq < b.seq);
 }
 
 /** Like Node: negative, NaN or infinite delays mean "as soon as possible". */

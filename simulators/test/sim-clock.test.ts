@@ -83,4 +83,55 @@ describe('SimClock', () => {
     clock.advance(-5);
     expect(clock.now()).toBe(500);
   });
+
+  it('fires many timers in (due, scheduling) order with clears and intervals, like a plain scan would', () => {
+    // A reference model: every live timer in a list, the earliest found by scanning (the old SimClock).
+    let state = 12345;
+    const rand = (n: number) => ((state = (state * 1103515245 + 12345) % 2 ** 31), state % n);
+    const clock = new SimClock(0);
+    const ref: Array<{ id: number; due: number; seq: number; every?: number }> = [];
+    const handles = new Map<number, ReturnType<SimClock['setTimeout']>>();
+    let refNow = 0;
+    let seq = 0;
+    let nextId = 0;
+    const fired: number[] = [];
+    const refFired: number[] = [];
+    const add = (every?: number) => {
+      const id = nextId++;
+      const delay = every ?? 100 * rand(50); // coarse: many timers fall due together, so ties are exercised
+      const handle = every === undefined ? clock.setTimeout(() => fired.push(id), delay) : clock.setInterval(() => fired.push(id), delay);
+      handles.set(id, handle);
+      if (every === undefined) ref.push({ id, due: refNow + delay, seq: seq++ });
+      else ref.push({ id, due: refNow + every, seq: seq++, every });
+    };
+    for (let round = 0; round < 150; round++) {
+      for (let i = 0; i < 80; i++) add(rand(20) === 0 ? 100 * (1 + rand(3)) : undefined);
+      for (let i = 0; i < 30 && ref.length > 0; i++) {
+        const victim = ref[rand(ref.length)]!;
+        clock.clearTimeout(handles.get(victim.id)!);
+        ref.splice(ref.indexOf(victim), 1);
+      }
+      const target = refNow + 100 * rand(5);
+      clock.runUntil(target);
+      for (;;) {
+        let best: (typeof ref)[number] | undefined;
+        for (const t of ref) if (!best || t.due < best.due || (t.due === best.due && t.seq < best.seq)) best = t;
+        if (!best || best.due > target) break;
+        refNow = best.due;
+        refFired.push(best.id);
+        if (best.every === undefined) ref.splice(ref.indexOf(best), 1);
+        else {
+          best.due += best.every;
+          best.seq = seq++;
+        }
+      }
+      refNow = target;
+      expect(clock.now()).toBe(target);
+    }
+    expect(fired.length).toBeGreaterThan(5_000);
+    // The first firing out of order (not a whole-array diff: thousands of ids).
+    expect(fired.findIndex((id, i) => id !== refFired[i])).toBe(-1);
+    expect(fired.length).toBe(refFired.length);
+    expect(clock.pending()).toBe(ref.length);
+  });
 });
