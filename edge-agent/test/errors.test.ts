@@ -10,7 +10,8 @@ async function allCodes(): Promise<string[]> {
   const simulators = (await import('@storeedge/simulators')) as { simulatorErrorCodes?: readonly string[] };
   const drivers = (await import('@storeedge/device-drivers')) as { driverErrorCodes?: readonly string[] };
   const models = (await import('@storeedge/models')) as { modelErrorCodes?: readonly string[] };
-  return [...Object.keys(errors), ...(simulators.simulatorErrorCodes ?? []), ...(drivers.driverErrorCodes ?? []), ...(models.modelErrorCodes ?? [])];
+  const sync = (await import('@storeedge/sync')) as { syncErrorCodes?: readonly string[] };
+  return [...Object.keys(errors), ...(simulators.simulatorErrorCodes ?? []), ...(drivers.driverErrorCodes ?? []), ...(models.modelErrorCodes ?? []), ...(sync.syncErrorCodes ?? [])];
 }
 
 describe('error catalogue', () => {
