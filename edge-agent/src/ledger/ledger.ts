@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { HybridClock } from '@storeedge/sync';
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { errors } from '../errors.ts';
@@ -21,6 +22,8 @@ export interface LedgerOptions {
   now?: () => number;
   /** How long to wait for another process (e.g. the CLI) holding the write lock. Default 5000 ms. */
   busyTimeoutMs?: number;
+  /** A remote clock further ahead than this is flagged, not adopted (`observeRemoteClock`). Default 60 s. */
+  maxClockSkewMs?: number;
 }
 
 export interface LedgerHead {
@@ -35,6 +38,16 @@ export interface LedgerStats {
   bytes: number;
   head: LedgerHead;
   outboxPending: number;
+  /** Outbox rows HQ refused for good (kept in the file, no longer pending). */
+  outboxRejected: number;
+}
+
+/** Pending outbox rows of one stream. */
+export interface OutboxBacklog {
+  stream: string;
+  pending: number;
+  /** Agent time the oldest pending row was queued. */
+  oldestCreatedAt: number;
 }
 
 export interface EventQuery {
@@ -49,6 +62,8 @@ export interface EventQuery {
 export interface PendingOutboxEntry extends OutboxRow {
   /** Error of the last failed attempt, if any. */
   readonly lastError: string | null;
+  /** Hybrid logical clock stamp given at append (docs/sync.md "Clock"): string order is time order. */
+  readonly hlc: string;
   readonly event: LedgerEvent;
 }
 
@@ -64,6 +79,7 @@ interface OutboxJoinRow extends StoredEventRow {
   created_at: number;
   attempts: number;
   last_error: string | null;
+  hlc: string;
 }
 
 /**
@@ -76,6 +92,8 @@ export class Ledger {
   readonly #db: Db;
   readonly #projections: readonly Projection[];
   readonly #now: () => number;
+  readonly #clock: HybridClock;
+  readonly #epoch: string;
   readonly #statements: ReturnType<typeof prepareStatements>;
   readonly #eventQueries = new Map<string, Statement<[Record<string, string | number>], StoredEventRow>>();
   // IMMEDIATE: take the write lock at BEGIN. A deferred transaction that reads the head and
@@ -90,6 +108,8 @@ export class Ledger {
     this.#projections = [...(options.projections ?? [])];
     this.#now = options.now ?? Date.now;
     this.#statements = prepareStatements(db);
+    this.#epoch = this.#statements.epoch.get() ?? '';
+    this.#clock = new HybridClock({ now: this.#now, last: this.#statements.lastHlc.get() ?? null, maxSkewMs: options.maxClockSkewMs });
     const one = db.transaction((input: AppendInput) => this.#write(input));
     const all = db.transaction((inputs: readonly AppendInput[]) => inputs.map((input) => this.#write(input)));
     this.#appendOne = (input) => one.immediate(input);
@@ -144,6 +164,22 @@ export class Ledger {
     return this.#db.transaction(fn).immediate();
   }
 
+  /**
+   * This ledger file's uplink epoch (docs/sync.md): random, fixed when the file was created, so
+   * outbox sequence numbers of a restored or replaced store never collide with the old ones.
+   */
+  get epoch(): string {
+    return this.#epoch;
+  }
+
+  /**
+   * Moves the outbox clock to at least a remote time (e.g. a document's issue time) unless it is
+   * more than the skew bound ahead of this machine's clock, which is flagged and not adopted.
+   */
+  observeRemoteClock(remoteMs: number): { adopted: boolean; skewMs: number } {
+    return this.#clock.observe(remoteMs);
+  }
+
   head(): LedgerHead {
     return this.#statements.head.get() ?? { seq: 0, hash: GENESIS_HASH };
   }
@@ -153,7 +189,8 @@ export class Ledger {
     const pageCount = this.#db.pragma('page_count', { simple: true }) as number;
     const pageSize = this.#db.pragma('page_size', { simple: true }) as number;
     const outboxPending = this.#statements.outboxPendingCount.get() ?? 0;
-    return { events: head.seq, bytes: pageCount * pageSize, head, outboxPending };
+    const outboxRejected = this.#statements.outboxRejectedCount.get() ?? 0;
+    return { events: head.seq, bytes: pageCount * pageSize, head, outboxPending, outboxRejected };
   }
 
   get(seq: number): LedgerEvent | undefined {
@@ -221,13 +258,17 @@ export class Ledger {
     });
   }
 
-  /** Queued events not yet acknowledged by the uplink, in seq order (optionally one stream's). */
-  outboxPending(options: { stream?: string; limit?: number } = {}): PendingOutboxEntry[] {
+  /**
+   * Queued events not yet acknowledged by the uplink, in outbox id order (= seq order), optionally
+   * one stream's and only rows with id > `afterId`.
+   */
+  outboxPending(options: { stream?: string; limit?: number; afterId?: number } = {}): PendingOutboxEntry[] {
     const limit = limitOrNone(options.limit);
+    const afterId = options.afterId ?? 0;
     const rows =
       options.stream === undefined
-        ? this.#statements.outboxPending.all(limit)
-        : this.#statements.outboxPendingByStream.all(options.stream, limit);
+        ? this.#statements.outboxPending.all(afterId, limit)
+        : this.#statements.outboxPendingByStream.all(afterId, options.stream, limit);
     return rows.map((row) => ({
       id: row.outbox_id,
       seq: row.seq,
@@ -235,8 +276,23 @@ export class Ledger {
       createdAt: row.created_at,
       attempts: row.attempts,
       lastError: row.last_error,
+      hlc: row.hlc,
       event: toEvent(row),
     }));
+  }
+
+  /** Pending rows per stream, with the age of each stream's oldest (sync health). */
+  outboxBacklog(): OutboxBacklog[] {
+    return this.#statements.outboxBacklog.all().map((row) => ({ stream: row.stream, pending: row.pending, oldestCreatedAt: row.oldest }));
+  }
+
+  /**
+   * HQ refused a row for good (e.g. an idempotency conflict): it leaves the pending set so it is
+   * not re-sent forever, and stays in the file with the reason (`stats().outboxRejected`).
+   */
+  markRejected(id: number, reason: string): void {
+    const at = this.#now();
+    this.#statements.markRejected.run(at, at, reason, id);
   }
 
   /** Marks outbox rows delivered; already-sent and unknown ids are ignored (acks may repeat). */
@@ -284,7 +340,7 @@ export class Ledger {
     const event: LedgerEvent = { ...fields, hash: eventHash(fields) };
     this.#statements.insertEvent.run(event.seq, event.type, event.stream, event.key, payloadJson, event.at, event.prevHash, event.hash);
     for (const projection of this.#projections) projection.apply(this.#db, event);
-    if (input.outbox) this.#statements.insertOutbox.run(event.seq, event.stream, at);
+    if (input.outbox) this.#statements.insertOutbox.run(event.seq, event.stream, at, this.#clock.tick());
     return { event, duplicate: false };
   }
 
@@ -306,8 +362,8 @@ export class Ledger {
 }
 
 function prepareStatements(db: Db) {
-  const outboxSelect = `SELECT o.id AS outbox_id, o.created_at, o.attempts, o.last_error, e.*
-    FROM outbox o JOIN events e ON e.seq = o.seq WHERE o.sent_at IS NULL`;
+  const outboxSelect = `SELECT o.id AS outbox_id, o.created_at, o.attempts, o.last_error, o.hlc, e.*
+    FROM outbox o JOIN events e ON e.seq = o.seq WHERE o.sent_at IS NULL AND o.id > ?`;
   return {
     head: db.prepare<[], LedgerHead>('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1'),
     bySeq: db.prepare<[number], StoredEventRow>('SELECT * FROM events WHERE seq = ?'),
@@ -317,10 +373,17 @@ function prepareStatements(db: Db) {
     insertEvent: db.prepare<[number, string, string, string, string, number, string, string]>(
       'INSERT INTO events (seq, type, stream, key, payload, at, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
-    insertOutbox: db.prepare<[number, string, number]>('INSERT INTO outbox (seq, stream, created_at) VALUES (?, ?, ?)'),
-    outboxPending: db.prepare<[number], OutboxJoinRow>(`${outboxSelect} ORDER BY o.seq LIMIT ?`),
-    outboxPendingByStream: db.prepare<[string, number], OutboxJoinRow>(`${outboxSelect} AND o.stream = ? ORDER BY o.seq LIMIT ?`),
+    insertOutbox: db.prepare<[number, string, number, string]>('INSERT INTO outbox (seq, stream, created_at, hlc) VALUES (?, ?, ?, ?)'),
+    outboxPending: db.prepare<[number, number], OutboxJoinRow>(`${outboxSelect} ORDER BY o.id LIMIT ?`),
+    outboxPendingByStream: db.prepare<[number, string, number], OutboxJoinRow>(`${outboxSelect} AND o.stream = ? ORDER BY o.id LIMIT ?`),
     outboxPendingCount: db.prepare<[], number>('SELECT count(*) FROM outbox WHERE sent_at IS NULL').pluck(),
+    outboxRejectedCount: db.prepare<[], number>('SELECT count(*) FROM outbox WHERE rejected_at IS NOT NULL').pluck(),
+    outboxBacklog: db.prepare<[], { stream: string; pending: number; oldest: number }>(
+      'SELECT stream, count(*) AS pending, min(created_at) AS oldest FROM outbox WHERE sent_at IS NULL GROUP BY stream ORDER BY stream',
+    ),
+    markRejected: db.prepare<[number, number, string, number]>('UPDATE outbox SET sent_at = ?, rejected_at = ?, last_error = ? WHERE id = ? AND sent_at IS NULL'),
+    epoch: db.prepare<[], string>("SELECT value FROM ledger_meta WHERE key = 'epoch'").pluck(),
+    lastHlc: db.prepare<[], string>('SELECT hlc FROM outbox WHERE hlc IS NOT NULL ORDER BY id DESC LIMIT 1').pluck(),
     markSent: db.prepare<[number, number]>('UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL'),
     markFailed: db.prepare<[string, number]>('UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ? AND sent_at IS NULL'),
   };

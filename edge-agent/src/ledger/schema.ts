@@ -1,3 +1,4 @@
+import { HybridClock } from '@storeedge/sync';
 import { errors } from '../errors.ts';
 import type { Db } from './types.ts';
 
@@ -41,6 +42,29 @@ const migrations: ReadonlyArray<(db: Db) => void> = [
       CREATE TRIGGER events_no_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'ledger events are append-only'); END;
     `);
+  },
+  // 2: uplink identity and order (docs/sync.md): the ledger file's epoch, a hybrid logical clock
+  // stamp per outbox row, and rows HQ refused for good (kept, no longer pending).
+  (db) => {
+    db.exec(`
+      CREATE TABLE ledger_meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+      INSERT INTO ledger_meta (key, value) VALUES ('epoch', lower(hex(randomblob(16))));
+      ALTER TABLE outbox ADD COLUMN hlc TEXT;
+      ALTER TABLE outbox ADD COLUMN rejected_at INTEGER;
+      CREATE INDEX outbox_rejected ON outbox (id) WHERE rejected_at IS NOT NULL;
+    `);
+    // Rows queued before this step get stamps in id order, never going back (as the clock would have).
+    const rows = db.prepare<[], { id: number; created_at: number }>('SELECT id, created_at FROM outbox ORDER BY id').all();
+    const stamp = db.prepare<[string, number]>('UPDATE outbox SET hlc = ? WHERE id = ?');
+    let createdAt = 0;
+    const clock = new HybridClock({ now: () => createdAt });
+    for (const row of rows) {
+      createdAt = row.created_at;
+      stamp.run(clock.tick(), row.id);
+    }
   },
 ];
 
