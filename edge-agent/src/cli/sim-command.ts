@@ -265,7 +265,7 @@ function labelsPort(agent: StoreAgent): LabelsAgentPort {
         }
         if (batch.length < 10_000) break;
       }
-      return agent.labels.report().sends; // the run sends no LED flashes
+      return agent.labels.sends; // the run sends no LED flashes
     },
   };
 }

@@ -248,6 +248,11 @@ export class LabelService implements LabelsApi {
     return this.#integrity.summary(this.#clock.now());
   }
 
+  /** Image commands published so far (the report's `sends`, without counting every tag's state). */
+  get sends(): number {
+    return this.#counts.sends;
+  }
+
   report(): LabelReport {
     const integrity = this.integrity();
     return {
