@@ -25,6 +25,7 @@ import { InventoryService } from './inventory/inventory-service.ts';
 import { inventoryProjection } from './inventory/projection.ts';
 import { attachSensing, type Sensing } from './inventory/sensing.ts';
 import { SerialDevices } from './serial/serial-devices.ts';
+import { SyncService } from './sync/sync-service.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
@@ -105,6 +106,7 @@ export class StoreAgent {
   readonly #payment: PaymentService;
   #sensing: Sensing | undefined;
   readonly #serial: SerialDevices;
+  #sync: SyncService | undefined;
   #http: FastifyInstance | undefined;
   #addresses: BrokerAddresses | undefined;
   #httpUrl = '';
@@ -128,6 +130,11 @@ export class StoreAgent {
   get sensing(): Sensing | undefined {
     return this.#sensing;
   }
+
+  /** The link to HQ (docs/sync.md); undefined without a `sync` block in the config or before start. */
+  get sync(): SyncService | undefined {
+    return this.#sync;
+  }
   #stopping: Promise<void> | undefined;
 
   private constructor(config: Readonly<ResolvedConfig>, options: AgentOptions) {
@@ -139,7 +146,11 @@ export class StoreAgent {
       this.logger.error({ err: error, event: name }, 'bus handler failed');
     });
     if (config.ledgerFile !== ':memory:') mkdirSync(config.dataDir, { recursive: true });
-    this.ledger = Ledger.open(config.ledgerFile, { projections: [devicesProjection, inventoryProjection], synchronous: config.ledger.synchronous });
+    this.ledger = Ledger.open(config.ledgerFile, {
+      projections: [devicesProjection, inventoryProjection],
+      synchronous: config.ledger.synchronous,
+      ...(config.sync ? { maxClockSkewMs: config.sync.maxSkewMs } : {}),
+    });
     this.registry = new DeviceRegistry(this.ledger);
     this.frames = createCameraFrames({
       ...(options.cameras ? { cameras: options.cameras } : {}),
@@ -287,10 +298,12 @@ export class StoreAgent {
       this.metrics.outboxPending.set(stats.outboxPending);
       this.metrics.brokerClients.set(this.plane.connectedClients());
       this.metrics.devicesOnline.set(this.status.onlineCount());
+      this.#sync?.collectMetrics(this.metrics);
     });
     this.#addresses = await this.plane.start();
     planeUp = true;
     this.#startLabels();
+    this.#startSync();
     for (const receipt of waiting.splice(0)) void publishReceipt(receipt);
     this.#serial.start();
     alertsOut.planeReady();
@@ -319,6 +332,7 @@ export class StoreAgent {
         this.#http.server.closeAllConnections(); // event streams never end on their own
         await closing;
       }
+      await this.#sync?.stop().catch((err: unknown) => this.logger.error({ err }, 'sync stop failed'));
       await this.#serial.stop().catch((err: unknown) => this.logger.error({ err }, 'serial devices stop failed'));
       await this.plane.close().catch((err: unknown) => this.logger.error({ err }, 'broker close failed'));
       await this.vision.close().catch((err: unknown) => this.logger.error({ err }, 'vision close failed'));
@@ -434,6 +448,28 @@ export class StoreAgent {
     this.#cleanups.push(() => labels.stop());
   }
 
+  /**
+   * The link to HQ, after the price book has the config's catalogue and the label service listens
+   * to it (a document applied at once reaches the labels). It never fails the start for a
+   * missing upstream: the store sells without HQ and the outbox waits.
+   */
+  #startSync(): void {
+    const settings = this.config.sync;
+    if (!settings) return;
+    const sync = new SyncService({
+      storeId: this.config.storeId,
+      settings,
+      ledger: this.ledger,
+      prices: this.prices,
+      storeNow: () => this.clock.now(),
+      agentVersion: version,
+      metrics: this.metrics,
+      logger: this.logger.child({ component: 'sync' }),
+    });
+    this.#sync = sync;
+    sync.start();
+  }
+
   #api(): AgentApi {
     return {
       storeId: this.config.storeId,
@@ -450,6 +486,7 @@ export class StoreAgent {
           devices: { registered: devices.length, enabled: devices.filter((d) => d.enabled).length, online: this.status.onlineCount() },
           ledger: { events: stats.events, bytes: stats.bytes, headSeq: stats.head.seq, headHash: stats.head.hash, outboxPending: stats.outboxPending },
           eventLoopLagMs: this.metrics.loopLagMs(),
+          sync: this.#sync?.health() ?? null,
         };
       },
       metricsText: () => this.metrics.text(),

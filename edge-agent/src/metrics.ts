@@ -18,6 +18,16 @@ export class Metrics {
   readonly ledgerEvents = new Gauge({ name: 'storeedge_ledger_events', help: 'Events in the ledger', registers: [this.registry] });
   readonly ledgerBytes = new Gauge({ name: 'storeedge_ledger_bytes', help: 'Size of the ledger file', registers: [this.registry] });
   readonly outboxPending = new Gauge({ name: 'storeedge_outbox_pending', help: 'Ledger events waiting for uplink to HQ', registers: [this.registry] });
+  // HQ sync (docs/sync.md)
+  readonly syncConnected = new Gauge({ name: 'storeedge_sync_connected', help: 'Connected to the upstream broker (1) or not (0)', registers: [this.registry] });
+  readonly syncBacklog = new Gauge({ name: 'storeedge_sync_backlog_records', help: 'Outbox rows HQ has not acknowledged yet, by stream', labelNames: ['stream'], registers: [this.registry] });
+  readonly syncOldestUnsentAge = new Gauge({ name: 'storeedge_sync_oldest_unsent_age_seconds', help: 'Age of the oldest outbox row HQ has not acknowledged (0: none)', registers: [this.registry] });
+  readonly syncUplinkRecords = new Counter({ name: 'storeedge_sync_uplink_records_total', help: 'Uplink records by outcome: sent (published, re-sends included), acked, rejected (refused by HQ for good)', labelNames: ['outcome'], registers: [this.registry] });
+  readonly syncUplinkBatches = new Counter({ name: 'storeedge_sync_uplink_batches_total', help: 'Uplink batches by outcome: sent, acked, timeout, failed', labelNames: ['outcome'], registers: [this.registry] });
+  readonly syncAcksIgnored = new Counter({ name: 'storeedge_sync_acks_ignored_total', help: 'Acks from HQ ignored, by reason (malformed, other-epoch)', labelNames: ['reason'], registers: [this.registry] });
+  readonly syncDocuments = new Counter({ name: 'storeedge_sync_documents_total', help: 'HQ documents by kind and outcome: applied, refused, duplicate', labelNames: ['kind', 'outcome'], registers: [this.registry] });
+  readonly syncDocumentRefusals = new Counter({ name: 'storeedge_sync_document_refusals_total', help: 'HQ documents refused, by SYNC_ERR code', labelNames: ['code'], registers: [this.registry] });
+  readonly syncClockSkew = new Counter({ name: 'storeedge_sync_clock_skew_total', help: 'Remote times (document issuedAt) too far ahead of the store clock: flagged, not adopted', registers: [this.registry] });
   readonly loopLag = new Gauge({ name: 'storeedge_event_loop_lag_seconds', help: 'Event loop delay over the last interval', labelNames: ['quantile'], registers: [this.registry] });
 
   readonly #loop: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });

@@ -854,7 +854,7 @@ export class CheckoutService {
     this.#o.payment
       .refund({ receiptId, correctionId, token, amountMinor: correction.amountMinor, currency: receipt.currency })
       .then((result) => {
-        this.#append<RefundResult>(types.refundResult, `refund:${receiptId}:${correctionId}`, { receiptId, correctionId, status: result.status, reference: result.reference, at: this.#clock });
+        this.#append<RefundResult>(types.refundResult, `refund:${receiptId}:${correctionId}`, { receiptId, correctionId, status: result.status, reference: result.reference, at: this.#clock }, true);
       })
       .catch((err: unknown) => this.#o.logger.error({ err, receiptId, correctionId }, 'refund hand-off failed; retried on restart'));
   }
@@ -865,13 +865,13 @@ export class CheckoutService {
     this.#o.publish(receipt);
     if (receipt.totalMinor === 0) {
       // Nothing to charge: no hand-off (an empty cart gets its receipt, not a zero charge).
-      this.#append<PaymentResult>(types.paymentResult, `payment:${receiptId}`, { receiptId, status: 'approved', reference: null, at: this.#clock });
+      this.#append<PaymentResult>(types.paymentResult, `payment:${receiptId}`, { receiptId, status: 'approved', reference: null, at: this.#clock }, true);
       return;
     }
     this.#o.payment
       .charge({ receiptId, sessionId: session.id, token: session.token, amountMinor: receipt.totalMinor, currency: receipt.currency })
       .then((result) => {
-        this.#append<PaymentResult>(types.paymentResult, `payment:${receiptId}`, { receiptId, status: result.status, reference: result.reference, at: this.#clock });
+        this.#append<PaymentResult>(types.paymentResult, `payment:${receiptId}`, { receiptId, status: result.status, reference: result.reference, at: this.#clock }, true);
       })
       .catch((err: unknown) => this.#o.logger.error({ err, receiptId }, 'payment hand-off failed; retried on restart'));
   }

@@ -39,6 +39,7 @@ export function loadConfig(raw: unknown, baseDir: string = process.cwd()): Reado
         ...(config.broker.external.caFile ? { caFile: abs(config.broker.external.caFile) } : {}),
       },
     },
+    ...(config.sync ? { sync: { ...config.sync, upstream: resolveFiles(config.sync.upstream, abs, ['passwordFile', 'caFile', 'certFile', 'keyFile']) } } : {}),
   };
   return deepFreeze(resolved);
 }
@@ -58,6 +59,16 @@ export function loadConfigFile(file: string): Readonly<ResolvedConfig> {
     throw errors.EDGE_ERR_CONFIG_INVALID(`config file ${file} is not valid JSON: ${(cause as Error).message}`, { cause });
   }
   return loadConfig(raw, dirname(resolve(file)));
+}
+
+/** `value` with the named optional path fields resolved by `abs`. */
+function resolveFiles<T extends object>(value: T, abs: (p: string) => string, fields: ReadonlyArray<keyof T>): T {
+  const out = { ...value };
+  for (const field of fields) {
+    const path = out[field];
+    if (typeof path === 'string') (out as Record<keyof T, unknown>)[field] = abs(path);
+  }
+  return out;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -4,6 +4,7 @@ import { gtinCheckDigitValid, storeModel } from '@storeedge/device-drivers';
 import { rfidPresenceOptions } from '../inventory/rfid/options.ts';
 import { weightPipelineOptions } from '../inventory/weight/options.ts';
 import { checkoutSettingsSchema } from '../checkout/settings.ts';
+import { syncSettingsSchema } from '../sync/settings.ts';
 
 /**
  * The agent's configuration: schema and defaults side by side. docs/configuration.md documents
@@ -211,6 +212,11 @@ export const configSchema = z.strictObject({
    * the agent runs weight-only.
    */
   vision: visionSettingsSchema.prefault({}),
+  /**
+   * HQ sync (docs/sync.md): uplink of the ledger's outbox and signed documents down, through an
+   * upstream MQTT broker. Absent: the store runs on its own and queues its outbox.
+   */
+  sync: syncSettingsSchema.optional(),
 }).superRefine((config, ctx) => {
   if (config.broker.mode === 'external' && config.broker.external === undefined) {
     ctx.addIssue({
@@ -226,3 +232,4 @@ export type Config = z.output<typeof configSchema>;
 export type StoreConfig = z.output<typeof storeSchema>;
 export type InventorySettings = z.output<typeof inventorySettingsSchema>;
 export type VisionSettings = z.output<typeof visionSettingsSchema>;
+export type { SyncSettings } from '../sync/settings.ts';

@@ -9,6 +9,7 @@ import type { EpcisDocument } from '../inventory/epcis/document.ts';
 import type { AlertFilter, ReconcileInput, RestockInput } from '../inventory/inventory-service.ts';
 import type { StockReconciled } from '../inventory/ledger-events.ts';
 import type { StockFilter, StockView, TrayStockView } from '../inventory/stock-view.ts';
+import type { SyncHealth } from '../sync/sync-service.ts';
 
 /** A device as the API shows it: registry facts and live status; never its secret hash. */
 export interface DeviceView extends DeviceStatus {
@@ -28,6 +29,8 @@ export interface HealthView {
   devices: { registered: number; enabled: number; online: number };
   ledger: { events: number; bytes: number; headSeq: number; headHash: string; outboxPending: number };
   eventLoopLagMs: { p50: number; p99: number; max: number };
+  /** HQ sync (docs/sync.md): link, backlog per stream, oldest unsent age, last ack, last documents; null when not configured. */
+  sync: SyncHealth | null;
 }
 
 /** Inventory as the API sees it (implemented by InventoryService; docs/inventory.md). */

@@ -211,7 +211,7 @@ export class InventoryService {
         return { duplicate: true, outcome: recorded.outcome, effects: recorded.effects, candidates: recorded.candidates };
       }
       const decision = this.#readChange(change);
-      this.#ledger.append({ type: types.shelfChanged, stream: inventoryStream, key, payload: decision });
+      this.#ledger.append({ type: types.shelfChanged, stream: inventoryStream, key, payload: decision, outbox: true });
       if (decision.outcome === 'unknown-tray') {
         this.#logger.warn({ changeId: change.id, trayId: change.trayId }, 'shelf change on a tray that is not in the store model');
       }
@@ -279,7 +279,7 @@ export class InventoryService {
       actor: input.actor,
       note: input.note ?? null,
     };
-    this.#commit(() => this.#ledger.append({ type: types.restockDeclared, stream: inventoryStream, key: `restock:${restockId}`, payload }));
+    this.#commit(() => this.#ledger.append({ type: types.restockDeclared, stream: inventoryStream, key: `restock:${restockId}`, payload, outbox: true }));
     return this.stock({ sku: input.sku }).trays.find((t) => t.trayId === input.trayId)!;
   }
 
@@ -309,7 +309,7 @@ export class InventoryService {
       adjustments: rows.map((r) => ({ trayId: r.tray_id, sku: r.sku, bookBefore: r.book, observed: r.observed, pendingBefore: r.pending_restock })),
     };
     if (payload.adjustments.length > 0) {
-      this.#commit(() => this.#ledger.append({ type: types.stockReconciled, stream: inventoryStream, key: `reconcile:${randomUUID()}`, payload }));
+      this.#commit(() => this.#ledger.append({ type: types.stockReconciled, stream: inventoryStream, key: `reconcile:${randomUUID()}`, payload, outbox: true }));
     }
     return payload;
   }
@@ -320,7 +320,7 @@ export class InventoryService {
     if (alert.state === 'acknowledged') return alert;
     if (alert.state === 'cleared') throw errors.EDGE_ERR_ALERT_CLEARED(`alert ${id} was cleared (${alert.clearReason ?? 'condition gone'}); nothing to acknowledge`);
     this.#commit((notices) => {
-      this.#ledger.append({ type: types.alertAcknowledged, stream: inventoryStream, key: `alert-ack:${id}`, payload: { alertId: id, actor } });
+      this.#ledger.append({ type: types.alertAcknowledged, stream: inventoryStream, key: `alert-ack:${id}`, payload: { alertId: id, actor }, outbox: true });
       notices.push({ event: 'alert.acknowledged', alertId: id });
     });
     return this.alert(id);
@@ -471,7 +471,7 @@ export class InventoryService {
     for (const kind of clear) {
       const alertId = active.get(kind)!;
       const reason = row === null ? 'no longer on the tray' : kind === 'misplaced-item' ? 'removed' : 'restocked';
-      this.#ledger.append({ type: types.alertCleared, stream: inventoryStream, key: `alert-cleared:${alertId}`, payload: { alertId, reason } });
+      this.#ledger.append({ type: types.alertCleared, stream: inventoryStream, key: `alert-cleared:${alertId}`, payload: { alertId, reason }, outbox: true });
       notices.push({ event: 'alert.cleared', alertId });
     }
     if (!row) return;
@@ -492,7 +492,7 @@ export class InventoryService {
 
   #raise(notices: Notice[], cause: string, alert: AlertRaised): string {
     const subject = alert.changeId ?? `${alert.trayId}:${alert.sku}`;
-    const { event } = this.#ledger.append({ type: types.alertRaised, stream: inventoryStream, key: `alert:${alert.kind}:${subject}:${cause}`, payload: alert });
+    const { event } = this.#ledger.append({ type: types.alertRaised, stream: inventoryStream, key: `alert:${alert.kind}:${subject}:${cause}`, payload: alert, outbox: true });
     const alertId = alertIdOf(event.seq);
     notices.push({ event: 'alert.raised', alertId });
     return alertId;

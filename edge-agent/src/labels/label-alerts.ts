@@ -65,13 +65,13 @@ export class LabelAlerts {
       for (const c of toClear) {
         const alertId = this.#active.get(`${c.kind}|${c.tagId}`)!;
         const payload: AlertCleared = { alertId, reason: c.reason };
-        this.#ledger.append({ type: types.alertCleared, stream: inventoryStream, key: `alert-cleared:${alertId}`, payload });
+        this.#ledger.append({ type: types.alertCleared, stream: inventoryStream, key: `alert-cleared:${alertId}`, payload, outbox: true });
         notices.push({ event: 'alert.cleared', alertId });
       }
       for (const c of toRaise) {
         // AlertRaised's kind lists the inventory's kinds; the projection stores any kind as text (as vision does).
         const payload = { kind: c.kind, trayId: c.trayId, sku: c.sku, changeId: null, message: c.message, details: { ...c.details, tagId: c.tagId } };
-        const { event } = this.#ledger.append({ type: types.alertRaised, stream: inventoryStream, key: `alert:${c.kind}:${c.tagId}:${this.#ledger.head().seq}`, payload });
+        const { event } = this.#ledger.append({ type: types.alertRaised, stream: inventoryStream, key: `alert:${c.kind}:${c.tagId}:${this.#ledger.head().seq}`, payload, outbox: true });
         notices.push({ event: 'alert.raised', alertId: alertIdOf(event.seq) });
       }
     });

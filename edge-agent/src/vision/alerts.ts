@@ -53,7 +53,7 @@ export class VisionAlerts {
     this.#ledger.transaction(() => {
       for (const alert of stale) {
         const payload: AlertCleared = { alertId: alert.id, reason: condition ? `superseded: ${condition.reason}` : 'vision available' };
-        this.#ledger.append({ type: types.alertCleared, stream: inventoryStream, key: `alert-cleared:${alert.id}`, payload });
+        this.#ledger.append({ type: types.alertCleared, stream: inventoryStream, key: `alert-cleared:${alert.id}`, payload, outbox: true });
         notices.push({ event: 'alert.cleared', alertId: alert.id });
       }
       if (condition && !same) {
@@ -67,7 +67,7 @@ export class VisionAlerts {
           message: `Product recognition is off; checkout and inventory use weight only. ${condition.code ? `${condition.code}: ` : ''}${condition.message}`,
           details: { reason: condition.reason, code: condition.code, modelVersion: condition.modelVersion },
         };
-        const { event } = this.#ledger.append({ type: types.alertRaised, stream: inventoryStream, key: cause, payload });
+        const { event } = this.#ledger.append({ type: types.alertRaised, stream: inventoryStream, key: cause, payload, outbox: true });
         notices.push({ event: 'alert.raised', alertId: alertIdOf(event.seq) });
       }
     });
