@@ -11,7 +11,15 @@ async function allCodes(): Promise<string[]> {
   const drivers = (await import('@storeedge/device-drivers')) as { driverErrorCodes?: readonly string[] };
   const models = (await import('@storeedge/models')) as { modelErrorCodes?: readonly string[] };
   const sync = (await import('@storeedge/sync')) as { syncErrorCodes?: readonly string[] };
-  return [...Object.keys(errors), ...(simulators.simulatorErrorCodes ?? []), ...(drivers.driverErrorCodes ?? []), ...(models.modelErrorCodes ?? []), ...(sync.syncErrorCodes ?? [])];
+  const hq = (await import('@storeedge/sync/hq/index.ts')) as { hqErrorCodes?: readonly string[] };
+  return [
+    ...Object.keys(errors),
+    ...(simulators.simulatorErrorCodes ?? []),
+    ...(drivers.driverErrorCodes ?? []),
+    ...(models.modelErrorCodes ?? []),
+    ...(sync.syncErrorCodes ?? []),
+    ...(hq.hqErrorCodes ?? []),
+  ];
 }
 
 describe('error catalogue', () => {

@@ -5,6 +5,7 @@ import { runDeviceCommand } from './device-command.ts';
 import { runDemoCommand } from './demo-command.ts';
 import { runBenchCommand } from './bench-command.ts';
 import { runSimCommand } from './sim-command.ts';
+import { runHqCommand } from '@storeedge/sync/hq/cli.ts';
 
 const usage = `storeedge — the in-store edge runtime
 
@@ -15,7 +16,10 @@ usage:
   storeedge device list|disable ID|enable ID|rotate-secret ID --config FILE
   storeedge sim --scenario FILE [--seed N] [--report FILE]
                                              run a scenario against an in-process agent; prints and writes the report
-  storeedge bench [broker|shelves] [--runs N]  benchmarks; prints a table and writes JSON
+  storeedge hq serve|keygen|token|publish|status …
+                                             the reference HQ (docs/sync.md); \`storeedge hq help\` for its commands
+  storeedge bench [broker|shelves|checkout|vision|labels] [--runs N]
+                                             benchmarks; prints a table and writes JSON
   storeedge help
 
 docs: README.md and docs/ (configuration.md, mqtt.md, errors.md)`;
@@ -28,6 +32,7 @@ const commands: Record<string, Command> = {
   device: runDeviceCommand,
   bench: runBenchCommand,
   sim: runSimCommand,
+  hq: runHqCommand,
 };
 
 /** Runs one CLI command; returns the exit code. Errors print their code and what to do, not a stack. */

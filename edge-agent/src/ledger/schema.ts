@@ -55,6 +55,8 @@ const migrations: ReadonlyArray<(db: Db) => void> = [
       ALTER TABLE outbox ADD COLUMN hlc TEXT;
       ALTER TABLE outbox ADD COLUMN rejected_at INTEGER;
       CREATE INDEX outbox_rejected ON outbox (id) WHERE rejected_at IS NOT NULL;
+      -- The uplink pages pending rows by id: only those, not every row ever sent.
+      CREATE INDEX outbox_pending_by_id ON outbox (id) WHERE sent_at IS NULL;
     `);
     // Rows queued before this step get stamps in id order, never going back (as the clock would have).
     const rows = db.prepare<[], { id: number; created_at: number }>('SELECT id, created_at FROM outbox ORDER BY id').all();
