@@ -5,3 +5,4 @@ export * from './documents.ts';
 export * from './uplink.ts';
 export * from './hlc.ts';
 export * from './topics.ts';
+export * from './packet-size-guard.ts';

@@ -14,7 +14,7 @@ import type { Metrics } from '../metrics.ts';
 import type { DeviceRegistry } from '../registry/registry.ts';
 import { devicePublishAllowed, deviceSubscribeAllowed, type DeviceIdentity } from './acl.ts';
 import { OutgoingPlane, type BrokerAddresses, type DevicePlane } from './device-plane.ts';
-import { PacketSizeGuard } from './packet-guard.ts';
+import { PacketSizeGuard } from '@storeedge/sync';
 
 export interface EmbeddedBrokerOptions {
   config: Readonly<ResolvedConfig>;

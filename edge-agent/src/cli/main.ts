@@ -11,7 +11,8 @@ const usage = `storeedge — the in-store edge runtime
 
 usage:
   storeedge agent --config FILE              run the store agent (broker, ledger, API)
-  storeedge demo [--port N] [--seed N]       agent + a simulated store; prints the dashboard URL
+  storeedge demo [--port N] [--hq-port N] [--seed N]
+                                             agent + a simulated store + a reference HQ; prints the URLs
   storeedge device add ID --kind KIND --config FILE
   storeedge device list|disable ID|enable ID|rotate-secret ID --config FILE
   storeedge sim --scenario FILE [--seed N] [--report FILE]

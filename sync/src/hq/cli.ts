@@ -1,14 +1,17 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DOCUMENT_KINDS, type DocumentKind } from '../documents.ts';
 import { SyncError } from '../errors.ts';
 import { newAdminToken } from './admin-token.ts';
-import { loadHqConfigFile, type ResolvedHqConfig } from './config.ts';
+import { configuredStores, HQ_BROKER_USER, loadHqConfigFile, type ResolvedHqConfig } from './config.ts';
 import { HqError } from './hq-errors.ts';
 import { startHq } from './hq-runtime.ts';
 import { HqStore } from './hq-store.ts';
 import { storeView, type StoreView } from './http.ts';
 import { writeNewSigningKey } from './signing-key.ts';
+import { newStoreCredentials } from './store-credentials.ts';
+import { isValidStoreId } from '../topics.ts';
 
 /**
  * `storeedge hq …`: run the reference HQ and operate it. `runHqCommand(argv)` takes the
@@ -23,6 +26,10 @@ usage:
                                              write a new Ed25519 signing key (mode 0600); prints { keyId, publicKey }
                                              for the stores' sync.trustedKeys
   storeedge hq token                         print a new admin token and the sha256 for http.adminTokenSha256
+  storeedge hq store-credentials ID [--out FILE]
+                                             a new random broker password for store ID (its sync.upstream.password,
+                                             or written to FILE, mode 0600, for sync.upstream.passwordFile) and the
+                                             { id, passwordSha256 } entry for HQ's broker.stores
   storeedge hq publish prices --config FILE (--store ID … | --all) --sku SKU --price MINOR [--sku … --price …]
                                              [--currency EUR] [--effective ISO] [--expires ISO]
   storeedge hq publish KIND --config FILE (--store ID … | --all) --body FILE [--effective ISO] [--expires ISO]
@@ -36,6 +43,7 @@ const subcommands: Record<string, Subcommand> = {
   serve: serveCommand,
   keygen: keygenCommand,
   token: tokenCommand,
+  'store-credentials': storeCredentialsCommand,
   publish: publishCommand,
   status: statusCommand,
 };
@@ -71,9 +79,8 @@ async function serveCommand(args: string[]): Promise<number> {
   // signal during start-up stops HQ once it is up, instead of killing it half-started).
   const stopSignal = untilSignal();
   const hq = await startHq(config);
-  process.stdout.write(
-    `storeedge hq: API ${hq.httpUrl}  upstream ${config.upstream.url}  signing key ${hq.service.signingKey.keyId} (${hq.service.signingKey.publicKey})\n`,
-  );
+  const upstream = hq.broker ? `embedded broker ${Object.values(hq.broker.addresses).join(' ')}` : `upstream ${config.upstream?.url}`;
+  process.stdout.write(`storeedge hq: API ${hq.httpUrl}  ${upstream}  signing key ${hq.service.signingKey.keyId} (${hq.service.signingKey.publicKey})\n`);
   const signal = await stopSignal;
   hq.logger.info({ signal }, 'shutting down');
   await hq.stop();
@@ -97,6 +104,36 @@ async function tokenCommand(args: string[]): Promise<number> {
   const token = newAdminToken();
   process.stdout.write(`${JSON.stringify(token)}\n`);
   process.stderr.write('keep the token (STOREEDGE_HQ_TOKEN for `hq publish`); put only the sha256 in HQ\'s http.adminTokenSha256.\n');
+  return 0;
+}
+
+async function storeCredentialsCommand(args: string[]): Promise<number> {
+  const help = 'storeedge hq store-credentials ID [--out FILE]';
+  const { values, positionals } = parseCommandArgs(args, { out: { type: 'string', short: 'o' } }, help);
+  const [id, ...extra] = positionals;
+  if (!id || extra.length > 0) throw usageError('name one store id', help);
+  if (!isValidStoreId(id)) throw usageError(`${JSON.stringify(id)} is not a store id (1–64 of A–Z a–z 0–9 _ -)`, help);
+  if (id === HQ_BROKER_USER) throw usageError(`"${HQ_BROKER_USER}" is HQ's own user on the broker; give the store another id`, help);
+  const credentials = newStoreCredentials(id);
+  const entry = { id, passwordSha256: credentials.passwordSha256 };
+  if (values.out !== undefined) {
+    mkdirSync(dirname(values.out), { recursive: true });
+    try {
+      writeFileSync(values.out, `${credentials.password}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'EEXIST') throw usageError(`${values.out} already exists; choose another --out`, help);
+      throw cause;
+    }
+    process.stdout.write(`${JSON.stringify(entry)}\n`);
+    process.stderr.write(
+      `wrote the password to ${values.out} (mode 0600): the store's sync.upstream.passwordFile. Add the line above to HQ's broker.stores (and restart HQ).\n`,
+    );
+    return 0;
+  }
+  process.stdout.write(`${JSON.stringify(credentials)}\n`);
+  process.stderr.write(
+    `give the store its password (sync.upstream.password, or better a file for sync.upstream.passwordFile); put only ${JSON.stringify(entry)} in HQ's broker.stores (and restart HQ). The embedded broker speaks MQTT 3.1.1: the store also needs sync.upstream.protocolVersion 4.\n`,
+  );
   return 0;
 }
 
@@ -182,8 +219,8 @@ async function statusCommand(args: string[]): Promise<number> {
     throw new HqError('SYNC_ERR_HQ_CONFIG_INVALID', `cannot open HQ's database ${config.databaseFile}: ${(cause as Error).message}; has \`storeedge hq serve\` run?`);
   }
   try {
-    const configured = new Set(config.stores);
-    const ids = [...new Set([...config.stores, ...store.storeIds()])].sort();
+    const configured = new Set(configuredStores(config));
+    const ids = [...new Set([...configured, ...store.storeIds()])].sort();
     const views = ids.map((id) => storeView(store, id, configured.has(id)));
     process.stdout.write(values.json ? `${JSON.stringify({ stores: views }, null, 2)}\n` : statusTable(views));
   } finally {

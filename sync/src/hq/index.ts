@@ -1,6 +1,24 @@
 /** The reference HQ (docs/sync.md "Reference HQ"): `storeedge hq …` runs `runHqCommand`. */
 export { runHqCommand } from './cli.ts';
-export { hqConfigSchema, loadHqConfig, loadHqConfigFile, type HqConfig, type HqConfigInput, type ResolvedHqConfig } from './config.ts';
+export {
+  configuredStores,
+  HQ_BROKER_USER,
+  hqConfigSchema,
+  loadHqConfig,
+  loadHqConfigFile,
+  type HqConfig,
+  type HqConfigInput,
+  type ResolvedHqConfig,
+} from './config.ts';
+export {
+  filterWithin,
+  HqBroker,
+  syncAclAllows,
+  type HqBrokerAddresses,
+  type HqBrokerCounters,
+  type HqBrokerSettings,
+  type HqBrokerStatus,
+} from './embedded-broker.ts';
 export { HqError, hqErrorCodes, type HqErrorCode } from './hq-errors.ts';
 export { startHq, upstreamConnection, type RunningHq } from './hq-runtime.ts';
 export {
@@ -33,4 +51,5 @@ export {
 export { createHqHttpServer, storeView, type StoreView } from './http.ts';
 export { adminTokenSha256, newAdminToken } from './admin-token.ts';
 export { loadSigningKey, writeNewSigningKey } from './signing-key.ts';
+export { newStoreCredentials, storePasswordSha256 } from './store-credentials.ts';
 export { storeConnected } from './store-status.ts';

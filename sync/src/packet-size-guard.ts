@@ -4,6 +4,7 @@ import { Transform, type TransformCallback } from 'node:stream';
  * Reads MQTT fixed headers as bytes stream past and fails the stream when a packet announces a
  * Remaining Length above `maxPacketBytes` — before the broker buffers it whole ([MQTT-2.2.3]:
  * the length is a variable byte integer of up to 4 bytes). Bytes pass through unchanged.
+ * Used by the agent's device broker and by the reference HQ's embedded broker.
  */
 export class PacketSizeGuard extends Transform {
   /** Bytes of the current packet's body still to pass; -1 while reading a header. */
