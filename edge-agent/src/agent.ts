@@ -24,6 +24,8 @@ import { publishAlerts } from './inventory/alerts-out.ts';
 import { InventoryService } from './inventory/inventory-service.ts';
 import { inventoryProjection } from './inventory/projection.ts';
 import { attachSensing, type Sensing } from './inventory/sensing.ts';
+import { OrderService } from './orders/order-service.ts';
+import { ordersProjection } from './orders/projection.ts';
 import { SerialDevices } from './serial/serial-devices.ts';
 import { SyncService } from './sync/sync-service.ts';
 import { Ledger } from './ledger/ledger.ts';
@@ -98,6 +100,7 @@ export class StoreAgent {
   readonly clock: AgentClock;
   #checkout: CheckoutService | undefined;
   #labels: LabelService | undefined;
+  #orders: OrderService | undefined;
   #renderer: LabelRenderer | undefined;
   #bayIndexModel: StoreModel | null = null;
   #catalogModel: StoreModel | null = null;
@@ -126,6 +129,12 @@ export class StoreAgent {
     return this.#labels;
   }
 
+  /** Click & collect orders from HQ (docs/sync.md "Online orders"); available once started. */
+  get orders(): OrderService {
+    if (!this.#orders) throw errors.EDGE_ERR_INTERNAL('agent is not started');
+    return this.#orders;
+  }
+
   /** The weight pipeline and RFID presence tracker for the store model in force (none without one). */
   get sensing(): Sensing | undefined {
     return this.#sensing;
@@ -147,7 +156,7 @@ export class StoreAgent {
     });
     if (config.ledgerFile !== ':memory:') mkdirSync(config.dataDir, { recursive: true });
     this.ledger = Ledger.open(config.ledgerFile, {
-      projections: [devicesProjection, inventoryProjection],
+      projections: [devicesProjection, inventoryProjection, ordersProjection],
       synchronous: config.ledger.synchronous,
       ...(config.sync ? { maxClockSkewMs: config.sync.maxSkewMs } : {}),
     });
@@ -303,6 +312,7 @@ export class StoreAgent {
     this.#addresses = await this.plane.start();
     planeUp = true;
     this.#startLabels();
+    this.#startOrders();
     this.#startSync();
     for (const receipt of waiting.splice(0)) void publishReceipt(receipt);
     this.#serial.start();
@@ -448,6 +458,14 @@ export class StoreAgent {
     this.#cleanups.push(() => labels.stop());
   }
 
+  /** Click & collect, after the labels (it flashes them) and before the link to HQ (an order document may arrive at once). */
+  #startOrders(): void {
+    const orders = new OrderService({ ledger: this.ledger, bus: this.bus, inventory: this.inventory, labels: this.#labels!, clock: this.clock, logger: this.logger });
+    orders.start();
+    this.#orders = orders;
+    this.#cleanups.push(() => orders.stop());
+  }
+
   /**
    * The link to HQ, after the price book has the config's catalogue and the label service listens
    * to it (a document applied at once reaches the labels). It never fails the start for a
@@ -500,6 +518,7 @@ export class StoreAgent {
       checkout: this.#checkout!,
       prices: this.prices,
       labels: this.#labels!,
+      orders: this.#orders!,
       setQueueDepth: (queue, depth) => this.metrics.queueDepth.set({ queue }, depth),
     };
   }

@@ -104,6 +104,34 @@ export const keysBodySchema = z.strictObject({
   revoke: z.array(keyId),
 });
 
+/**
+ * A pseudonymous customer reference: `c-` and 4–64 lowercase hex digits (a random id, or a keyed
+ * hash HQ can map back). The shape keeps names, e-mail addresses and formatted phone numbers out;
+ * HQ must still never derive it from them (docs/sync.md "Online orders").
+ */
+export const customerRefPattern = /^c-[0-9a-f]{4,64}$/;
+
+/** Click & collect: one order for this store to reserve, pick and hand over (docs/sync.md "Online orders"). */
+export const orderBodySchema = z.strictObject({
+  orderId: z.string().regex(documentIdPattern, 'an id of 1–128 letters, digits, ".", "_", ":" or "-"'),
+  lines: z
+    .array(z.strictObject({ sku, qty: z.number().int().min(1).max(10_000) }))
+    .min(1)
+    .max(500)
+    .superRefine((lines, ctx) => {
+      const seen = new Set<string>();
+      for (const [index, line] of lines.entries()) {
+        if (seen.has(line.sku)) ctx.addIssue({ code: 'custom', path: [index, 'sku'], message: `SKU "${line.sku}" is listed twice (one line per SKU)` });
+        seen.add(line.sku);
+      }
+    }),
+  customerRef: z.string().regex(customerRefPattern, 'a pseudonymous reference such as "c-7f3a" ("c-" and 4–64 lowercase hex digits), never a name, phone number or e-mail address'),
+  /** Store clock, ms: not collected by then, the order expires and its stock is released. */
+  collectBy: ms,
+  /** For the store team (packing, substitutions); stays in the store, never sent back up. */
+  note: z.string().min(1).max(500).optional(),
+});
+
 const objectBody = z.record(z.string(), z.unknown());
 
 export const documentBodySchemas: Record<DocumentKind, z.ZodType> = {
@@ -112,7 +140,7 @@ export const documentBodySchemas: Record<DocumentKind, z.ZodType> = {
   catalog: catalogBodySchema,
   planogram: objectBody,
   'model-release': objectBody,
-  order: objectBody,
+  order: orderBodySchema,
   keys: keysBodySchema,
 };
 
@@ -120,6 +148,7 @@ export type PricesBody = z.infer<typeof pricesBodySchema>;
 export type PromotionsBody = z.infer<typeof promotionsBodySchema>;
 export type CatalogBody = z.infer<typeof catalogBodySchema>;
 export type KeysBody = z.infer<typeof keysBodySchema>;
+export type OrderBody = z.infer<typeof orderBodySchema>;
 
 /**
  * What a `keys` document signed by `signerKeyId` would change, or why it must be refused: a key

@@ -9,6 +9,7 @@ import type { EpcisDocument } from '../inventory/epcis/document.ts';
 import type { AlertFilter, ReconcileInput, RestockInput } from '../inventory/inventory-service.ts';
 import type { StockReconciled } from '../inventory/ledger-events.ts';
 import type { StockFilter, StockView, TrayStockView } from '../inventory/stock-view.ts';
+import type { OrdersApi } from '../orders/api.ts';
 import type { SyncHealth } from '../sync/sync-service.ts';
 
 /** A device as the API shows it: registry facts and live status; never its secret hash. */
@@ -62,6 +63,8 @@ export interface AgentApi {
   readonly checkout: CheckoutApi;
   readonly prices: PricingApi;
   readonly labels: LabelsApi;
+  /** Click & collect orders (docs/sync.md "Online orders"). */
+  readonly orders: OrdersApi;
   /** Called by the event stream to publish its own queue depth. */
   setQueueDepth(queue: string, depth: number): void;
 }

@@ -3,6 +3,7 @@ import { StoreEdgeError, errors } from '../errors.ts';
 import { registerCheckoutRoutes } from '../checkout/routes.ts';
 import { registerInventoryRoutes } from '../inventory/routes.ts';
 import { registerLabelRoutes } from '../labels/routes.ts';
+import { registerOrderRoutes } from '../orders/routes.ts';
 import { registerPricingRoutes } from '../pricing/routes.ts';
 import type { Logger } from '../log.ts';
 import type { AgentApi } from './api.ts';
@@ -46,6 +47,7 @@ export async function createHttpServer(api: AgentApi, logger: Logger): Promise<F
   registerCheckoutRoutes(app, api.checkout);
   registerPricingRoutes(app, api.prices);
   registerLabelRoutes(app, api.labels);
+  registerOrderRoutes(app, api.orders);
   registerEventStream(app, api);
   return app;
 }

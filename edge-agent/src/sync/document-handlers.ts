@@ -1,6 +1,7 @@
 import { planKeyChanges, type CatalogBody, type DocumentHeader, type DocumentKind, type KeyRing, type KeysBody, type PricesBody, type PromotionsBody, type SyncErrorCode } from '@storeedge/sync';
 import { StoreEdgeError } from '../errors.ts';
 import type { Ledger } from '../ledger/index.ts';
+import { orderHandler } from '../orders/order-document.ts';
 import { bookPromotionsSchema, type PriceBook } from '../pricing/index.ts';
 import { syncEventTypes, syncStream, type KeysChanged } from './ledger-events.ts';
 
@@ -217,5 +218,5 @@ export function applyKeyChanges(keyRing: KeyRing, change: Pick<KeysChanged, 'add
 
 /** The kinds this agent applies; the others are refused with SYNC_ERR_DOC_UNSUPPORTED_KIND for now. */
 export const documentHandlers: ReadonlyMap<DocumentKind, DocumentHandler> = new Map(
-  [pricesHandler, promotionsHandler, catalogHandler, keysHandler].map((handler) => [handler.kind, handler]),
+  [pricesHandler, promotionsHandler, catalogHandler, keysHandler, orderHandler].map((handler) => [handler.kind, handler]),
 );
