@@ -102,8 +102,13 @@ export const errors = {
   EDGE_ERR_PRICE_INVALID: defineError('EDGE_ERR_PRICE_INVALID', 'a price, promotion list or markdown rule is not valid', 422),
   EDGE_ERR_PRICE_RETROACTIVE: defineError('EDGE_ERR_PRICE_RETROACTIVE', 'a price change cannot take effect before now', 422),
   EDGE_ERR_PRICE_CURRENCY_MISMATCH: defineError('EDGE_ERR_PRICE_CURRENCY_MISMATCH', 'the SKU is priced in another currency', 422),
+  /** orders: click & collect (docs/sync.md "Online orders") */
+  EDGE_ERR_ORDER_NOT_FOUND: defineError('EDGE_ERR_ORDER_NOT_FOUND', 'no order with this id', 404),
+  EDGE_ERR_ORDER_STATE: defineError('EDGE_ERR_ORDER_STATE', 'the order is not in a state that allows this step', 409),
+  EDGE_ERR_ORDER_PICK_INVALID: defineError('EDGE_ERR_ORDER_PICK_INVALID', 'the picked lines do not match the order', 422),
   /** cli */
   EDGE_ERR_CLI_USAGE: defineError('EDGE_ERR_CLI_USAGE', 'command line is not valid', 2),
+  EDGE_ERR_SIM_UPSTREAM_BROKER: defineError('EDGE_ERR_SIM_UPSTREAM_BROKER', "the scenario's upstream broker (Mosquitto) is not installed or did not start", 500),
 } as const;
 
 export type EdgeErrorCode = keyof typeof errors;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -24,6 +24,7 @@ import { loadConfig } from '../config/load.ts';
 import { errors } from '../errors.ts';
 import type { ShelfChange } from '../events.ts';
 import { parseCommandArgs } from './main.ts';
+import { SimHqLink, type SyncScenarioReport } from './sim-hq-link.ts';
 
 const help = 'storeedge sim --scenario FILE [--seed N] [--report FILE] [--no-vision]';
 const storeId = 'sim-store';
@@ -54,6 +55,8 @@ export interface ScenarioReport {
   };
   /** Shelf labels (labels scenarios): the truth kept by the gateway simulators against the agent's outputs (docs/esl.md). */
   labels?: Record<string, unknown>;
+  /** HQ sync (scenarios with a `network` section): the store's outbox against what the reference HQ holds, the outages, the backlog (sim-hq-link.ts). */
+  sync?: SyncScenarioReport;
   run: Record<string, unknown>;
 }
 
@@ -90,7 +93,14 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
   const dir = mkdtempSync(join(tmpdir(), 'storeedge-sim-'));
   const clients: MqttClient[] = [];
   let agent: StoreAgent | undefined;
+  let hqLink: SimHqLink | undefined;
   try {
+    if (scenario.network) {
+      // A real Mosquitto as HQ's upstream broker keeps its files under the run's dir; run as root it
+      // drops to the `mosquitto` user, which must be able to pass through (the dir stays unlistable).
+      chmodSync(dir, 0o711);
+      hqLink = await SimHqLink.start({ dir, storeId, network: scenario.network, progress });
+    }
     const shelfRun = scenario.shelfActivity ? new ShelfScenarioRun(scenario, { epochMs }) : undefined;
     const checkoutRun = scenario.checkout ? new CheckoutScenarioRun(scenario, { epochMs, vision: options.vision ?? true }) : undefined;
     const labelsRun = scenario.labels ? new LabelsScenarioRun(scenario, { epochMs }) : undefined;
@@ -120,6 +130,7 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
         // store) would drop samples that are 100 ms apart in device time but 1 ms apart here.
         ingest: { ratePerSecond: 1_000_000, rateBurst: 1_000_000 },
         store: { model: labelsRun?.store ?? scenario.store },
+        ...(hqLink ? { sync: hqLink.agentSettings } : {}),
       },
       dir,
     );
@@ -128,6 +139,7 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
     agent = await StoreAgent.start(config, { payment, clock, ...(cameras.length > 0 ? { cameras } : {}), ...(images ? { catalogImages: images } : {}) });
     const changes: ShelfChange[] = [];
     agent.bus.on('shelf.change', (change) => changes.push(change));
+    await hqLink?.attach(agent);
 
     const started = performance.now();
     let summary: Awaited<ReturnType<ShelfScenarioRun['run']>> | undefined;
@@ -170,7 +182,8 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
           },
         },
         // Longer than the weight pipeline's unexplained hold and the checkout's settle limit, so every visit is decided.
-        { settleTailMs: 45_000, staff: staffThroughApi(agent.httpUrl) },
+        // HQ outages (scenario `network`) start and end as the device time passes them.
+        { settleTailMs: 45_000, staff: staffThroughApi(agent.httpUrl), ...(hqLink ? { onTime: (simMs: number) => hqLink!.onTime(simMs) } : {}) },
       )) as unknown as Record<string, unknown>;
       await resolveReviews(agent, checkoutRun);
     }
@@ -223,6 +236,11 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
       report.shelfEvents = shelfEvents as unknown as Record<string, unknown>;
       report.inventory = { ...inventory, misplacedAlerted, misplacedAlerts: alerts.length } as unknown as Record<string, unknown>;
     }
+    // Last: every outbox row the run made (reviews resolved included) has had its chance to reach HQ.
+    if (hqLink) {
+      report.sync = await hqLink.finish();
+      progress(`sim: sync: ${report.sync.uplinkEvents} outbox rows, HQ holds ${report.sync.hqReceived}, missing ${report.sync.missing}, duplicates ${report.sync.duplicates}`);
+    }
     return report;
   } catch (error) {
     progress(`sim: failed: ${(error as Error).stack ?? String(error)}`);
@@ -230,6 +248,7 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
   } finally {
     await Promise.all(clients.map((c) => c.endAsync(true)));
     await agent?.stop();
+    await hqLink?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -250,6 +269,7 @@ function labelsPort(agent: StoreAgent): LabelsAgentPort {
     priceOfContent: (hash) => contentPrice.get(hash),
     desiredHash: (tagId) => agent.labels.label(tagId).desired?.contentHash ?? undefined,
     labelState: (tagId) => agent.labels.label(tagId).state,
+    labelView: (tagId) => agent.labels.label(tagId),
     currentPrice: (sku, at) => agent.prices.unitPriceAt(sku, at).priceMinor,
     async idle() {
       await agent.labels.idle();
@@ -377,6 +397,7 @@ export function formatScenarioReport(report: ScenarioReport): string {
       ),
     );
   }
+  if (report.sync) lines.push(...formatSync(report.sync));
   const e = report.shelfEvents as Record<string, number> | undefined;
   if (e) {
     lines.push(
@@ -391,6 +412,26 @@ export function formatScenarioReport(report: ScenarioReport): string {
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+function formatSync(y: SyncScenarioReport): string[] {
+  const hms = (ms: number | null) => {
+    if (ms === null) return '—';
+    const t = Math.round(ms / 1000);
+    return `${Math.floor(t / 3600)}:${String(Math.floor(t / 60) % 60).padStart(2, '0')}:${String(t % 60).padStart(2, '0')}`;
+  };
+  const real = (ms: number | null) => (ms === null ? '—' : ms < 10_000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
+  const money = (minor: number) => (minor / 100).toFixed(2);
+  const tenMinutes = y.backlog.pending.filter((_, i) => i % 10 === 0);
+  return [
+    `sync           ${y.uplinkEvents} outbox rows, HQ holds ${y.hqReceived}: missing ${y.missing}  duplicates ${y.duplicates} (re-deliveries HQ deduplicated ${y.duplicateDeliveries})  unexpected ${y.unexpected}  pending ${y.pendingAtEnd}  rejected ${y.rejected}`,
+    `sync receipts  store ${y.receipts.store} (${money(y.receipts.storeTotalMinor)})  HQ ${y.receipts.hq} (${money(y.receipts.hqTotalMinor)})  mismatched ${y.receipts.mismatched}`,
+    ...y.outages.map(
+      (o) =>
+        `sync outage    ${hms(o.startMs)} for ${hms(o.lengthMs)} (${real(o.downWallMs)} real): backlog ${o.pendingAtStart ?? '—'} → ${o.pendingAtEnd ?? '—'}; reconnected ${real(o.reconnectWallMs)} after the restart with ${o.backlogAtReconnect ?? '—'} pending; empty ${real(o.drainWallMs)} later (at ${hms(o.drainedAtMs)})`,
+    ),
+    `sync backlog   pending every 10 simulated min: ${tenMinutes.join(' ')} (max ${Math.max(0, ...y.backlog.pending)}); final drain ${y.finalDrain.drained ? real(y.finalDrain.wallMs) : `not drained after ${real(y.finalDrain.wallMs)}`}`,
+  ];
 }
 
 interface CheckoutReportView {

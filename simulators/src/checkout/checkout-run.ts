@@ -119,9 +119,14 @@ export class CheckoutScenarioRun {
    * Sends every message of the scenario to the sink in device-time order (`at` = epoch +
    * simulated ms), with up to `window` messages in flight; each device's messages stay in order.
    * Staff restocks are announced through `staff` when they start. After the last person has
-   * left, the shelves keep sampling for `settleTailMs`.
+   * left, the shelves keep sampling for `settleTailMs`. `onTime` is told the device time (ms
+   * from the start) as it advances, at most once per simulated second, before the messages of
+   * that instant go out; the run waits for it (e.g. `storeedge sim` stops the HQ broker there).
    */
-  async run(sink: CheckoutSink, options: { staff?: StaffActions; settleTailMs?: number; window?: number } = {}): Promise<CheckoutRunSummary> {
+  async run(
+    sink: CheckoutSink,
+    options: { staff?: StaffActions; settleTailMs?: number; window?: number; onTime?: (simMs: number) => Promise<void> | void } = {},
+  ): Promise<CheckoutRunSummary> {
     const window = options.window ?? 32;
     const end = Math.ceil(this.#script.end + (options.settleTailMs ?? 5_000));
     const root = new Rng(this.#scenario.seed);
@@ -172,12 +177,18 @@ export class CheckoutScenarioRun {
     let scan = 0;
     let shot = 0;
     let nextAction = 0;
+    let nextTimeMs = 0;
     for (;;) {
       const tw = sample * sampleMs;
       const tf = frame * frameMs;
       const ts = scans[scan]?.at ?? Infinity;
       const tc = shots[shot]?.t ?? Infinity;
       if (tw > end && tf > end && ts === Infinity && tc === Infinity) break;
+      const now = Math.min(tw, tf, ts, tc);
+      if (options.onTime !== undefined && now >= nextTimeMs) {
+        await options.onTime(now);
+        nextTimeMs = (Math.floor(now / 1_000) + 1) * 1_000;
+      }
       // Actions (and the staff's restock announcements) go in before any message stamped at or after their start.
       while (nextAction < actions.length && actions[nextAction]!.action.startAt <= Math.min(tw, tf, ts, tc)) {
         const a = actions[nextAction++]!;

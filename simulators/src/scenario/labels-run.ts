@@ -25,6 +25,8 @@ export interface LabelsAgentPort {
   desiredHash(tagId: string): string | undefined;
   /** The agent's own state for a tag ('confirmed', 'queued', …). */
   labelState(tagId: string): string | undefined;
+  /** The agent's full view of a tag (its API view), for the report's list of labels that did not converge. */
+  labelView?(tagId: string): unknown;
   /** The agent's current unit price of `sku` at `at` (what the labels must converge to). */
   currentPrice(sku: string, at: number): number;
   /** Resolves when the agent renders and sends nothing more for now; returns the image and LED commands it has published so far. */
@@ -43,6 +45,8 @@ export interface LabelsOutcome {
   confirmedByAgent: number;
   /** In-range tags showing content priced differently from the agent's current price at the end. */
   wrongPriceShown: number;
+  /** In-range labels not showing the agent's content at the end (up to 20): the agent's view beside the gateway's truth, to tell why. */
+  notConverged: Array<{ tagId: string; gateway: string; agent: unknown; truth: unknown }>;
   /** Purchases charged above a price a label of that SKU showed at that instant (truth). */
   integrityViolations: number;
   purchases: number;
@@ -288,10 +292,13 @@ export class LabelsScenarioRun {
     }
 
     const endTruth = { inRange: 0, converged: 0, confirmed: 0, wrongPrice: 0 };
+    const notConverged: LabelsOutcome['notConverged'] = [];
     for (const label of this.store.labels) {
       if (!inRange(label.tagId)) continue;
       endTruth.inRange++;
-      if (gatewayOf.get(label.tagId)!.displayedHash(label.tagId) === agent.desiredHash(label.tagId)) endTruth.converged++;
+      const gateway = gatewayOf.get(label.tagId)!;
+      if (gateway.displayedHash(label.tagId) === agent.desiredHash(label.tagId)) endTruth.converged++;
+      else if (notConverged.length < 20) notConverged.push({ tagId: label.tagId, gateway: label.gateway, agent: agent.labelView?.(label.tagId) ?? agent.labelState(label.tagId), truth: gateway.tagTruth(label.tagId) });
       if (agent.labelState(label.tagId) === 'confirmed') endTruth.confirmed++;
       if (shownPrice(label.tagId, t) !== agent.currentPrice(label.sku, t)) endTruth.wrongPrice++;
     }
@@ -308,6 +315,7 @@ export class LabelsScenarioRun {
       converged: endTruth.converged,
       confirmedByAgent: endTruth.confirmed,
       wrongPriceShown: endTruth.wrongPrice,
+      notConverged,
       integrityViolations: violations,
       purchases,
       priceChanges: changes.length,

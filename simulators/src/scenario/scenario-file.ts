@@ -33,6 +33,27 @@ export const scenarioVision = visionOptions.extend({
   enabled: z.boolean().default(false),
 });
 
+/** One HQ outage: the upstream broker is down from `startMs` for `lengthMs` (simulated ms from the scenario's start). */
+export const hqOutage = z.strictObject({
+  startMs: z.number().int().nonnegative(),
+  lengthMs: z.number().int().positive(),
+});
+
+/**
+ * The store's link to head office (docs/sync.md "The HQ-outage scenario"). A scenario with this
+ * section runs a real Mosquitto as the upstream broker and an in-process reference HQ, and the
+ * agent syncs to them; its report gets a `sync` field. `hqOutages` stop the broker for a while,
+ * in simulated time (ascending, not overlapping); the scenario needs a `checkout` section, whose
+ * device time places them.
+ */
+export const scenarioNetwork = z.strictObject({
+  hqOutages: z
+    .array(hqOutage)
+    .max(100)
+    .default([])
+    .refine((outages) => outages.every((o, i) => i === 0 || o.startMs >= outages[i - 1]!.startMs + outages[i - 1]!.lengthMs), 'outages must be in ascending order and must not overlap'),
+});
+
 /**
  * A scenario file (simulators/scenarios/*.json): a seed, the store (catalog and layout, the
  * same store model the agent loads), the load-cell settings and the activity to simulate.
@@ -59,13 +80,18 @@ export const scenarioFile = z
     vision: scenarioVision.optional(),
     /** Shelf labels: generated labels, gateways' radio, price changes, restarts, purchases (scenario/labels-activity.ts). */
     labels: labelsActivity.optional(),
+    /** The link to HQ and its outages (scenarioNetwork); absent = the store runs without HQ. */
+    network: scenarioNetwork.optional(),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.network === undefined || s.checkout !== undefined, { path: ['network'], message: 'HQ outages are placed in checkout device time: a scenario with `network` needs a `checkout` section' });
 
 export type ScenarioFile = z.infer<typeof scenarioFile>;
 export type ShelfActivity = z.infer<typeof shelfActivity>;
 export type ScenarioVision = z.output<typeof scenarioVision>;
 export type ScenarioVisionInput = z.input<typeof scenarioVision>;
+export type ScenarioNetwork = z.output<typeof scenarioNetwork>;
+export type HqOutage = z.output<typeof hqOutage>;
 
 /** Reads and validates a scenario file; errors name the file and the field. */
 export function loadScenarioFile(path: string): ScenarioFile {
