@@ -136,6 +136,11 @@ export class EslGatewaySimulator extends DeviceSimulator {
     this.#radio.rebootTag(tagId);
   }
 
+  /** Ends spontaneous tag reboots and range churn (the scenario's activity is over); tags out of range stay out. */
+  stopDisturbances(): void {
+    this.#radio.stopDisturbances();
+  }
+
   /** Moves a tag out of radio range or back into it. */
   setInRange(tagId: string, inRange: boolean): void {
     this.#radio.setInRange(tagId, inRange);

@@ -113,6 +113,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  * one Timeline (one clock timer) per gateway.
  */
 export class EslRadio {
+  #disturbancesOff = false;
   readonly options: ResolvedEslRadioOptions;
   readonly #deviceId: string;
   readonly #clock: Clock;
@@ -250,6 +251,14 @@ export class EslRadio {
   // ---- things that happen to the store -----------------------------------------------------
 
   /** The tag reboots now: a blank screen (unless the gateway's tags cache content) and a `boot` report if heard. */
+  /**
+   * No more spontaneous reboots or range churn from now on (a scenario's activity is over and it
+   * waits for the labels to settle). Tags out of range stay out; scheduled check-ins go on.
+   */
+  stopDisturbances(): void {
+    this.#disturbancesOff = true;
+  }
+
   rebootTag(tagId: string): void {
     this.#reboot(this.#tag(tagId));
   }
@@ -348,11 +357,13 @@ export class EslRadio {
         this.#housekeeping();
         return;
       case 'reboot':
+        if (this.#disturbancesOff) return;
         this.#reboot(event.tag);
         if (event.tag.dead) return;
         this.#timeline.at(this.#clock.now() + this.#rng.exponential(DAY_MS / this.options.rebootsPerTagPerDay), event);
         return;
       case 'range':
+        if (this.#disturbancesOff) return;
         event.tag.inRange = !event.tag.inRange;
         this.#counters.rangeChanges++;
         this.#scheduleRangeChange(event.tag, this.#clock.now());

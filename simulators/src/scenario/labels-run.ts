@@ -271,7 +271,9 @@ export class LabelsScenarioRun {
         progress(`labels: ${((t - start) / 60_000).toFixed(0)} of ${(a.durationMs / 60_000).toFixed(0)} simulated min, ${openChanges.size} price changes not yet on every label, ${commands} commands`);
       }
     }
-    // Settling: until every in-range label shows what the agent wants, or settleMs.
+    // Settling: the disturbances stop with the activity (a tag rebooting in the last second could
+    // never have converged), then wait until every in-range label shows what the agent wants, or settleMs.
+    for (const gateway of gateways.values()) gateway.stopDisturbances();
     const settleEnd = end + a.settleMs;
     const converged = () => this.store.labels.every((l) => !inRange(l.tagId) || gatewayOf.get(l.tagId)!.displayedHash(l.tagId) === agent.desiredHash(l.tagId));
     while (t < settleEnd && (openChanges.size > 0 || !converged())) await stepTo(Math.min(settleEnd, t + this.#stepMs));

@@ -355,6 +355,23 @@ describe('ESL radio: LED, battery, reports, range, restart', () => {
     expect(rig.reports.filter((r) => r.cause === 'boot').length).toBeLessThanOrEqual(c.reboots);
   });
 
+  it('stops rebooting tags and moving them in and out of range when told, and keeps checking in', () => {
+    const tags = Array.from({ length: 200 }, (_, i) => `t${i}`);
+    const rig = radioRig(tags, { rangeChurn: { meanInRangeMs: 6 * 60 * MIN, meanOutOfRangeMs: 30 * MIN }, rebootsPerTagPerDay: 5, backoff: false });
+    rig.radio.start();
+    rig.clock.advance(6 * 60 * MIN);
+    const before = rig.radio.counters();
+    expect(before.reboots).toBeGreaterThan(50);
+    const outOfRange = tags.filter((t) => !rig.radio.tagTruth(t).inRange);
+    rig.radio.stopDisturbances();
+    rig.clock.advance(24 * 60 * MIN);
+    const after = rig.radio.counters();
+    expect(after.reboots).toBe(before.reboots);
+    expect(after.rangeChanges).toBe(before.rangeChanges);
+    expect(tags.filter((t) => !rig.radio.tagTruth(t).inRange)).toEqual(outOfRange);
+    expect(after.checkins).toBeGreaterThan(before.checkins);
+  });
+
   it('draws a share of tags out of range at the start, and replays identically from the same seed', () => {
     const tags = Array.from({ length: 1_000 }, (_, i) => `t${i}`);
     const run = () => {
