@@ -99,12 +99,15 @@ export class MosquittoProcess {
     return this.#child.pid;
   }
 
-  /** Starts mosquitto and waits until it accepts TCP connections (bounded by timeoutMs). */
-  static async start(path: string, version: string, timeoutMs = 5_000): Promise<MosquittoProcess> {
+  /**
+   * Starts mosquitto and waits until it accepts TCP connections (bounded by timeoutMs). `config`
+   * builds its configuration for the chosen port (default `mosquittoConfig`: anonymous, no ACL).
+   */
+  static async start(path: string, version: string, timeoutMs = 5_000, config: (port: number) => string = mosquittoConfig): Promise<MosquittoProcess> {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'storeedge-bench-mosquitto-'));
     const configFile = join(dir, 'mosquitto.conf');
-    writeFileSync(configFile, mosquittoConfig(port));
+    writeFileSync(configFile, config(port));
     const child = spawn(path, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     const broker = new MosquittoProcess(child, dir, port, version);
     try {

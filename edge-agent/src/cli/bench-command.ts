@@ -6,6 +6,7 @@ import { formatShelvesBench, runShelvesBench } from '../bench/shelves-bench.ts';
 import { formatCheckoutBench, runCheckoutBench } from '../bench/checkout-bench.ts';
 import { formatVisionBench, runVisionBench } from '../bench/vision-bench.ts';
 import { formatLabelsBench, runLabelsBench } from '../bench/labels-bench.ts';
+import { formatSyncBench, runSyncBench } from '../bench/sync-bench.ts';
 import { errors } from '../errors.ts';
 import { parseCommandArgs } from './main.ts';
 
@@ -14,9 +15,10 @@ const help = `storeedge bench [broker] [--devices 500] [--messages 20] [--runs 3
        storeedge bench shelves [--trays 48] [--minutes 10] [--runs 5] [--warmup 1] [--out FILE]
        storeedge bench checkout [--scenario FILE] [--seed 1] [--runs 3] [--out FILE]
        storeedge bench vision [--runs 3] [--warmup 1] [--crops 512] [--matmul 1024] [--out FILE]
-       storeedge bench labels [--runs 3] [--per-type 40] [--labels 20000] [--gateways 20] [--seed 1] [--out FILE]`;
+       storeedge bench labels [--runs 3] [--per-type 40] [--labels 20000] [--gateways 20] [--seed 1] [--out FILE]
+       storeedge bench sync [--runs 3] [--stores 200] [--quick] [--mosquitto PATH] [--out FILE]`;
 
-const suites = ['broker', 'shelves', 'checkout', 'vision', 'labels'] as const;
+const suites = ['broker', 'shelves', 'checkout', 'vision', 'labels', 'sync'] as const;
 /** Flags only the broker suite takes. */
 const brokerOnly = ['devices', 'messages', 'client', 'qos', 'mosquitto', 'no-reference'] as const;
 
@@ -46,6 +48,8 @@ export async function runBenchCommand(args: string[]): Promise<number> {
       'per-type': { type: 'string' },
       labels: { type: 'string' },
       gateways: { type: 'string' },
+      stores: { type: 'string' },
+      quick: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     help,
@@ -57,6 +61,10 @@ export async function runBenchCommand(args: string[]): Promise<number> {
   const [suite = 'broker', ...extra] = positionals;
   if (!(suites as readonly string[]).includes(suite) || extra.length > 0) {
     throw errors.EDGE_ERR_CLI_USAGE(`unknown bench suite "${[suite, ...extra].join(' ')}"; suites: ${suites.join(', ')}\nusage: ${help}`);
+  }
+  if (suite === 'sync') return runSyncSuite(args, values);
+  if (values.stores !== undefined || values.quick) {
+    throw errors.EDGE_ERR_CLI_USAGE(`--stores and --quick are for the sync suite\nusage: ${help}`);
   }
   if (suite === 'labels') return runLabelsSuite(args, values);
   if (values['per-type'] !== undefined || values.labels !== undefined || values.gateways !== undefined) {
@@ -183,6 +191,36 @@ async function runLabelsSuite(args: string[], values: Record<string, string | bo
     values.out as string | undefined,
     (signal) => runLabelsBench({ runs, perType, labels, gateways, seed, progress: (line) => process.stderr.write(`bench: ${line}\n`), signal }),
     formatLabelsBench,
+  );
+}
+
+/**
+ * `storeedge bench sync`: HQ sync with real parts — uplink events/s with durable acks beside the
+ * transport's ceiling, a day's backlog drain, large signed documents, many stores against one HQ
+ * (bench/sync-bench.ts).
+ */
+async function runSyncSuite(args: string[], values: Record<string, string | boolean | undefined>): Promise<number> {
+  const notHere = [...brokerOnly.filter((flag) => flag !== 'mosquitto'), 'trays', 'minutes', 'scenario', 'seed', 'warmup', 'crops', 'matmul', 'per-type', 'labels', 'gateways'] as const;
+  for (const flag of notHere) {
+    if (values[flag] !== undefined && values[flag] !== false) throw errors.EDGE_ERR_CLI_USAGE(`--${flag} is not a flag of the sync suite\nusage: ${help}`);
+  }
+  const runs = positiveInt('--runs', values.runs as string | undefined, 3, 100);
+  const quick = values.quick === true;
+  const stores = positiveInt('--stores', values.stores as string | undefined, quick ? 5 : 200, 5_000);
+  return runSuite(
+    'sync',
+    args,
+    values.out as string | undefined,
+    (signal) =>
+      runSyncBench({
+        runs,
+        stores,
+        quick,
+        ...(values.mosquitto !== undefined ? { mosquitto: values.mosquitto as string } : {}),
+        progress: (line) => process.stderr.write(`bench: ${line}\n`),
+        signal,
+      }),
+    formatSyncBench,
   );
 }
 

@@ -19,7 +19,7 @@ usage:
                                              run a scenario against an in-process agent; prints and writes the report
   storeedge hq serve|keygen|token|publish|status …
                                              the reference HQ (docs/sync.md); \`storeedge hq help\` for its commands
-  storeedge bench [broker|shelves|checkout|vision|labels] [--runs N]
+  storeedge bench [broker|shelves|checkout|vision|labels|sync] [--runs N]
                                              benchmarks; prints a table and writes JSON
   storeedge help
 
