@@ -156,7 +156,13 @@ export class SyncService extends EventEmitter<SyncServiceEvents> {
     };
     client.on('connect', (connack) => void this.#onConnect(client, connack.sessionPresent));
     client.on('close', () => this.#onClose());
-    client.on('error', (err) => this.#o.logger?.warn({ err: err.message, url: this.#o.settings.upstream.url }, 'upstream broker error'));
+    // One warning per outage; the reconnect attempts that follow log at debug (an outage of hours is thousands of them).
+    let errorsSinceConnect = 0;
+    client.on('connect', () => (errorsSinceConnect = 0));
+    client.on('error', (err) => {
+      const level = errorsSinceConnect++ === 0 ? 'warn' : 'debug';
+      this.#o.logger?.[level]({ err: err.message, url: this.#o.settings.upstream.url }, 'upstream broker error');
+    });
     this.relay.start();
   }
 
@@ -260,7 +266,11 @@ export class SyncService extends EventEmitter<SyncServiceEvents> {
       await client.subscribeAsync([this.topics.ack, this.topics.doc], { qos: 1 });
     } catch (err) {
       this.#o.logger?.warn({ err: (err as Error).message }, 'subscribing to down/ack and down/doc failed; reconnecting');
-      client.end(true);
+      // Drop this connection only (#onClose reconnects with back-off). Not `end()`: it closes the
+      // client's message stores, and the reconnect, which hands them over to keep QoS 1 messages
+      // in flight, then crashes the process on the closed store (a broker going down between
+      // CONNACK and SUBACK did exactly that).
+      if (client === this.#client) client.stream.destroy();
       return;
     }
     if (client !== this.#client || !client.connected) return;

@@ -219,7 +219,7 @@ export class HqService extends EventEmitter<HqServiceEvents> {
     client.on('close', () => {
       if (this.#connected) {
         this.#connected = false;
-        this.#log.warn({ url: up.url }, 'upstream broker connection lost; reconnecting');
+        if (!this.#stopping) this.#log.warn({ url: up.url }, 'upstream broker connection lost; reconnecting');
         this.emit('disconnected');
       }
       // Back off: double the delay up to the maximum; a connect resets it.

@@ -895,7 +895,12 @@ function prepareStatements(db: Db) {
        ON CONFLICT (doc_id, store) DO UPDATE SET outcome = excluded.outcome, kind = excluded.kind, version = excluded.version,
          code = excluded.code, reason = excluded.reason, at = excluded.at, hlc = excluded.hlc, record_key = excluded.record_key,
          received_at = excluded.received_at
-       WHERE excluded.hlc > document_outcomes.hlc`,
+       WHERE excluded.hlc > document_outcomes.hlc
+         -- Applied is final: a store applies a document id once and answers a genuine copy as a
+         -- duplicate, so a refusal reported under an applied id is about another message carrying
+         -- that id (a tampered or corrupted copy). The report is held like any record; it does not
+         -- make HQ show the document refused.
+         AND NOT (document_outcomes.outcome = 'applied' AND excluded.outcome = 'refused')`,
     ),
     outcome: db.prepare<[string, string], OutcomeRow>('SELECT * FROM document_outcomes WHERE doc_id = ? AND store = ?'),
     foreignOutcomes: db.prepare<[string, number], OutcomeRow>(
