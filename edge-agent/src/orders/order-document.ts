@@ -43,6 +43,7 @@ export function attachOrderIntake(ledger: Ledger, intake: OrderIntake): () => vo
  */
 export const orderHandler: DocumentHandler = {
   kind: 'order',
+  independentVersions: true,
   plan(raw, ctx) {
     const intake = intakes.get(ctx.ledger);
     if (intake === undefined) return { ok: false, code: 'SYNC_ERR_DOC_UNSUPPORTED_KIND', reason: 'this store runs no order service' };

@@ -41,6 +41,12 @@ export interface DocumentPlan {
 
 export interface DocumentHandler {
   readonly kind: DocumentKind;
+  /**
+   * Documents of this kind stand alone (each click & collect order): they do not supersede one
+   * another, so a lower version arriving after a higher one is not a rollback and is applied.
+   * Replays are still caught by the document id, forgeries by the signature.
+   */
+  readonly independentVersions?: boolean;
   plan(body: unknown, ctx: HandlerContext): DocumentPlan | Refusal;
 }
 

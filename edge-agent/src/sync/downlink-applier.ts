@@ -165,6 +165,7 @@ export class DownlinkApplier {
   };
 
   readonly #newerVersion: DocumentCheck = ({ header }) => {
+    if (documentHandlers.get(header.kind)?.independentVersions) return undefined;
     const last = this.#versions.get(header.kind);
     if (last === undefined || header.version > last) return undefined;
     return { ok: false, code: 'SYNC_ERR_DOC_STALE', reason: `${header.kind} version ${header.version} is not above the applied version ${last}` };

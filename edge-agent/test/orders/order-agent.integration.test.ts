@@ -151,4 +151,16 @@ describe('click & collect on a running agent', () => {
     expect(t.agent.sync!.applier.accept(JSON.stringify(messages[0]))).toMatchObject({ status: 'duplicate' });
     expect(t.agent.ledger.outboxPending().length).toBe(outbox.length);
   });
+
+  it('applies orders whose versions arrive out of order (orders stand alone), while a price document that goes back is stale', () => {
+    const order = (version: number, orderId: string) =>
+      buildDocument({ kind: 'order', version, stores: [t.storeId], issuedAt: Date.now(), body: { orderId, customerRef: 'c-77aa01', collectBy: Date.now() + 3_600_000, lines: [{ sku: 'apple-juice', qty: 1 }] } }, hqKey).messages;
+    const accept = (messages: unknown[]) => messages.map((m) => t.agent.sync!.applier.accept(JSON.stringify(m))).at(-1);
+    expect(accept(order(7, 'cc-7'))).toMatchObject({ status: 'applied', kind: 'order' });
+    expect(accept(order(6, 'cc-6'))).toMatchObject({ status: 'applied', kind: 'order' });
+    const prices = (version: number) =>
+      buildDocument({ kind: 'prices', version, stores: [t.storeId], issuedAt: Date.now(), body: { prices: [{ sku: 'apple-juice', priceMinor: 149 + version }] } }, hqKey).messages;
+    expect(accept(prices(7))).toMatchObject({ status: 'applied', kind: 'prices' });
+    expect(accept(prices(6))).toMatchObject({ status: 'refused', code: 'SYNC_ERR_DOC_STALE' });
+  });
 });
