@@ -1,11 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { StoreEdgeError, errors } from '../errors.ts';
-import { runAgentCommand } from './agent-command.ts';
-import { runDeviceCommand } from './device-command.ts';
-import { runDemoCommand } from './demo-command.ts';
-import { runBenchCommand } from './bench-command.ts';
-import { runSimCommand } from './sim-command.ts';
-import { runHqCommand } from '@storeedge/sync/hq/cli.ts';
 
 const usage = `storeedge — the in-store edge runtime
 
@@ -27,13 +21,14 @@ docs: README.md and docs/ (configuration.md, mqtt.md, errors.md)`;
 
 export type Command = (args: string[]) => Promise<number>;
 
-const commands: Record<string, Command> = {
-  agent: runAgentCommand,
-  demo: runDemoCommand,
-  device: runDeviceCommand,
-  bench: runBenchCommand,
-  sim: runSimCommand,
-  hq: runHqCommand,
+/** Loaded on use: `storeedge hq` need not load the agent (onnxruntime, sharp, fonts), nor `device` the simulators. */
+const commands: Record<string, () => Promise<Command>> = {
+  agent: async () => (await import('./agent-command.ts')).runAgentCommand,
+  demo: async () => (await import('./demo-command.ts')).runDemoCommand,
+  device: async () => (await import('./device-command.ts')).runDeviceCommand,
+  bench: async () => (await import('./bench-command.ts')).runBenchCommand,
+  sim: async () => (await import('./sim-command.ts')).runSimCommand,
+  hq: async () => (await import('@storeedge/sync/hq/cli.ts')).runHqCommand,
 };
 
 /** Runs one CLI command; returns the exit code. Errors print their code and what to do, not a stack. */
@@ -43,12 +38,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return name ? 0 : 2;
   }
-  const command = commands[name];
-  if (!command) {
+  const load = commands[name];
+  if (!load) {
     process.stderr.write(`storeedge: unknown command "${name}"\n\n${usage}\n`);
     return 2;
   }
   try {
+    const command = await load();
     return await command(rest);
   } catch (error) {
     if (error instanceof StoreEdgeError) {
