@@ -245,6 +245,17 @@ describe('HqStore', () => {
     expect(store.unsentTargets()).toEqual([{ docId: doc.id, store: 's2' }]);
   });
 
+  it('keeps an applied document applied when a later refusal comes under its id (a tampered copy the store refused)', () => {
+    const doc = store.createDocument({ kind: 'prices', stores: ['s1'], targets: ['s1'] }, (v) => pricesDoc(v, ['s1']), T0);
+    const applied = outcomeRecord(1, 'sync.document.applied', { docId: doc.id, kind: 'prices', version: 1, bodySha256: doc.header.bodySha256 }, 100);
+    store.ingest('s1', batch('s1', E1, [applied]), T0 + 1);
+    const tampered = outcomeRecord(2, 'sync.document.refused', { docId: doc.id, kind: 'prices', version: 1, code: 'SYNC_ERR_DOC_BODY_HASH', reason: 'body altered' }, 200);
+    const ack = store.ingest('s1', batch('s1', E1, [tampered]), T0 + 2);
+    expect(ack.acked).toEqual([[2, 2]]); // held as a record
+    expect(store.recordBySeq('s1', E1, 2)).toBeDefined();
+    expect(store.documentOutcome(doc.id, 's1')).toMatchObject({ outcome: 'applied', code: null });
+  });
+
   it('keeps outcomes a store reports for documents HQ never signed (a forged one it refused)', () => {
     const forged = outcomeRecord(1, 'sync.document.refused', { docId: 'doc-forged', kind: 'prices', version: 99, code: 'SYNC_ERR_DOC_SIGNATURE', reason: 'signature does not verify' }, 1);
     store.ingest('s1', batch('s1', E1, [forged]), T0);
