@@ -303,6 +303,11 @@ export class Ledger {
     });
   }
 
+  /** Marks every still-pending row with from ≤ id ≤ to delivered, in one statement (the uplink acks by range). Returns how many. */
+  markSentRange(from: number, to: number): number {
+    return this.#statements.markSentRange.run(this.#now(), from, to).changes;
+  }
+
   /** Records a failed delivery attempt; the row stays pending, in its place in the stream. */
   markFailed(id: number, error: string): void {
     this.#statements.markFailed.run(error, id);
@@ -385,6 +390,7 @@ function prepareStatements(db: Db) {
     epoch: db.prepare<[], string>("SELECT value FROM ledger_meta WHERE key = 'epoch'").pluck(),
     lastHlc: db.prepare<[], string>('SELECT hlc FROM outbox WHERE hlc IS NOT NULL ORDER BY id DESC LIMIT 1').pluck(),
     markSent: db.prepare<[number, number]>('UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL'),
+    markSentRange: db.prepare<[number, number, number]>('UPDATE outbox SET sent_at = ? WHERE id BETWEEN ? AND ? AND sent_at IS NULL'),
     markFailed: db.prepare<[string, number]>('UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ? AND sent_at IS NULL'),
   };
 }

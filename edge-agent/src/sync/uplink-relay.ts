@@ -84,6 +84,8 @@ const ENVELOPE_BYTES = 512;
  * is new, and keeps the sale path free of any sync code.
  */
 export class UplinkRelay {
+  /** Records built while sizing a batch, reused to send it (keyed by the outbox row object). */
+  readonly #records = new WeakMap<PendingOutboxEntry, UplinkRecord>();
   readonly #ledger: Ledger;
   readonly #storeId: string;
   readonly #settings: UplinkSettings;
@@ -236,7 +238,8 @@ export class UplinkRelay {
     }
     this.#ledger.transaction(() => {
       for (const r of rejections) this.#ledger.markRejected(r.seq, `${r.code}: ${r.reason}`);
-      if (acked.size > 0) this.#ledger.markSent([...acked]);
+      // By range, one UPDATE each: ids inside a sent range that were not in its batch were not pending.
+      for (const [from, to] of toRanges(acked)) this.#ledger.markSentRange(from, to);
     });
     for (const [from, to] of toRanges([...acked, ...rejectedIds])) this.#unacked.remove(from, to);
     if (ack.watermark > this.#watermark) this.#watermark = ack.watermark;
@@ -291,7 +294,10 @@ export class UplinkRelay {
   #take(rows: PendingOutboxEntry[]): PendingOutboxEntry[] {
     let bytes = ENVELOPE_BYTES;
     for (let i = 0; i < rows.length; i++) {
-      bytes += Buffer.byteLength(JSON.stringify(toRecord(rows[i]!))) + 1;
+      // Built once: sized here, sent by #send (stripping, canonical JSON and sha256 are the relay's main cost).
+      const record = toRecord(rows[i]!);
+      this.#records.set(rows[i]!, record);
+      bytes += Buffer.byteLength(JSON.stringify(record)) + 1;
       if (bytes > this.#settings.batchBytes && i > 0) return rows.slice(0, i);
     }
     return rows;
@@ -300,7 +306,7 @@ export class UplinkRelay {
   #send(rows: PendingOutboxEntry[]): void {
     const first = rows[0]!.id;
     const last = rows.at(-1)!.id;
-    const batch: UplinkBatch = { v: 1, store: this.#storeId, epoch: this.epoch, batch: `${this.epoch}:${first}-${last}`, records: rows.map(toRecord) };
+    const batch: UplinkBatch = { v: 1, store: this.#storeId, epoch: this.epoch, batch: `${this.epoch}:${first}-${last}`, records: rows.map((row) => this.#records.get(row) ?? toRecord(row)) };
     const round = this.#round;
     // The ids between first and last that are not in the batch were not pending: nothing to send.
     this.#unacked.add(first, last);

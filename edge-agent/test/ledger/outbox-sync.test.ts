@@ -88,6 +88,16 @@ describe('ledger outbox for HQ sync', () => {
     expect(row).toEqual({ last_error: 'SYNC_ERR_UPLINK_CONFLICT: differs from the copy HQ holds', rejected_at: now });
   });
 
+  it('marks a range of rows sent in one statement, leaving rows outside it and rejected ones alone', () => {
+    const ledger = open('l.db', { now: () => 50 });
+    for (let i = 1; i <= 6; i++) ledger.append({ type: 't', stream: 's', key: `k${i}`, payload: { i }, outbox: true });
+    ledger.markRejected(3, 'SYNC_ERR_UPLINK_CONFLICT: x');
+    expect(ledger.markSentRange(2, 4)).toBe(2);
+    expect(ledger.markSentRange(2, 4)).toBe(0);
+    expect(ledger.outboxPending().map((row) => row.id)).toEqual([1, 5, 6]);
+    expect(ledger.stats()).toMatchObject({ outboxPending: 3, outboxRejected: 1 });
+  });
+
   it('upgrades a schema-1 file: its queued rows keep their order and get stamps, and it gets an epoch', () => {
     const file = join(dir, 'v1.db');
     const db = new Database(file);
