@@ -17,8 +17,8 @@ import { createHash } from 'node:crypto';
  * Like JSON, an object property whose value is `undefined` is left out (optional fields), and
  * `toJSON()` is honoured (a Date becomes its ISO string).
  *
- * The same rules as the ledger's canonical JSON (edge-agent/src/ledger/canonical.ts); this
- * package keeps its own copy because the wire contract must not depend on the agent.
+ * The agent's ledger hashes and stores its events with this same function
+ * (edge-agent/src/ledger/canonical.ts re-exports it).
  */
 export function canonicalJson(value: unknown): string {
   return serialise(value, '$', new Set());
