@@ -27,6 +27,8 @@ import { attachSensing, type Sensing } from './inventory/sensing.ts';
 import { OrderService } from './orders/order-service.ts';
 import { ordersProjection } from './orders/projection.ts';
 import { SerialDevices } from './serial/serial-devices.ts';
+import { Planograms } from './sync/planogram.ts';
+import { latestRelease, ModelReleases } from './sync/model-release.ts';
 import { SyncService } from './sync/sync-service.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -198,8 +200,11 @@ export class StoreAgent {
       nameOf: (sku) => this.#catalog().get(sku)?.name,
       stockOf: (sku) => this.inventory.stock({ sku }).skus[0]?.observed ?? 0,
     });
+    // A model HQ released (and the ledger recorded) serves after a restart too, while its files verify.
+    const visionSettings = config.vision ?? visionSettingsSchema.parse({});
+    const released = latestRelease(this.ledger, config.dataDir, this.logger);
     this.vision = new VisionService({
-      settings: config.vision ?? visionSettingsSchema.parse({}),
+      settings: released === undefined ? visionSettings : { ...visionSettings, manifest: released },
       frames: this.frames,
       model: () => this.inventory.model,
       hasExplicitCameras: (options.cameras?.length ?? 0) > 0,
@@ -248,8 +253,14 @@ export class StoreAgent {
     this.#cleanups.push(() => alertsOut.stop());
     // The model before the broker: shelves that publish at once find their trays.
     if (this.config.store) {
-      this.inventory.applyModel(this.config.store.model, { kind: 'config', actor: 'config' });
-      this.prices.applyCatalog(this.config.store.model.catalog);
+      // Once HQ sent a planogram, it is the store's model: the config's is where a store starts.
+      const source = this.inventory.modelSource;
+      if (source?.kind === 'planogram') {
+        this.logger.info({ version: source.version }, 'store model from HQ planogram in force; the config\'s store.model is not applied');
+      } else {
+        this.inventory.applyModel(this.config.store.model, { kind: 'config', actor: 'config' });
+        this.prices.applyCatalog(this.config.store.model.catalog);
+      }
       this.prices.applyConfigPromotions(this.config.store.checkout.promotions);
     }
     this.#cleanups.push(this.inventory.attach());
@@ -474,11 +485,29 @@ export class StoreAgent {
   #startSync(): void {
     const settings = this.config.sync;
     if (!settings) return;
+    const planograms = new Planograms({
+      ledger: this.ledger,
+      inventory: this.inventory,
+      prices: this.prices,
+      clock: this.clock,
+      logger: this.logger,
+      // The labels read the model's tags once per refresh: a new planogram's tags join at once.
+      onApplied: () => void this.#labels?.refresh(),
+    });
+    planograms.start();
+    this.#cleanups.push(() => planograms.stop());
+    const models = new ModelReleases({
+      ledger: this.ledger,
+      dataDir: this.config.dataDir,
+      vision: { enabled: () => this.vision.state !== 'disabled', swap: (manifestPath) => this.vision.swap(manifestPath) },
+      logger: this.logger,
+    });
     const sync = new SyncService({
       storeId: this.config.storeId,
       settings,
       ledger: this.ledger,
       prices: this.prices,
+      parts: { orders: this.orders, planograms, models },
       storeNow: () => this.clock.now(),
       agentVersion: version,
       metrics: this.metrics,

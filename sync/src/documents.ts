@@ -132,14 +132,36 @@ export const orderBodySchema = z.strictObject({
   note: z.string().min(1).max(500).optional(),
 });
 
-const objectBody = z.record(z.string(), z.unknown());
+/**
+ * A planogram: the store model (catalogue, zones, gondolas with bays, shelves and trays, gates,
+ * shelf labels) as the store's config has it under `store.model`. The store checks the model
+ * itself against its schema (device-drivers `storeModel`); here only its envelope.
+ */
+export const planogramBodySchema = z.strictObject({
+  model: z.record(z.string(), z.unknown()),
+});
+
+/** A model release: the manifest and the .onnx bytes it names, signed together with the document. */
+export const modelReleaseBodySchema = z.strictObject({
+  /** The manifest as models/<name>/manifest.json has it; its `sha256` must match the bytes. */
+  manifest: z
+    .object({
+      name: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'a model name such as "product-recogniser"'),
+      version: z.string().regex(/^\d+\.\d+\.\d+$/, 'versions are semver (1.2.3)'),
+      file: z.string().regex(/^[\w.-]+\.onnx$/, 'the model file is a .onnx file next to the manifest'),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 is 64 lowercase hex digits'),
+    })
+    .loose(),
+  /** The model file, base64. */
+  modelBase64: z.string().min(1).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64'),
+});
 
 export const documentBodySchemas: Record<DocumentKind, z.ZodType> = {
   prices: pricesBodySchema,
   promotions: promotionsBodySchema,
   catalog: catalogBodySchema,
-  planogram: objectBody,
-  'model-release': objectBody,
+  planogram: planogramBodySchema,
+  'model-release': modelReleaseBodySchema,
   order: orderBodySchema,
   keys: keysBodySchema,
 };
@@ -149,6 +171,8 @@ export type PromotionsBody = z.infer<typeof promotionsBodySchema>;
 export type CatalogBody = z.infer<typeof catalogBodySchema>;
 export type KeysBody = z.infer<typeof keysBodySchema>;
 export type OrderBody = z.infer<typeof orderBodySchema>;
+export type PlanogramBody = z.infer<typeof planogramBodySchema>;
+export type ModelReleaseBody = z.infer<typeof modelReleaseBodySchema>;
 
 /**
  * What a `keys` document signed by `signerKeyId` would change, or why it must be refused: a key

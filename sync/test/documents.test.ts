@@ -226,9 +226,10 @@ describe('DocumentAssembler', () => {
     expect(messages.slice(1).map((m) => asm.accept(m)).at(-1)).toMatchObject({ status: 'complete', header });
   });
 
-  it('accepts chain-wide documents and empty-bodied kinds', () => {
-    const { messages } = buildDocument(pricesInput({ kind: 'planogram', stores: ['*'], body: {} }), hq1);
-    expect(assembler().accept(messages[0])).toMatchObject({ status: 'complete', body: {} });
+  it('accepts chain-wide documents; a planogram\'s model is the store\'s to check', () => {
+    const { messages } = buildDocument(pricesInput({ kind: 'planogram', stores: ['*'], body: { model: {} } }), hq1);
+    expect(assembler().accept(messages[0])).toMatchObject({ status: 'complete', body: { model: {} } });
+    expect(() => buildDocument(pricesInput({ id: 'bare', kind: 'planogram', body: { bays: [] } }), hq1)).toThrow(/planogram body: model/);
   });
 
   it('assembles several documents interleaved', () => {

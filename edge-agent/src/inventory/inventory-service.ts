@@ -101,6 +101,17 @@ interface AlertRowDb {
 
 type Notice = { event: 'alert.raised' | 'alert.acknowledged' | 'alert.cleared'; alertId: string };
 
+/** A validated store model, ready to apply inside a caller's transaction (`InventoryService.prepareModel`). */
+export interface PreparedModel {
+  /** False when it is the model in force already: `apply` then writes nothing. */
+  changed: boolean;
+  hash: string;
+  model: StoreModel;
+  /** The ledger writes, inside the caller's transaction; returns what to announce after the commit. */
+  apply(): readonly Notice[];
+  afterCommit(notices: readonly Notice[]): void;
+}
+
 const stockAlertKinds: readonly StockAlertKind[] = ['low-stock', 'out-of-stock', 'misplaced-item'];
 
 /**
@@ -158,6 +169,12 @@ export class InventoryService {
     return this.#index ? this.#modelHash : null;
   }
 
+  /** Where the model in force came from (`config` at start, `planogram` from HQ), or null before one was applied. */
+  get modelSource(): ModelApplied['source'] | null {
+    const row = this.#sql.modelSource.get();
+    return row ? (JSON.parse(row.source) as ModelApplied['source']) : null;
+  }
+
   /**
    * Validates and applies a store model (from the config at start; from an HQ planogram later),
    * in one ledger transaction with the alerts it raises or clears. Facings that stay keep their
@@ -165,6 +182,19 @@ export class InventoryService {
    * force again changes nothing.
    */
   applyModel(input: unknown, source: ModelSource): { changed: boolean; hash: string } {
+    const prepared = this.prepareModel(input, source);
+    const notices = this.#ledger.transaction(() => prepared.apply());
+    prepared.afterCommit(notices);
+    return { changed: prepared.changed, hash: prepared.hash };
+  }
+
+  /**
+   * `applyModel` in two steps for a caller that owns the transaction (an HQ planogram document):
+   * validates now (throws EDGE_ERR_STORE_MODEL_INVALID), `apply()` writes the ledger inside the
+   * caller's transaction and returns the alert notices, `afterCommit(notices)` swaps the model
+   * in memory and emits them — so a transaction that rolls back leaves the model in force as it was.
+   */
+  prepareModel(input: unknown, source: ModelSource): PreparedModel {
     const parsed = storeModel.safeParse(input);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((issue) => `  - ${issue.path.join('.') || '(root)'}: ${issue.message}`);
@@ -172,26 +202,35 @@ export class InventoryService {
     }
     const model = parsed.data;
     const hash = sha256Hex(canonicalJson(model));
-    if (this.#index && hash === this.#modelHash) return { changed: false, hash };
+    if (this.#index && hash === this.#modelHash) return { changed: false, hash, model, apply: () => [], afterCommit: () => undefined };
     const next = new ModelIndex(model);
-    this.#commit((notices) => {
-      const before = this.#sql.allRowKeys.all();
-      const payload: ModelApplied = {
-        hash,
-        model,
-        trays: trayRecords(model),
-        source: { kind: source.kind, version: source.version ?? null, actor: source.actor ?? source.kind },
-      };
-      const cause = `store-model:${hash}:${this.#ledger.head().seq}`;
-      this.#ledger.append({ type: types.modelApplied, stream: inventoryStream, key: cause, payload });
-      const after = this.#sql.allRowKeys.all();
-      const keys = new Map([...before, ...after].map((r) => [`${r.tray_id}\u0000${r.sku}`, r]));
-      for (const r of keys.values()) this.#evaluateRow(r.tray_id, r.sku, cause, notices, next);
-    });
-    this.#index = next;
-    this.#modelHash = hash;
-    this.#logger.info({ hash, source: source.kind, trays: next.trays.size }, 'store model applied');
-    return { changed: true, hash };
+    return {
+      changed: true,
+      hash,
+      model,
+      apply: () => {
+        const notices: Notice[] = [];
+        const before = this.#sql.allRowKeys.all();
+        const payload: ModelApplied = {
+          hash,
+          model,
+          trays: trayRecords(model),
+          source: { kind: source.kind, version: source.version ?? null, actor: source.actor ?? source.kind },
+        };
+        const cause = `store-model:${hash}:${this.#ledger.head().seq}`;
+        this.#ledger.append({ type: types.modelApplied, stream: inventoryStream, key: cause, payload });
+        const after = this.#sql.allRowKeys.all();
+        const keys = new Map([...before, ...after].map((r) => [`${r.tray_id}\u0000${r.sku}`, r]));
+        for (const r of keys.values()) this.#evaluateRow(r.tray_id, r.sku, cause, notices, next);
+        return notices;
+      },
+      afterCommit: (notices) => {
+        this.#index = next;
+        this.#modelHash = hash;
+        this.#emit(notices);
+        this.#logger.info({ hash, source: source.kind, version: source.version ?? null, trays: next.trays.size }, 'store model applied');
+      },
+    };
   }
 
   /**
@@ -519,11 +558,15 @@ export class InventoryService {
   #commit<T>(fn: (notices: Notice[]) => T): T {
     const notices: Notice[] = [];
     const result = this.#ledger.transaction(() => fn(notices));
+    this.#emit(notices);
+    return result;
+  }
+
+  #emit(notices: readonly Notice[]): void {
     for (const notice of notices) {
       const row = this.#sql.alertById.get(notice.alertId);
       if (row) this.#bus.emit(notice.event, toAlert(row));
     }
-    return result;
   }
 }
 
@@ -531,6 +574,7 @@ function prepare(ledger: Ledger) {
   const db = ledger.db;
   return {
     model: db.prepare<[], { hash: string; model: string }>('SELECT hash, model FROM inventory_model WHERE id = 1'),
+    modelSource: db.prepare<[], { source: string }>('SELECT source FROM inventory_model WHERE id = 1'),
     row: db.prepare<[string, string], StockRowDb>('SELECT * FROM inventory_stock WHERE tray_id = ? AND sku = ?'),
     rowsOfTray: db.prepare<[string], StockRowDb>('SELECT * FROM inventory_stock WHERE tray_id = ?'),
     allRows: db.prepare<[], StockRowDb>('SELECT * FROM inventory_stock ORDER BY tray_id, sku'),

@@ -1,5 +1,4 @@
 import type { OrderBody } from '@storeedge/sync';
-import type { Ledger } from '../ledger/ledger.ts';
 import type { DocumentHandler } from '../sync/document-handlers.ts';
 
 /** What the order service says to an order document: a plan to apply in the document's transaction, or why not. */
@@ -19,22 +18,6 @@ export interface OrderIntake {
 }
 
 /**
- * The order service that takes documents for a ledger. The downlink applier's handlers see the
- * store through the ledger they are given; the one order service writing to that ledger
- * attaches itself here at start (an agent per ledger, so tests with several agents in one
- * process do not mix).
- */
-const intakes = new WeakMap<Ledger, OrderIntake>();
-
-/** Attaches `intake` as the order service of `ledger`; returns the detach function. */
-export function attachOrderIntake(ledger: Ledger, intake: OrderIntake): () => void {
-  intakes.set(ledger, intake);
-  return () => {
-    if (intakes.get(ledger) === intake) intakes.delete(ledger);
-  };
-}
-
-/**
  * `order` documents (docs/sync.md "Online orders"): the order service reserves stock, records the
  * order and its reservation in the document's one transaction, and after the commit flashes the
  * labels to pick. An order that does not fit this store (unknown SKU, an order id already
@@ -45,7 +28,7 @@ export const orderHandler: DocumentHandler = {
   kind: 'order',
   independentVersions: true,
   plan(raw, ctx) {
-    const intake = intakes.get(ctx.ledger);
+    const intake = ctx.parts.orders;
     if (intake === undefined) return { ok: false, code: 'SYNC_ERR_DOC_UNSUPPORTED_KIND', reason: 'this store runs no order service' };
     const planned = intake.planOrder(raw as OrderBody, { docId: ctx.header.id, docVersion: ctx.header.version });
     if (!planned.ok) return { ok: false, code: 'SYNC_ERR_DOC_BODY_INVALID', reason: planned.reason };

@@ -33,7 +33,7 @@ import {
   orderStates,
   type OrderState,
 } from './ledger-events.ts';
-import { attachOrderIntake, type OrderIntake, type OrderIntakePlan } from './order-document.ts';
+import type { OrderIntake, OrderIntakePlan } from './order-document.ts';
 import { pickList, walkOrder, type PickLine } from './pick-list.ts';
 
 /** The alert kind raised when an order passes its collectBy uncollected. */
@@ -115,7 +115,6 @@ export class OrderService implements OrdersApi, OrderIntake {
   #expiryTimer: unknown;
   #walkModel: StoreModel | null = null;
   #walk = new Map<string, number>();
-  #detach: (() => void) | undefined;
   #stopped = false;
 
   constructor(options: OrderServiceOptions) {
@@ -128,9 +127,8 @@ export class OrderService implements OrdersApi, OrderIntake {
     this.#sql = prepare(options.ledger);
   }
 
-  /** Takes `order` documents for its ledger, expires what passed its collectBy while the agent was down, and arms the expiry timer. */
+  /** Expires what passed its collectBy while the agent was down and arms the expiry timer (documents reach it through the sync service's store parts). */
   start(): void {
-    this.#detach = attachOrderIntake(this.#o.ledger, this);
     this.expireDue();
     this.#armExpiry();
     this.#log.info({ active: this.#sql.countActive.get() }, 'order service started');
@@ -138,7 +136,6 @@ export class OrderService implements OrdersApi, OrderIntake {
 
   stop(): void {
     this.#stopped = true;
-    this.#detach?.();
     if (this.#expiryTimer !== undefined) this.#clock.clearTimeout(this.#expiryTimer);
     for (const timer of this.#retryTimers) this.#clock.clearTimeout(timer);
     this.#retryTimers.clear();

@@ -1,7 +1,19 @@
-import { planKeyChanges, type CatalogBody, type DocumentHeader, type DocumentKind, type KeyRing, type KeysBody, type PricesBody, type PromotionsBody, type SyncErrorCode } from '@storeedge/sync';
+import {
+  planKeyChanges,
+  type CatalogBody,
+  type DocumentHeader,
+  type DocumentKind,
+  type KeyRing,
+  type KeysBody,
+  type ModelReleaseBody,
+  type PlanogramBody,
+  type PricesBody,
+  type PromotionsBody,
+  type SyncErrorCode,
+} from '@storeedge/sync';
 import { StoreEdgeError } from '../errors.ts';
 import type { Ledger } from '../ledger/index.ts';
-import { orderHandler } from '../orders/order-document.ts';
+import { orderHandler, type OrderIntake } from '../orders/order-document.ts';
 import { bookPromotionsSchema, type PriceBook } from '../pricing/index.ts';
 import { syncEventTypes, syncStream, type KeysChanged } from './ledger-events.ts';
 
@@ -23,6 +35,29 @@ export interface HandlerContext {
   ledger: Ledger;
   prices: DocumentPriceBook;
   keyRing: KeyRing;
+  /** The store's parts a kind needs beyond the price book; a kind whose part is absent is refused. */
+  parts: StoreParts;
+}
+
+/**
+ * The parts of the store that take documents besides the price book, given to the applier by
+ * the agent: click & collect orders, planograms (the inventory's store model), model releases
+ * (the vision service). A store without one refuses that kind (SYNC_ERR_DOC_UNSUPPORTED_KIND).
+ */
+export interface StoreParts {
+  orders?: OrderIntake;
+  planograms?: PlanogramTarget;
+  models?: ModelReleaseTarget;
+}
+
+/** What a planogram document asks of the store (`Planograms`, planogram.ts). */
+export interface PlanogramTarget {
+  plan(body: PlanogramBody, header: DocumentHeader, now: number): DocumentPlan | Refusal;
+}
+
+/** What a model-release document asks of the store (`ModelReleases`, model-release.ts). */
+export interface ModelReleaseTarget {
+  plan(body: ModelReleaseBody, header: DocumentHeader, now: number): DocumentPlan | Refusal;
 }
 
 export type Refusal = { ok: false; code: SyncErrorCode; reason: string };
@@ -222,7 +257,27 @@ export function applyKeyChanges(keyRing: KeyRing, change: Pick<KeysChanged, 'add
   for (const keyId of change.revoke) keyRing.revoke(keyId);
 }
 
-/** The kinds this agent applies; the others are refused with SYNC_ERR_DOC_UNSUPPORTED_KIND for now. */
+/** The store model from HQ (planogram.ts); refused by a store that runs no inventory. */
+export const planogramHandler: DocumentHandler = {
+  kind: 'planogram',
+  plan(raw, ctx) {
+    const target = ctx.parts.planograms;
+    if (target === undefined) return refuse('SYNC_ERR_DOC_UNSUPPORTED_KIND', 'this store keeps no store model (no inventory service)');
+    return target.plan(raw as PlanogramBody, ctx.header, ctx.now());
+  },
+};
+
+/** A model for the vision service (model-release.ts); refused by a store that runs no vision. */
+export const modelReleaseHandler: DocumentHandler = {
+  kind: 'model-release',
+  plan(raw, ctx) {
+    const target = ctx.parts.models;
+    if (target === undefined) return refuse('SYNC_ERR_DOC_UNSUPPORTED_KIND', 'this store runs no vision service');
+    return target.plan(raw as ModelReleaseBody, ctx.header, ctx.now());
+  },
+};
+
+/** The kinds this agent applies: every kind of the contract (docs/sync.md "What applying means"). */
 export const documentHandlers: ReadonlyMap<DocumentKind, DocumentHandler> = new Map(
-  [pricesHandler, promotionsHandler, catalogHandler, keysHandler, orderHandler].map((handler) => [handler.kind, handler]),
+  [pricesHandler, promotionsHandler, catalogHandler, keysHandler, orderHandler, planogramHandler, modelReleaseHandler].map((handler) => [handler.kind, handler]),
 );

@@ -12,12 +12,14 @@ import { StoreEdgeError } from '../errors.ts';
 import type { Ledger, LedgerEvent } from '../ledger/index.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { applyKeyChanges, documentHandlers, type DocumentPlan, type DocumentPriceBook, type HandlerContext, type Refusal } from './document-handlers.ts';
+import { applyKeyChanges, documentHandlers, type DocumentPlan, type DocumentPriceBook, type HandlerContext, type Refusal, type StoreParts } from './document-handlers.ts';
 import { syncEventTypes, syncStream, type DocumentApplied, type DocumentRefused, type KeysChanged } from './ledger-events.ts';
 
 export interface DownlinkApplierOptions {
   ledger: Ledger;
   prices: DocumentPriceBook;
+  /** Orders, planograms, model releases: the kinds whose part is absent are refused. */
+  parts?: StoreParts;
   storeId: string;
   /** Keys trusted from the config; `keys` documents recorded in the ledger change them. */
   trustedKeys: readonly TrustedKey[];
@@ -79,6 +81,7 @@ const MAX_REASON_CHARS = 1_000;
 export class DownlinkApplier {
   readonly #ledger: Ledger;
   readonly #prices: DocumentPriceBook;
+  readonly #parts: StoreParts;
   readonly #now: () => number;
   readonly #metrics: Metrics | undefined;
   readonly #logger: Logger | undefined;
@@ -96,6 +99,7 @@ export class DownlinkApplier {
   constructor(options: DownlinkApplierOptions) {
     this.#ledger = options.ledger;
     this.#prices = options.prices;
+    this.#parts = options.parts ?? {};
     this.#now = options.now;
     this.#metrics = options.metrics;
     this.#logger = options.logger;
@@ -182,7 +186,7 @@ export class DownlinkApplier {
 
   #apply(doc: CompleteDocument): ChunkOutcome {
     const { header, keyId } = doc;
-    const ctx: HandlerContext = { header, keyId, now: this.#now, ledger: this.#ledger, prices: this.#prices, keyRing: this.#keyRing };
+    const ctx: HandlerContext = { header, keyId, now: this.#now, ledger: this.#ledger, prices: this.#prices, keyRing: this.#keyRing, parts: this.#parts };
     const plan = documentHandlers.get(header.kind)!.plan(doc.body, ctx);
     if (!plan.ok) return this.#refused(header, plan.code, plan.reason);
 

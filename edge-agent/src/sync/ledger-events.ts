@@ -11,6 +11,8 @@ export const syncEventTypes = {
   documentApplied: 'sync.document.applied',
   documentRefused: 'sync.document.refused',
   keysChanged: 'sync.keys.changed',
+  planogramScheduled: 'sync.planogram.scheduled',
+  modelReleased: 'sync.model.released',
 } as const;
 
 /** A document took effect (its effects are in the same transaction). */
@@ -46,4 +48,24 @@ export interface KeysChanged {
   version: number;
   add: TrustedKey[];
   revoke: string[];
+}
+
+/** A planogram document whose effective time was still ahead: the store model to apply then (docs/sync.md "Planograms"). */
+export interface PlanogramScheduled {
+  docId: string;
+  version: number;
+  effectiveFrom: number;
+  /** The store model, as validated on arrival. */
+  model: unknown;
+}
+
+/** A model-release document: the files written under the data directory, verified (docs/sync.md "Model releases"). */
+export interface ModelReleased {
+  docId: string;
+  version: number;
+  name: string;
+  modelVersion: string;
+  sha256: string;
+  /** The manifest written, relative to the agent's data directory. */
+  manifestPath: string;
 }

@@ -7,7 +7,7 @@ import type { Ledger } from '../ledger/index.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { backoffMs, realSyncClock, type SyncClock } from './clock.ts';
-import type { DocumentPriceBook } from './document-handlers.ts';
+import type { DocumentPriceBook, StoreParts } from './document-handlers.ts';
 import { DownlinkApplier, type ChunkOutcome, type DownlinkStatus } from './downlink-applier.ts';
 import type { SyncSettings } from './settings.ts';
 import { UplinkRelay, type AckApplied } from './uplink-relay.ts';
@@ -17,6 +17,8 @@ export interface SyncServiceOptions {
   settings: SyncSettings;
   ledger: Ledger;
   prices: DocumentPriceBook;
+  /** The parts that take orders, planograms and model releases (docs/sync.md "What applying means"). */
+  parts?: StoreParts;
   /** The store's clock (the price book's): documents' effective times and expiry. */
   storeNow: () => number;
   /** Timers of the link (ack timeouts, back-off, status); default real time. */
@@ -121,6 +123,7 @@ export class SyncService extends EventEmitter<SyncServiceEvents> {
     this.applier = new DownlinkApplier({
       ledger: options.ledger,
       prices: options.prices,
+      ...(options.parts ? { parts: options.parts } : {}),
       storeId: options.storeId,
       trustedKeys: options.settings.trustedKeys,
       now: options.storeNow,

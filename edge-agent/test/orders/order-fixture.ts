@@ -114,9 +114,9 @@ export function orderRig(options: { flash?: Partial<OrderFlashSettings>; dir?: s
   const inventory = new InventoryService({ ledger, bus, storeId: 's1', settings: inventorySettingsSchema.parse({}), now: () => clock.now() });
   inventory.applyModel(orderStoreModel, { kind: 'config' });
   const prices = new PriceBook({ ledger, now: () => clock.now() });
-  const applier = new DownlinkApplier({ ledger, prices, storeId: 's1', trustedKeys: [{ keyId: hq.keyId, publicKey: hq.publicKey }], now: () => clock.now() });
   const labels = new FakeLabels(() => (options.noLabels ? [] : (inventory.model?.labels ?? [])), clock);
   const orders = new OrderService({ ledger, bus, inventory, labels, clock, ...(options.flash ? { flash: options.flash } : {}) });
+  const applier = new DownlinkApplier({ ledger, prices, parts: { orders }, storeId: 's1', trustedKeys: [{ keyId: hq.keyId, publicKey: hq.publicKey }], now: () => clock.now() });
   orders.start();
   const rig: OrderRig = {
     file,

@@ -129,7 +129,7 @@ describe('DownlinkApplier', () => {
     cases.push(['not JSON', ['{"v":1,'], 'SYNC_ERR_DOC_MALFORMED']);
     cases.push(['no header', [{ v: 1 }], 'SYNC_ERR_DOC_MALFORMED']);
     cases.push(['expired', doc({ kind: 'prices', expiresAt: T0 - 1, body: { prices: [{ sku: 'apple', priceMinor: 1 }] } }), 'SYNC_ERR_DOC_EXPIRED']);
-    cases.push(['a kind not applied yet', doc({ kind: 'planogram', body: { bays: [] } }), 'SYNC_ERR_DOC_UNSUPPORTED_KIND']);
+    cases.push(['a planogram for a store without an inventory', doc({ kind: 'planogram', body: { model: {} } }), 'SYNC_ERR_DOC_UNSUPPORTED_KIND']);
 
     for (const [what, messages, code] of cases) {
       const outcome = s.send(messages);

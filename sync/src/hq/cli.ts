@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DOCUMENT_KINDS, type DocumentKind } from '../documents.ts';
 import { SyncError } from '../errors.ts';
@@ -32,6 +32,10 @@ usage:
                                              { id, passwordSha256 } entry for HQ's broker.stores
   storeedge hq publish prices --config FILE (--store ID … | --all) --sku SKU --price MINOR [--sku … --price …]
                                              [--currency EUR] [--effective ISO] [--expires ISO]
+  storeedge hq publish planogram --config FILE (--store ID … | --all) --model FILE [--effective ISO]
+                                             the store model from FILE (a store model, or an agent config's store.model)
+  storeedge hq publish model-release --config FILE (--store ID … | --all) --manifest FILE
+                                             the model FILE names (manifest.json and the .onnx beside it)
   storeedge hq publish KIND --config FILE (--store ID … | --all) --body FILE [--effective ISO] [--expires ISO]
                                              sign and send a document through the running HQ's API; the admin
                                              token comes from $STOREEDGE_HQ_TOKEN (or --token, visible to ps)
@@ -152,6 +156,8 @@ async function publishCommand(args: string[]): Promise<number> {
       price: { type: 'string', multiple: true },
       currency: { type: 'string' },
       body: { type: 'string' },
+      model: { type: 'string' },
+      manifest: { type: 'string' },
       effective: { type: 'string' },
       expires: { type: 'string' },
       token: { type: 'string' },
@@ -170,9 +176,25 @@ async function publishCommand(args: string[]): Promise<number> {
   if (!token) throw usageError('no admin token: set STOREEDGE_HQ_TOKEN (or --token)', help);
 
   let body: unknown;
+  const sources = [values.body, values.model, values.manifest, values.sku ?? values.price].filter((v) => v !== undefined);
+  if (sources.length > 1) throw usageError('give one of --body FILE, --model FILE, --manifest FILE or --sku/--price', help);
+  if (values.model !== undefined && kind !== 'planogram') throw usageError('--model FILE is for planogram documents', help);
+  if (values.manifest !== undefined && kind !== 'model-release') throw usageError('--manifest FILE is for model-release documents', help);
   if (values.body !== undefined) {
-    if (values.sku || values.price) throw usageError('give --body FILE or --sku/--price, not both', help);
     body = readJsonFile(values.body);
+  } else if (values.model !== undefined) {
+    const file = readJsonFile(values.model) as { store?: { model?: unknown } };
+    body = { model: file.store?.model ?? file };
+  } else if (values.manifest !== undefined) {
+    const manifest = readJsonFile(values.manifest) as { file?: unknown };
+    if (typeof manifest.file !== 'string') throw usageError(`${values.manifest}: the manifest names no model file`, help);
+    let model: Buffer;
+    try {
+      model = readFileSync(join(dirname(values.manifest), manifest.file));
+    } catch (cause) {
+      throw usageError(`cannot read the model ${manifest.file} next to ${values.manifest}: ${(cause as Error).message}`, help);
+    }
+    body = { manifest, modelBase64: model.toString('base64') };
   } else if (kind === 'prices') {
     body = { prices: priceEntries(values.sku ?? [], values.price ?? [], values.currency, help) };
   } else {

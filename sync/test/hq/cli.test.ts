@@ -141,6 +141,20 @@ describe('storeedge hq (CLI and config)', () => {
       expect(await hq('publish', 'prices', '--config', configFile, '--url', running.httpUrl, '--all', '--store', 's1', '--sku', 'A', '--price', '1')).toMatchObject({ code: 2 });
       expect(await hq('publish', 'prices', '--config', configFile, '--url', running.httpUrl, '--all', '--sku', 'A', '--price', '1.99')).toMatchObject({ code: 2 });
 
+      // A planogram from an agent config's store.model, and a model release from a manifest and the .onnx beside it.
+      const agentConfig = join(dir, 'agent.json');
+      writeFileSync(agentConfig, JSON.stringify({ storeId: 's1', store: { model: { catalog: [], zones: [{ id: 'z1' }] } } }));
+      const plano = await hq('publish', 'planogram', '--config', configFile, '--url', running.httpUrl, '--store', 's1', '--model', agentConfig, '--effective', '2026-03-02T05:00:00Z');
+      expect(plano.code).toBe(0);
+      const planoId = (JSON.parse(plano.stdout) as { id: string }).id;
+      const planoChunk = JSON.parse(running.store.documentChunks(planoId)[0]!) as { data: string };
+      expect(JSON.parse(Buffer.from(planoChunk.data, 'base64').toString('utf8'))).toEqual({ model: { catalog: [], zones: [{ id: 'z1' }] } });
+      const manifest = fileURLToPath(new URL('../../../models/recogniser/manifest.json', import.meta.url));
+      const release = await hq('publish', 'model-release', '--config', configFile, '--url', running.httpUrl, '--all', '--manifest', manifest);
+      expect(release.code).toBe(0);
+      expect(running.store.document((JSON.parse(release.stdout) as { id: string }).id)?.header).toMatchObject({ kind: 'model-release', chunks: expect.any(Number) });
+      expect(await hq('publish', 'prices', '--config', configFile, '--url', running.httpUrl, '--all', '--manifest', manifest)).toMatchObject({ code: 2 });
+
       running.store.ingest('s1', batch('s1', 'e1', [record(1), record(3)]), T0);
     } finally {
       await running.stop();
@@ -152,8 +166,8 @@ describe('storeedge hq (CLI and config)', () => {
     expect(status.stdout).toMatch(/\ns2\s+never seen/);
     const json = JSON.parse((await hq('status', '--config', configFile, '--json')).stdout) as { stores: Array<{ id: string; held: number; documents: unknown[] }> };
     expect(json.stores.map((s) => [s.id, s.held, s.documents.length])).toEqual([
-      ['s1', 2, 2],
-      ['s2', 0, 1],
+      ['s1', 2, 4],
+      ['s2', 0, 2],
     ]);
   });
 
