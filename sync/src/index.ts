@@ -6,3 +6,4 @@ export * from './uplink.ts';
 export * from './hlc.ts';
 export * from './topics.ts';
 export * from './packet-size-guard.ts';
+export * from './pii-scan.ts';

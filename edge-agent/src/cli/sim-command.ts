@@ -426,6 +426,7 @@ function formatSync(y: SyncScenarioReport): string[] {
   return [
     `sync           ${y.uplinkEvents} outbox rows, HQ holds ${y.hqReceived}: missing ${y.missing}  duplicates ${y.duplicates} (re-deliveries HQ deduplicated ${y.duplicateDeliveries})  unexpected ${y.unexpected}  pending ${y.pendingAtEnd}  rejected ${y.rejected}`,
     `sync receipts  store ${y.receipts.store} (${money(y.receipts.storeTotalMinor)})  HQ ${y.receipts.hq} (${money(y.receipts.hqTotalMinor)})  mismatched ${y.receipts.mismatched}`,
+    `sync egress    ${y.egress.messages} messages (${(y.egress.bytes / 1024).toFixed(0)} KiB) scanned for personal data and ${y.egress.shopperTokens} shopper tokens: ${y.egress.hits} hits${y.egress.hits > 0 ? ` ${JSON.stringify(y.egress.byKind)}` : ''}`,
     ...y.outages.map(
       (o) =>
         `sync outage    ${hms(o.startMs)} for ${hms(o.lengthMs)} (${real(o.downWallMs)} real): backlog ${o.pendingAtStart ?? '—'} → ${o.pendingAtEnd ?? '—'}; reconnected ${real(o.reconnectWallMs)} after the restart with ${o.backlogAtReconnect ?? '—'} pending; empty ${real(o.drainWallMs)} later (at ${hms(o.drainedAtMs)})`,

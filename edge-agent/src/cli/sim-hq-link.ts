@@ -1,14 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { contentHash, generateSigningKey } from '@storeedge/sync';
+import { contentHash, generateSigningKey, scanForPii, type PiiKind } from '@storeedge/sync';
 import { HqService, HqStore, type HeldRecord } from '@storeedge/sync/hq/index.ts';
 import type { HqOutage, ScenarioNetwork } from '@storeedge/simulators';
 import type { StoreAgent } from '../agent.ts';
-import { checkoutEventTypes } from '../checkout/ledger-events.ts';
+import { checkoutEventTypes, type SessionOpened } from '../checkout/ledger-events.ts';
 import type { SyncSettingsInput } from '../sync/settings.ts';
 import { uplinkPayload } from '../sync/uplink-relay.ts';
 import { errors } from '../errors.ts';
 import { UpstreamMosquitto } from './upstream-mosquitto.ts';
+
+/** Egress kept for the PII scan at the end, at most (the counts go on past it). */
+const EGRESS_KEEP_BYTES = 256 * 1024 * 1024;
+
+/** What the store sent up, as HQ received it (every message on the store's `up/*` topics). */
+interface EgressLog {
+  messages: number;
+  bytes: number;
+  kept: string[];
+  keptBytes: number;
+}
 
 /** The backlog is sampled once per simulated minute. */
 const BACKLOG_SAMPLE_MS = 60_000;
@@ -66,6 +77,12 @@ export interface SyncScenarioReport {
   finalDrain: { wallMs: number; drained: boolean };
   /** HQ's counters (batches ingested, records new and duplicate, acks sent). */
   hq: { batches: number; recordsNew: number; recordsDuplicate: number; recordsRejected: number; acksSent: number };
+  /**
+   * Everything the store sent up (HQ's tap on every `up/*` message), scanned for personal data
+   * (research/sync.md G12, T12): e-mail, phone, card (Luhn), IBAN (mod 97), and every shopper
+   * token the store's ledger holds (opened visits). `hits` should be 0.
+   */
+  egress: { messages: number; bytes: number; scannedBytes: number; shopperTokens: number; hits: number; byKind: Partial<Record<PiiKind, number>>; first: Array<{ message: number; kind: PiiKind; preview: string }> };
 }
 
 /** An outage while the run goes: pending → down (broker stopped) → restarted → reconnected (the store's link is up) → drained. */
@@ -98,6 +115,7 @@ export class SimHqLink {
   readonly #backlog: number[] = [];
   readonly #progress: (line: string) => void;
   #agent: StoreAgent | undefined;
+  readonly #egress: EgressLog;
   #simMs = 0;
   #nextSampleMs = 0;
   #connects = 0;
@@ -106,9 +124,10 @@ export class SimHqLink {
     broker: UpstreamMosquitto,
     hqStore: HqStore,
     hq: HqService,
-    options: { storeId: string; storePassword: string; key: { keyId: string; publicKey: string }; network: ScenarioNetwork; progress: (line: string) => void },
+    options: { storeId: string; storePassword: string; key: { keyId: string; publicKey: string }; network: ScenarioNetwork; progress: (line: string) => void; egress: EgressLog },
   ) {
     const { storeId, storePassword, key, network } = options;
+    this.#egress = options.egress;
     this.#progress = options.progress;
     this.#broker = broker;
     this.#hqStore = hqStore;
@@ -139,6 +158,7 @@ export class SimHqLink {
     const broker = await UpstreamMosquitto.start({ dir: join(options.dir, 'upstream'), users: { [options.storeId]: storePassword, hq: hqPassword } });
     let hqStore: HqStore | undefined;
     let hq: HqService | undefined;
+    const egress: EgressLog = { messages: 0, bytes: 0, kept: [], keptBytes: 0 };
     try {
       const signingKey = generateSigningKey('hq-sim-1');
       hqStore = HqStore.open(join(options.dir, 'hq', 'hq.db'));
@@ -148,11 +168,18 @@ export class SimHqLink {
         // Real-time reconnects kept short: the run goes many times faster than the store's clock.
         upstream: { url: broker.url, username: 'hq', clientId: 'hq', password: hqPassword, reconnectMinMs: 100, reconnectMaxMs: 1_000 },
         stores: [options.storeId],
+        tap: (_topic, payload) => {
+          egress.messages += 1;
+          egress.bytes += payload.length;
+          if (egress.keptBytes + payload.length > EGRESS_KEEP_BYTES) return;
+          egress.kept.push(payload.toString('utf8'));
+          egress.keptBytes += payload.length;
+        },
       }).start();
       await withTimeout(hq.ready(), 10_000, 'HQ did not connect to the upstream broker');
       const progress = options.progress ?? (() => {});
       progress(`sim: upstream broker ${broker.url} (mosquitto, persistence on), reference HQ connected; ${options.network.hqOutages.length} HQ outage(s) scheduled`);
-      return new SimHqLink(broker, hqStore, hq, { storeId: options.storeId, storePassword, key: signingKey, network: options.network, progress });
+      return new SimHqLink(broker, hqStore, hq, { storeId: options.storeId, storePassword, key: signingKey, network: options.network, progress, egress });
     } catch (error) {
       await hq?.stop();
       hqStore?.close();
@@ -225,7 +252,30 @@ export class SimHqLink {
       connects: this.#connects,
       finalDrain,
       hq: this.#hqCounters(),
+      egress: this.#scanEgress(agent),
     };
+  }
+
+  /** The PII scan of everything the store sent up, with the store's own shopper tokens as secrets. */
+  #scanEgress(agent: StoreAgent): SyncScenarioReport['egress'] {
+    const tokens = new Set<string>();
+    for (let from = 1; ; ) {
+      const batch = agent.ledger.events({ type: checkoutEventTypes.sessionOpened, fromSeq: from, limit: 10_000 });
+      for (const event of batch) tokens.add((event.payload as SessionOpened).token);
+      if (batch.length < 10_000) break;
+      from = batch.at(-1)!.seq + 1;
+    }
+    const byKind: Partial<Record<PiiKind, number>> = {};
+    const first: SyncScenarioReport['egress']['first'] = [];
+    let hits = 0;
+    for (const [message, text] of this.#egress.kept.entries()) {
+      for (const hit of scanForPii(text, { secrets: tokens })) {
+        hits += 1;
+        byKind[hit.kind] = (byKind[hit.kind] ?? 0) + 1;
+        if (first.length < 10) first.push({ message, kind: hit.kind, preview: hit.preview });
+      }
+    }
+    return { messages: this.#egress.messages, bytes: this.#egress.bytes, scannedBytes: this.#egress.keptBytes, shopperTokens: tokens.size, hits, byKind, first };
   }
 
   /** Stops HQ and the broker (after the agent stopped). */
@@ -277,7 +327,7 @@ export class SimHqLink {
   }
 
   /** The store's outbox (every row, sent or not) against HQ's records: identity, content hash, payload as it travels. */
-  #compare(agent: StoreAgent): Omit<SyncScenarioReport, 'outages' | 'backlog' | 'connects' | 'finalDrain' | 'hq'> {
+  #compare(agent: StoreAgent): Omit<SyncScenarioReport, 'outages' | 'backlog' | 'connects' | 'finalDrain' | 'hq' | 'egress'> {
     const ledger = agent.ledger;
     const rows = ledger.db.prepare<[], { id: number; seq: number }>('SELECT id, seq FROM outbox ORDER BY id').all();
     const held = this.#hqStore.records(this.#storeId);

@@ -46,6 +46,13 @@ describe.skipIf(skipWithoutMosquitto)('HQ-outage scenario (skipped: mosquitto no
     expect(sync.receipts.hq).toBe(sync.receipts.store);
     expect(sync.receipts.mismatched).toBe(0);
     expect(sync.receipts.hqTotalMinor).toBe(sync.receipts.storeTotalMinor);
+    // Nothing personal left the store (research/sync.md G12, T12): every message HQ received was
+    // scanned for e-mail, phone, card and IBAN formats and for each shopper token the store holds.
+    expect(sync.egress.messages).toBeGreaterThan(10);
+    expect(sync.egress.scannedBytes).toBe(sync.egress.bytes);
+    expect(sync.egress.shopperTokens).toBeGreaterThanOrEqual(report.visits);
+    expect(sync.egress.first).toEqual([]);
+    expect(sync.egress.hits).toBe(0);
 
     // The outage happened where the scenario put it, and the store came back.
     expect(sync.outages).toHaveLength(1);

@@ -48,6 +48,8 @@ export interface HqServiceOptions {
   logger?: Logger;
   /** HQ wall clock, ms. Injected for tests. */
   now?: () => number;
+  /** Sees every message from the stores before HQ handles it (an egress audit: the scenario runner's PII scan). */
+  tap?: (topic: string, payload: Buffer) => void;
 }
 
 export interface PublishDocumentInput {
@@ -369,6 +371,13 @@ export class HqService extends EventEmitter<HqServiceEvents> {
    */
   #onMessage(topic: string, payload: Buffer): void {
     if (!this.#store.isOpen) return;
+    if (this.#o.tap) {
+      try {
+        this.#o.tap(topic, payload);
+      } catch (error) {
+        this.#log.error({ err: error, topic }, 'the message tap failed');
+      }
+    }
     const parsed = parseSyncTopic(topic);
     if (!parsed || parsed.direction !== 'up') {
       this.#log.warn({ topic }, 'message on a topic HQ does not handle');
