@@ -48,6 +48,8 @@ const defaultMessages = {
   SYNC_ERR_UPLINK_HASH: 'uplink record hash mismatch',
   /** An uplink record reuses a (store, key) or (store, epoch, seq) already held with a different hash; refused, the first kept. */
   SYNC_ERR_UPLINK_CONFLICT: 'uplink record conflicts with one already held',
+  /** A store's checkpoint names a chain hash at a ledger seq other than the one HQ was sent before: history was rewritten (G9). */
+  SYNC_ERR_CHECKPOINT_FORK: 'store ledger checkpoint contradicts an earlier one',
   /** An uplink ack from HQ is not well formed. */
   SYNC_ERR_ACK_MALFORMED: 'uplink ack is malformed',
   /** A remote time is further ahead of the local clock than `maxSkewMs`; flagged, not adopted. */

@@ -46,6 +46,45 @@ export const uplinkRecordSchema = z.strictObject({
   hash: sha256Schema,
 });
 
+/** A point of the store's hash-chained ledger: the event seq and the chain hash there. */
+const ledgerMarkSchema = z.strictObject({ seq: seqSchema, hash: sha256Schema });
+
+/** Anchors per checkpoint, at most. */
+export const MAX_CHECKPOINT_ANCHORS = 16;
+
+/**
+ * The store's tamper-evidence checkpoint (research/sync.md G9; docs/sync.md "Checkpoints"): the
+ * ledger's head, and the chain hash as the store's ledger has it now at earlier seqs (its last
+ * acknowledged checkpoint's head and the round milestones of `checkpointAnchorSeqs`). HQ keeps
+ * every mark it is sent per (store, epoch, seq); a later anchor that disagrees with a kept mark
+ * means the store's history was rewritten after HQ saw it (SYNC_ERR_CHECKPOINT_FORK).
+ */
+export const checkpointSchema = z.strictObject({
+  head: ledgerMarkSchema,
+  anchors: z.array(ledgerMarkSchema).max(MAX_CHECKPOINT_ANCHORS),
+});
+
+export type Checkpoint = z.infer<typeof checkpointSchema>;
+
+/** Milestone scales: the anchors are the largest multiple of each at or below the head. */
+const CHECKPOINT_SCALES = [100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000] as const;
+
+/**
+ * The seqs a checkpoint at `headSeq` proves (besides the head): `extra` (the head of the last
+ * checkpoint HQ acknowledged), and the largest multiple of 100, 1 000, … 10 000 000 at or below
+ * the head — the same seqs from every checkpoint for a while, so HQ can compare them. Ascending,
+ * below the head, without repeats.
+ */
+export function checkpointAnchorSeqs(headSeq: number, extra: readonly number[] = []): number[] {
+  const seqs = new Set<number>();
+  for (const scale of CHECKPOINT_SCALES) {
+    const milestone = Math.floor(headSeq / scale) * scale;
+    if (milestone > 0 && milestone < headSeq) seqs.add(milestone);
+  }
+  for (const seq of extra) if (Number.isInteger(seq) && seq > 0 && seq < headSeq) seqs.add(seq);
+  return [...seqs].sort((a, b) => a - b).slice(-MAX_CHECKPOINT_ANCHORS);
+}
+
 export const uplinkBatchSchema = z
   .strictObject({
     v: z.literal(1),
@@ -53,6 +92,8 @@ export const uplinkBatchSchema = z
     epoch: epochSchema,
     batch: batchIdSchema,
     records: z.array(uplinkRecordSchema).min(1).max(MAX_BATCH_RECORDS),
+    /** The store's ledger checkpoint when the batch was built (G9); stores before it sent none. */
+    checkpoint: checkpointSchema.optional(),
   })
   .superRefine((batch, ctx) => {
     for (let i = 1; i < batch.records.length; i++) {

@@ -22,6 +22,7 @@ describe('sync error catalogue', () => {
         'SYNC_ERR_UPLINK_MALFORMED',
         'SYNC_ERR_UPLINK_HASH',
         'SYNC_ERR_UPLINK_CONFLICT',
+        'SYNC_ERR_CHECKPOINT_FORK',
         'SYNC_ERR_ACK_MALFORMED',
         'SYNC_ERR_CLOCK_SKEW',
       ].sort(),

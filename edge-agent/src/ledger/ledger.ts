@@ -184,6 +184,11 @@ export class Ledger {
     return this.#statements.head.get() ?? { seq: 0, hash: GENESIS_HASH };
   }
 
+  /** The chain hash of the event at `seq`, as the file has it now; undefined when there is none. */
+  hashAt(seq: number): string | undefined {
+    return this.#statements.hashAt.get(seq);
+  }
+
   stats(): LedgerStats {
     const head = this.head();
     const pageCount = this.#db.pragma('page_count', { simple: true }) as number;
@@ -372,6 +377,7 @@ function prepareStatements(db: Db) {
   return {
     head: db.prepare<[], LedgerHead>('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1'),
     bySeq: db.prepare<[number], StoredEventRow>('SELECT * FROM events WHERE seq = ?'),
+    hashAt: db.prepare<[number], string>('SELECT hash FROM events WHERE seq = ?').pluck(),
     byKey: db.prepare<[string], StoredEventRow>('SELECT * FROM events WHERE key = ?'),
     allRows: db.prepare<[], StoredEventRow>('SELECT * FROM events ORDER BY seq'),
     page: db.prepare<[number, number], StoredEventRow>('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),

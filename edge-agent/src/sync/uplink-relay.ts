@@ -1,4 +1,4 @@
-import { contentHash, parseUplinkAck, toRanges, type UplinkAck, type UplinkBatch, type UplinkRecord } from '@storeedge/sync';
+import { checkpointAnchorSeqs, contentHash, parseUplinkAck, toRanges, type Checkpoint, type UplinkAck, type UplinkBatch, type UplinkRecord } from '@storeedge/sync';
 import type { Ledger, PendingOutboxEntry } from '../ledger/index.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -110,6 +110,10 @@ export class UplinkRelay {
   #backlogCursor = 0;
   /** Live rows (id > ceiling) with id ≤ this were handed to a batch in the current round. */
   #liveCursor = 0;
+  /** Ledger head of the checkpoint each batch in flight carries (G9). */
+  readonly #checkpointOf = new Map<string, number>();
+  /** Head of the latest checkpoint HQ acknowledged (in memory: after a restart, the milestones alone). */
+  #ackedCheckpoint = 0;
   #tokens = 0;
   #tokensAt = 0;
   #pollTimer: unknown;
@@ -192,6 +196,12 @@ export class UplinkRelay {
       this.#metrics?.syncAcksIgnored.inc({ reason: 'other-epoch' });
       this.#logger?.warn({ batch: ack.batch, epoch: ack.epoch, ourEpoch: this.epoch }, 'uplink ack ignored: another epoch');
       return;
+    }
+    const checkpointSeq = this.#checkpointOf.get(ack.batch);
+    if (checkpointSeq !== undefined) {
+      this.#checkpointOf.delete(ack.batch);
+      // HQ kept this head: the next checkpoints prove the chain still has it there.
+      if (checkpointSeq > this.#ackedCheckpoint) this.#ackedCheckpoint = checkpointSeq;
     }
     const batch = this.#inFlight.get(ack.batch);
     if (batch) {
@@ -303,10 +313,34 @@ export class UplinkRelay {
     return rows;
   }
 
+  /**
+   * The ledger's tamper-evidence checkpoint (docs/sync.md "Checkpoints", G9): its head, and the
+   * chain hash the file has now at the last checkpoint HQ acknowledged and at round milestones.
+   * A rewrite of anything HQ was shown changes one of those hashes, and HQ sees the fork.
+   */
+  #checkpoint(): Checkpoint | undefined {
+    const head = this.#ledger.head();
+    if (head.seq === 0) return undefined;
+    const anchors = checkpointAnchorSeqs(head.seq, [this.#ackedCheckpoint]).flatMap((seq) => {
+      const hash = this.#ledger.hashAt(seq);
+      return hash === undefined ? [] : [{ seq, hash }];
+    });
+    return { head: { seq: head.seq, hash: head.hash }, anchors };
+  }
+
   #send(rows: PendingOutboxEntry[]): void {
     const first = rows[0]!.id;
     const last = rows.at(-1)!.id;
-    const batch: UplinkBatch = { v: 1, store: this.#storeId, epoch: this.epoch, batch: `${this.epoch}:${first}-${last}`, records: rows.map((row) => this.#records.get(row) ?? toRecord(row)) };
+    const checkpoint = this.#checkpoint();
+    const batch: UplinkBatch = {
+      v: 1,
+      store: this.#storeId,
+      epoch: this.epoch,
+      batch: `${this.epoch}:${first}-${last}`,
+      records: rows.map((row) => this.#records.get(row) ?? toRecord(row)),
+      ...(checkpoint ? { checkpoint } : {}),
+    };
+    if (checkpoint) this.#checkpointOf.set(batch.batch, checkpoint.head.seq);
     const round = this.#round;
     // The ids between first and last that are not in the batch were not pending: nothing to send.
     this.#unacked.add(first, last);
@@ -351,6 +385,7 @@ export class UplinkRelay {
     this.#round += 1;
     for (const batch of this.#inFlight.values()) this.#clock.clearTimeout(batch.timer);
     this.#inFlight.clear();
+    this.#checkpointOf.clear();
   }
 
   /** From the oldest unacknowledged row: backlog rows at the backlog rate, rows since at once. */

@@ -267,10 +267,11 @@ function statusTable(views: StoreView[]): string {
       String(v.missingSeqs),
       String(v.counters.recordsDuplicate),
       String(v.counters.recordsRejected),
+      v.forks === 0 ? '0' : `${v.forks} LEDGER REWRITTEN`,
       `${pending} pending, ${refused} refused`,
     ];
   });
-  const header = ['store', 'status', 'last batch', 'held', 'epoch:watermark/max', 'missing', 'dups', 'rejected', 'last documents'];
+  const header = ['store', 'status', 'last batch', 'held', 'epoch:watermark/max', 'missing', 'dups', 'rejected', 'forks', 'last documents'];
   const table = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   return `${table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`;

@@ -4,7 +4,7 @@ import { buildDocument, DOCUMENT_KINDS, type DocumentKind } from '../documents.t
 import { HQ_SUBSCRIPTIONS, isValidStoreId, parseSyncTopic, syncTopics } from '../topics.ts';
 import { parseUplinkBatch, toRanges, type UplinkAck } from '../uplink.ts';
 import { HqError } from './hq-errors.ts';
-import type { DocumentOutcome, HqStore, RejectedRecord } from './hq-store.ts';
+import type { CheckpointFork, DocumentOutcome, HqStore, RejectedRecord } from './hq-store.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { storeConnected } from './store-status.ts';
 
@@ -85,6 +85,9 @@ export interface HqCounters {
   documentsPublished: number;
   /** (document, store) deliveries handed to the broker. */
   documentDeliveries: number;
+  /** Ledger marks of store checkpoints compared with kept ones, and the forks among them (G9). */
+  checkpointMarksChecked: number;
+  checkpointForks: number;
   documentOutcomes: number;
 }
 
@@ -116,6 +119,8 @@ export interface HqServiceEvents {
   documentOutcome: [DocumentOutcome];
   /** Every chunk of a document went to the broker for this store. */
   documentSent: [{ docId: string; store: string }];
+  /** A store's checkpoint contradicted one HQ kept: its ledger history was rewritten (SYNC_ERR_CHECKPOINT_FORK). */
+  checkpointFork: [CheckpointFork];
 }
 
 /** A status is a small summary; HQ keeps the last one per store and shows it, so it is bounded. */
@@ -141,6 +146,8 @@ export class HqService extends EventEmitter<HqServiceEvents> {
     documentsPublished: 0,
     documentDeliveries: 0,
     documentOutcomes: 0,
+    checkpointMarksChecked: 0,
+    checkpointForks: 0,
   };
   #client: MqttClient | undefined;
   #connected = false;
@@ -436,6 +443,14 @@ export class HqService extends EventEmitter<HqServiceEvents> {
       );
     }
     this.#log.debug({ store: storeId, batch: batch.batch, records: batch.records.length, stored, duplicates, rejected: rejected.length, watermark: ack.watermark }, 'batch ingested');
+    if (result.checkpoint) {
+      this.#counters.checkpointMarksChecked += result.checkpoint.checked;
+      for (const fork of result.checkpoint.forks) {
+        this.#counters.checkpointForks += 1;
+        this.#log.error({ ...fork, code: 'SYNC_ERR_CHECKPOINT_FORK' }, "store ledger history rewritten: its checkpoint contradicts one HQ kept; investigate the store's ledger file");
+        this.emit('checkpointFork', fork);
+      }
+    }
     this.#publishAck(storeId, ack);
     this.emit('batch', { store: storeId, ack, stored, duplicates, rejected });
     for (const outcome of result.documentOutcomes) {

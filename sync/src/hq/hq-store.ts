@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { canonicalJson } from '../canonical.ts';
 import type { DocChunkMessage, DocumentHeader } from '../documents.ts';
 import type { SyncErrorCode } from '../errors.ts';
-import { contentHash, toRanges, type UplinkAck, type UplinkBatch, type UplinkRecord } from '../uplink.ts';
+import { contentHash, toRanges, type Checkpoint, type UplinkAck, type UplinkBatch, type UplinkRecord } from '../uplink.ts';
 import { migrateHqSchema, requireCurrentHqSchema, type Db } from './schema.ts';
 
 /**
@@ -52,6 +52,8 @@ export interface IngestResult {
   rejected: RejectedRecord[];
   /** Document outcomes (sync.document.applied / .refused) among the new records. */
   documentOutcomes: DocumentOutcome[];
+  /** The batch's checkpoint: marks checked against kept ones, and the forks found (none: consistent). */
+  checkpoint: { checked: number; forks: CheckpointFork[] } | null;
 }
 
 export interface EpochState {
@@ -66,6 +68,20 @@ export interface EpochState {
   lastBatchAt: number;
   /** Holes between the watermark and maxSeq: seqs HQ has not seen (inclusive ranges). */
   gaps: Array<[number, number]>;
+  /** The head (ledger seq) of the latest checkpoint, and when it arrived (G9); null before any. */
+  checkpoint: { seq: number; at: number } | null;
+}
+
+/** A checkpoint that contradicted a mark HQ kept (SYNC_ERR_CHECKPOINT_FORK). */
+export interface CheckpointFork {
+  store: string;
+  epoch: string;
+  /** Ledger seq where the store's chain now differs from what it sent before. */
+  seq: number;
+  heldHash: string;
+  claimedHash: string;
+  batch: string;
+  at: number;
 }
 
 export interface StoreCounters {
@@ -88,6 +104,8 @@ export interface StoreSummary {
   held: number;
   /** Epochs, the newest first seen first. */
   epochs: EpochState[];
+  /** Checkpoint forks found for this store, ever (G9): anything above 0 needs an investigation. */
+  forks: number;
 }
 
 export interface StoreGap {
@@ -220,6 +238,18 @@ interface EpochRow {
   held: number;
   first_seen_at: number;
   last_batch_at: number;
+  checkpoint_seq: number | null;
+  checkpoint_at: number | null;
+}
+
+interface ForkRow {
+  store: string;
+  epoch: string;
+  seq: number;
+  held_hash: string;
+  claimed_hash: string;
+  batch: string;
+  at: number;
 }
 
 interface RejectRow {
@@ -644,7 +674,46 @@ export class HqStore {
     s.countBatch.run({ id: storeId, now, stored, duplicates, rejected: rejected.length });
 
     const ack: UplinkAck = { v: 1, epoch, batch: batch.batch, acked: toRanges(acked), watermark, rejected };
-    return { ack, stored, duplicates, rejected, documentOutcomes };
+    const checkpoint = batch.checkpoint === undefined ? null : this.#checkCheckpoint(storeId, batch, batch.checkpoint, now);
+    return { ack, stored, duplicates, rejected, documentOutcomes, checkpoint };
+  }
+
+  /**
+   * G9: every mark of the checkpoint (its head and anchors) is compared with the hash HQ kept for
+   * that (store, epoch, seq); a difference is a fork, recorded (once per claimed hash) and
+   * reported — the kept hash stays. Marks not seen before are kept. In the batch's transaction.
+   */
+  #checkCheckpoint(storeId: string, batch: UplinkBatch, checkpoint: Checkpoint, now: number): { checked: number; forks: CheckpointFork[] } {
+    const s = this.#statements;
+    const forks: CheckpointFork[] = [];
+    let checked = 0;
+    for (const mark of [...checkpoint.anchors, checkpoint.head]) {
+      const held = s.markAt.get(storeId, batch.epoch, mark.seq);
+      if (held === undefined) {
+        s.insertMark.run(storeId, batch.epoch, mark.seq, mark.hash, now);
+        continue;
+      }
+      checked += 1;
+      if (held === mark.hash) continue;
+      const fork: CheckpointFork = { store: storeId, epoch: batch.epoch, seq: mark.seq, heldHash: held, claimedHash: mark.hash, batch: batch.batch, at: now };
+      s.insertFork.run(fork);
+      forks.push(fork);
+    }
+    s.setCheckpoint.run(checkpoint.head.seq, now, storeId, batch.epoch, checkpoint.head.seq);
+    return { checked, forks };
+  }
+
+  /** Checkpoint forks of a store (or of every store), oldest first. */
+  checkpointForks(storeId?: string): CheckpointFork[] {
+    return (storeId === undefined ? this.#statements.allForks.all() : this.#statements.forksOf.all(storeId)).map((row) => ({
+      store: row.store,
+      epoch: row.epoch,
+      seq: row.seq,
+      heldHash: row.held_hash,
+      claimedHash: row.claimed_hash,
+      batch: row.batch,
+      at: row.at,
+    }));
   }
 
   /** Moves the epoch's watermark over every contiguous settled seq above it; returns it. */
@@ -732,7 +801,9 @@ export class HqStore {
         firstSeenAt: epoch.first_seen_at,
         lastBatchAt: epoch.last_batch_at,
         gaps: this.#epochGaps(epoch),
+        checkpoint: epoch.checkpoint_seq === null ? null : { seq: epoch.checkpoint_seq, at: epoch.checkpoint_at! },
       })),
+      forks: this.#statements.forkCount.get(row.id) ?? 0,
     };
   }
 
@@ -788,6 +859,19 @@ function prepareStatements(db: Db) {
     ),
     epoch: db.prepare<[string, string], EpochRow>('SELECT * FROM epochs WHERE store = ? AND epoch = ?'),
     epochsOf: db.prepare<[string], EpochRow>('SELECT * FROM epochs WHERE store = ? ORDER BY first_seen_at DESC, epoch'),
+    markAt: db.prepare<[string, string, number], string>('SELECT hash FROM checkpoint_marks WHERE store = ? AND epoch = ? AND seq = ?').pluck(),
+    insertMark: db.prepare<[string, string, number, string, number]>('INSERT INTO checkpoint_marks (store, epoch, seq, hash, received_at) VALUES (?, ?, ?, ?, ?)'),
+    insertFork: db.prepare<CheckpointFork>(
+      `INSERT INTO checkpoint_forks (store, epoch, seq, held_hash, claimed_hash, batch, at) VALUES (@store, @epoch, @seq, @heldHash, @claimedHash, @batch, @at)
+       ON CONFLICT (store, epoch, seq, claimed_hash) DO NOTHING`,
+    ),
+    // A checkpoint older than the one kept (a re-sent batch) does not move it back.
+    setCheckpoint: db.prepare<[number, number, string, string, number]>(
+      'UPDATE epochs SET checkpoint_seq = ?, checkpoint_at = ? WHERE store = ? AND epoch = ? AND (checkpoint_seq IS NULL OR checkpoint_seq <= ?)',
+    ),
+    forkCount: db.prepare<[string], number>('SELECT count(*) FROM checkpoint_forks WHERE store = ?').pluck(),
+    forksOf: db.prepare<[string], ForkRow>('SELECT * FROM checkpoint_forks WHERE store = ? ORDER BY id'),
+    allForks: db.prepare<[], ForkRow>('SELECT * FROM checkpoint_forks ORDER BY id'),
     setWatermark: db.prepare<[number, string, string]>('UPDATE epochs SET watermark = ? WHERE store = ? AND epoch = ?'),
     // Settled = held, held under another identity, or refused for good (the store will not re-send it).
     settledAbove: db

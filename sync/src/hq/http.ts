@@ -49,6 +49,8 @@ export interface StoreView {
   documents: StoreDocument[];
   /** Outcomes it reported for documents HQ never signed (a forged or foreign document it refused). */
   foreignDocuments: DocumentOutcome[];
+  /** Checkpoint forks (G9): its ledger history was rewritten after HQ saw it. 0 is the only good value. */
+  forks: number;
 }
 
 const documentsPerStore = 5;
@@ -226,6 +228,7 @@ export function storeView(store: HqStore, id: string, configured: boolean): Stor
     missingSeqs: epochs.reduce((n, e) => n + e.gaps.reduce((m, [from, to]) => m + to - from + 1, 0), 0),
     documents: store.storeDocuments(id, documentsPerStore),
     foreignDocuments: store.foreignDocumentOutcomes(id, documentsPerStore),
+    forks: summary?.forks ?? 0,
   };
 }
 
@@ -272,6 +275,7 @@ export function metricsText(service: HqService): string {
     'Seqs missing below the highest seen, per store (all epochs).',
     stores.map(([id, s]) => [{ store: id }, (s?.epochs ?? []).reduce((n, e) => n + e.gaps.reduce((m, [from, to]) => m + to - from + 1, 0), 0)]),
   );
+  metric('storeedge_hq_checkpoint_forks', 'gauge', 'Checkpoint forks per store (G9: ledger history rewritten after HQ saw it); anything above 0 needs an investigation.', stores.map(([id, s]) => [{ store: id }, s?.forks ?? 0]));
   metric(
     'storeedge_hq_store_last_batch_seconds',
     'gauge',

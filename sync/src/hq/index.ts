@@ -36,6 +36,7 @@ export {
   DOCUMENT_APPLIED_TYPE,
   DOCUMENT_REFUSED_TYPE,
   HqStore,
+  type CheckpointFork,
   type DocumentOutcome,
   type EpochState,
   type HeldRecord,

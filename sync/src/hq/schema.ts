@@ -140,6 +140,34 @@ const migrations: ReadonlyArray<(db: Db) => void> = [
       CREATE INDEX document_outcomes_by_store ON document_outcomes (store, hlc);
     `);
   },
+  // 2: tamper evidence (G9) — every ledger mark a store's checkpoints named, and the forks found.
+  (db) => {
+    db.exec(`
+      -- (store, epoch, seq) → the chain hash the store first said its ledger has there.
+      CREATE TABLE checkpoint_marks (
+        store       TEXT    NOT NULL,
+        epoch       TEXT    NOT NULL,
+        seq         INTEGER NOT NULL,
+        hash        TEXT    NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (store, epoch, seq)
+      );
+      -- A later checkpoint that named another hash at a kept mark: history rewritten after HQ saw it.
+      CREATE TABLE checkpoint_forks (
+        id           INTEGER PRIMARY KEY,
+        store        TEXT    NOT NULL,
+        epoch        TEXT    NOT NULL,
+        seq          INTEGER NOT NULL,
+        held_hash    TEXT    NOT NULL,
+        claimed_hash TEXT    NOT NULL,
+        batch        TEXT    NOT NULL,
+        at           INTEGER NOT NULL,
+        UNIQUE (store, epoch, seq, claimed_hash)
+      );
+      ALTER TABLE epochs ADD COLUMN checkpoint_seq INTEGER;
+      ALTER TABLE epochs ADD COLUMN checkpoint_at INTEGER;
+    `);
+  },
 ];
 
 /** The schema version this code writes. */
