@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { buildDocument, DOCUMENT_KINDS, type DocumentKind } from '../documents.ts';
 import { HQ_SUBSCRIPTIONS, isValidStoreId, parseSyncTopic, syncTopics } from '../topics.ts';
-import { parseUplinkBatch, toRanges, type UplinkAck } from '../uplink.ts';
+import { DEFAULT_MAX_SKEW_MS, parseHlc } from '../hlc.ts';
+import { parseUplinkBatch, toRanges, type UplinkAck, type UplinkBatch } from '../uplink.ts';
 import { HqError } from './hq-errors.ts';
 import type { CheckpointFork, DocumentOutcome, HqStore, RejectedRecord } from './hq-store.ts';
 import { silentLogger, type Logger } from './log.ts';
@@ -48,6 +49,8 @@ export interface HqServiceOptions {
   logger?: Logger;
   /** HQ wall clock, ms. Injected for tests. */
   now?: () => number;
+  /** A record stamped further ahead of HQ's clock than this is flagged (SYNC_ERR_CLOCK_SKEW; G8), not refused. Default 60 s. */
+  maxSkewMs?: number;
   /** Sees every message from the stores before HQ handles it (an egress audit: the scenario runner's PII scan). */
   tap?: (topic: string, payload: Buffer) => void;
 }
@@ -89,6 +92,8 @@ export interface HqCounters {
   checkpointMarksChecked: number;
   checkpointForks: number;
   documentOutcomes: number;
+  /** Records whose HLC stamp was more than `maxSkewMs` ahead of HQ's clock on arrival (stored and flagged: the store's clock is off). */
+  recordsClockAhead: number;
 }
 
 export interface HqServiceStatus {
@@ -148,6 +153,7 @@ export class HqService extends EventEmitter<HqServiceEvents> {
     documentOutcomes: 0,
     checkpointMarksChecked: 0,
     checkpointForks: 0,
+    recordsClockAhead: 0,
   };
   #client: MqttClient | undefined;
   #connected = false;
@@ -443,6 +449,7 @@ export class HqService extends EventEmitter<HqServiceEvents> {
       );
     }
     this.#log.debug({ store: storeId, batch: batch.batch, records: batch.records.length, stored, duplicates, rejected: rejected.length, watermark: ack.watermark }, 'batch ingested');
+    this.#flagClockAhead(storeId, batch);
     if (result.checkpoint) {
       this.#counters.checkpointMarksChecked += result.checkpoint.checked;
       for (const fork of result.checkpoint.forks) {
@@ -459,6 +466,27 @@ export class HqService extends EventEmitter<HqServiceEvents> {
       log({ store: storeId, docId: outcome.docId, kind: outcome.kind, version: outcome.version, code: outcome.code, reason: outcome.reason }, `document ${outcome.outcome}`);
       this.emit('documentOutcome', outcome);
     }
+  }
+
+  /**
+   * G8 at HQ: order comes from the HLC stamps, so a store whose clock runs ahead stamps its
+   * records in HQ's future. They are stored (the sale happened) and flagged, once per batch.
+   */
+  #flagClockAhead(storeId: string, batch: UplinkBatch): void {
+    const now = this.#now();
+    const maxSkewMs = this.#o.maxSkewMs ?? DEFAULT_MAX_SKEW_MS;
+    let ahead = 0;
+    let aheadMs = 0;
+    for (const record of batch.records) {
+      const skew = (parseHlc(record.hlc)?.ms ?? 0) - now;
+      if (skew > maxSkewMs) {
+        ahead += 1;
+        aheadMs = Math.max(aheadMs, skew);
+      }
+    }
+    if (ahead === 0) return;
+    this.#counters.recordsClockAhead += ahead;
+    this.#log.warn({ store: storeId, batch: batch.batch, records: ahead, aheadMs, code: 'SYNC_ERR_CLOCK_SKEW' }, "records stamped ahead of HQ's clock: the store's clock is off (stored; order follows the stamps)");
   }
 
   #publishAck(storeId: string, ack: UplinkAck): void {

@@ -307,4 +307,12 @@ describe.skipIf(skipWithoutMosquitto)('HqService against a real Mosquitto', () =
     expect(ack).toMatchObject({ acked: [[15, 16]], watermark: 16 });
     expect(store.count({ store: 's1' })).toBe(15);
   });
+
+  it('stores records stamped ahead of its clock and flags them (G8): the store\'s clock is off, the sale still happened', async () => {
+    const before = service.status().counters.recordsClockAhead;
+    const ahead = Date.now() + 3_600_000;
+    const ack = await publishBatch(batch('s1', 'epoch-skewed', [record(1, { key: 'receipt:skewed-1', hlc: formatHlc(ahead, 0) }), record(2, { key: 'receipt:skewed-2' })]));
+    expect(ack).toMatchObject({ acked: [[1, 2]], rejected: [] });
+    expect(service.status().counters.recordsClockAhead - before).toBe(1);
+  });
 });
