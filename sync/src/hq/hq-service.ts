@@ -564,6 +564,8 @@ export class HqService extends EventEmitter<HqServiceEvents> {
    * document it already applied as a duplicate, so a second copy is harmless.
    */
   #resendUnanswered(storeId: string): void {
+    const added = this.#store.targetChainWide(storeId, this.#now());
+    if (added > 0) this.#log.info({ store: storeId, documents: added }, 'store online; sending it the chain-wide documents published before HQ knew it');
     const requeued = this.#store.requeueDocuments({ unansweredOf: storeId, now: this.#now() });
     if (requeued > 0) this.#log.info({ store: storeId, documents: requeued }, 'store online; re-sending the documents it has not answered');
     void this.#flushUnsent();

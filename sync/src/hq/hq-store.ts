@@ -527,6 +527,15 @@ export class HqStore {
       .immediate();
   }
 
+  /**
+   * A store HQ did not know when chain-wide (`["*"]`) documents were published gets them now:
+   * a delivery for every unexpired chain-wide document it has none of, in publishing order (a
+   * `keys` rotation before the prices signed with the new key). Returns how many were added.
+   */
+  targetChainWide(storeId: string, now: number): number {
+    return this.#statements.targetChainWide.run({ store: storeId, now }).changes;
+  }
+
   /** Every chunk of the document went to the broker for `storeId`. */
   markDocumentSent(docId: string, storeId: string, now: number): void {
     this.#statements.markTargetSent.run(now, docId, storeId);
@@ -954,6 +963,13 @@ function prepareStatements(db: Db) {
        WHERE store = @store AND sent_at IS NOT NULL
          AND NOT EXISTS (SELECT 1 FROM document_outcomes o WHERE o.doc_id = document_targets.doc_id AND o.store = @store)
          AND doc_id IN (SELECT id FROM documents WHERE expires_at IS NULL OR expires_at > @now)`,
+    ),
+    targetChainWide: db.prepare<{ store: string; now: number }>(
+      `INSERT INTO document_targets (doc_id, store)
+       SELECT d.id, @store FROM documents d
+       WHERE d.stores = '["*"]' AND (d.expires_at IS NULL OR d.expires_at > @now)
+         AND NOT EXISTS (SELECT 1 FROM document_targets t WHERE t.doc_id = d.id AND t.store = @store)
+       ORDER BY d.published_at, d.rowid`,
     ),
     markTargetSent: db.prepare<[number, string, string]>('UPDATE document_targets SET sent_at = ?, sends = sends + 1 WHERE doc_id = ? AND store = ?'),
     storeDocuments: db.prepare<[string, number], DocumentRow & { sends: number; sent_at: number | null }>(

@@ -207,6 +207,17 @@ describe('HqStore', () => {
     expect(store.unsentTargets('s1').map((t) => t.docId)).toEqual([a.id, b.id, c.id]);
   });
 
+  it('a store HQ did not know gets the unexpired chain-wide documents published before, once, in publishing order', () => {
+    const keys = store.createDocument({ kind: 'keys', stores: ['*'], targets: ['s1'] }, (v) => keysDoc(v), T0);
+    store.createDocument({ kind: 'prices', stores: ['s1'], targets: ['s1'] }, (v) => pricesDoc(v, ['s1']), T0 + 1);
+    store.createDocument({ kind: 'prices', stores: ['*'], targets: ['s1'] }, (v) => pricesDoc(v, ['*'], T0 + 10), T0 + 2);
+    const prices = store.createDocument({ kind: 'prices', stores: ['*'], targets: ['s1'] }, (v) => pricesDoc(v, ['*']), T0 + 3);
+    expect(store.targetChainWide('s9', T0 + 20)).toBe(2); // not s1's own document, not the expired one
+    expect(store.unsentTargets('s9').map((t) => t.docId)).toEqual([keys.id, prices.id]);
+    expect(store.targetChainWide('s9', T0 + 30)).toBe(0);
+    expect(store.targetChainWide('s1', T0 + 30)).toBe(0);
+  });
+
   it('a build that throws takes no version', () => {
     expect(() =>
       store.createDocument({ kind: 'prices', stores: ['s1'], targets: ['s1'] }, () => { throw new Error('bad body'); }, T0),
