@@ -17,6 +17,7 @@ import { PriceBook } from './pricing/index.ts';
 import { LabelService } from './labels/label-service.ts';
 import { LabelRenderer, previewPng, requireTagType } from './labels/render/index.ts';
 import { createHttpServer } from './http/server.ts';
+import { ledgerAudit } from './http/auth/index.ts';
 import { createCameraFrames } from './ingest/camera-frames.ts';
 import { DeviceIngest } from './ingest/device-ingest.ts';
 import { DeviceStatusBook } from './ingest/device-status.ts';
@@ -336,7 +337,16 @@ export class StoreAgent {
     });
     this.#every(this.config.ledger.checkpointIntervalMs, () => this.ledger.checkpoint());
 
-    this.#http = await createHttpServer(this.#api(), this.logger);
+    const { users, apiTokens, sessions, loginThrottle } = this.config.http;
+    this.#http = await createHttpServer(this.#api(), this.logger, {
+      users,
+      apiTokens,
+      sessions,
+      loginThrottle,
+      audit: ledgerAudit(this.ledger),
+      countRefusal: (code) => this.metrics.httpAuthRefusals.inc({ code }),
+    });
+    if (users.length === 0) this.logger.warn('no dashboard users in http.users: nobody can log in (docs/dashboard.md "Access")');
     await this.#http.listen({ host: this.config.http.host, port: this.config.http.port });
     const address = this.#http.server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -71,6 +71,13 @@ export const errors = {
   /** http */
   EDGE_ERR_NOT_FOUND: defineError('EDGE_ERR_NOT_FOUND', 'no such resource', 404),
   EDGE_ERR_BAD_REQUEST: defineError('EDGE_ERR_BAD_REQUEST', 'request is not valid', 400),
+  /** http access (docs/dashboard.md "Access"); each refusal is counted in storeedge_http_auth_refusals_total */
+  EDGE_ERR_AUTH_REQUIRED: defineError('EDGE_ERR_AUTH_REQUIRED', 'log in or send an API token', 401),
+  EDGE_ERR_AUTH_INVALID: defineError('EDGE_ERR_AUTH_INVALID', 'wrong name or password', 401),
+  EDGE_ERR_AUTH_THROTTLED: defineError('EDGE_ERR_AUTH_THROTTLED', 'too many failed logins; try again later', 429),
+  EDGE_ERR_AUTH_NO_USERS: defineError('EDGE_ERR_AUTH_NO_USERS', 'no users are configured; add one to http.users', 503),
+  EDGE_ERR_AUTH_FORBIDDEN: defineError('EDGE_ERR_AUTH_FORBIDDEN', 'your role may not do this', 403),
+  EDGE_ERR_AUTH_CSRF: defineError('EDGE_ERR_AUTH_CSRF', 'the request lacks the session\'s CSRF token or comes from another site', 403),
   /** checkout (docs/checkout.md); the counted ones are rejects of device input, never a charge */
   EDGE_ERR_CHECKOUT_NOT_FOUND: defineError('EDGE_ERR_CHECKOUT_NOT_FOUND', 'no such session, receipt or review item', 404),
   EDGE_ERR_CHECKOUT_REVIEW_CLOSED: defineError('EDGE_ERR_CHECKOUT_REVIEW_CLOSED', 'the review item is already resolved', 409),

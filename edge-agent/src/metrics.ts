@@ -11,6 +11,7 @@ export class Metrics {
   readonly messagesOut = new Counter({ name: 'storeedge_messages_out_total', help: 'Messages the agent published, by type', labelNames: ['type'], registers: [this.registry] });
   readonly rejects = new Counter({ name: 'storeedge_rejects_total', help: 'Device messages and connections rejected, by error code', labelNames: ['code'], registers: [this.registry] });
   readonly deviceRejects = new Counter({ name: 'storeedge_device_rejects_total', help: 'Rejects by device and error code', labelNames: ['device', 'code'], registers: [this.registry] });
+  readonly httpAuthRefusals = new Counter({ name: 'storeedge_http_auth_refusals_total', help: 'HTTP requests and logins refused by access control, by error code', labelNames: ['code'], registers: [this.registry] });
   readonly handlerErrors = new Counter({ name: 'storeedge_handler_errors_total', help: 'Bus handlers that threw, by event name', labelNames: ['event'], registers: [this.registry] });
   readonly queueDepth = new Gauge({ name: 'storeedge_queue_depth', help: 'Items waiting per queue', labelNames: ['queue'], registers: [this.registry] });
   readonly brokerClients = new Gauge({ name: 'storeedge_broker_clients', help: 'Connected MQTT clients', registers: [this.registry] });

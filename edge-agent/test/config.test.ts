@@ -9,7 +9,7 @@ describe('config', () => {
   it('fills defaults, resolves paths against the config folder and freezes the result', () => {
     const config = loadConfig({ storeId: 'store-042' }, '/etc/storeedge');
     expect(config.broker).toMatchObject({ mode: 'embedded', tcpPort: 1883, wsPort: 9001 });
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8080, users: [], apiTokens: [] });
     expect(config.dataDir).toBe('/etc/storeedge/.storeedge');
     expect(config.ledgerFile).toBe('/etc/storeedge/.storeedge/ledger.db');
     expect(Object.isFrozen(config)).toBe(true);

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { CheckoutApi } from '../http/api.ts';
+import { actorOf, noBodyActor } from '../http/auth/index.ts';
 import { parseInput as parse } from '../http/parse-input.ts';
 
 const id = z.string().min(1).max(100);
-const actor = z.string().min(1).max(100).default('api');
 const sku = z.string().min(1).max(64);
 const limit = z.coerce.number().int().min(1).max(10_000).optional();
 
@@ -14,12 +14,12 @@ const reviewQuery = z.strictObject({ state: z.enum(['open', 'resolved']).optiona
 const resolveBody = z.strictObject({
   /** The cart lines the evidence stands for (an empty list: nobody took anything), or "accept" for the proposal. */
   lines: z.union([z.literal('accept'), z.array(z.strictObject({ sessionId: id, sku, quantity: z.number().int().min(-100).max(100) })).max(50)]),
-  actor,
+  actor: noBodyActor,
 });
 const correctionBody = z.strictObject({
   lines: z.array(z.strictObject({ sku, quantity: z.number().int().min(1).max(1_000) })).min(1).max(100),
   reason: z.string().min(1).max(500),
-  actor,
+  actor: noBodyActor,
 });
 
 
@@ -35,10 +35,16 @@ export function registerCheckoutRoutes(app: FastifyInstance, checkout: CheckoutA
     return { receipts: checkout.receipts(q.limit ? { limit: q.limit } : {}) };
   });
   app.get<{ Params: { id: string } }>('/api/receipts/:id', (request) => checkout.receipt(request.params.id));
-  app.post<{ Params: { id: string } }>('/api/receipts/:id/corrections', (request) => checkout.correctReceipt(request.params.id, parse(correctionBody, request.body, 'body')));
+  app.post<{ Params: { id: string } }>('/api/receipts/:id/corrections', (request) => {
+    const { lines, reason } = parse(correctionBody, request.body, 'body');
+    return checkout.correctReceipt(request.params.id, { lines, reason, actor: actorOf(request) });
+  });
   app.get('/api/review', (request) => {
     const q = parse(reviewQuery, request.query, 'query');
     return { items: checkout.reviews(q.state ? { state: q.state } : {}) };
   });
-  app.post<{ Params: { id: string } }>('/api/review/:id/resolve', (request) => checkout.resolveReview(request.params.id, parse(resolveBody, request.body, 'body')));
+  app.post<{ Params: { id: string } }>('/api/review/:id/resolve', (request) => {
+    const { lines } = parse(resolveBody, request.body, 'body');
+    return checkout.resolveReview(request.params.id, { lines, actor: actorOf(request) });
+  });
 }

@@ -14,6 +14,7 @@ import {
 import { StoreAgent } from '../agent.ts';
 import { loadConfig } from '../config/load.ts';
 import { errors } from '../errors.ts';
+import { hashPassword, newApiToken, newPassword } from '../http/auth/index.ts';
 import { parseCommandArgs, untilSignal } from './main.ts';
 
 const help = 'storeedge demo [--port N] [--mqtt-port N] [--hq-port N] [--seed N] [--shoppers-per-min N] [--keep]';
@@ -34,6 +35,11 @@ export interface DemoOptions {
   logLevel?: 'warn' | 'silent';
 }
 
+export interface DemoLogin {
+  readonly name: string;
+  readonly password: string;
+}
+
 /** A running demo: the reference HQ, the store's agent syncing to it, and the simulated store. */
 export interface RunningDemo {
   readonly agent: StoreAgent;
@@ -44,6 +50,8 @@ export interface RunningDemo {
   readonly hqConfigFile: string;
   /** HQ's admin token (STOREEDGE_HQ_TOKEN for `storeedge hq publish`); only its sha256 is in the config. */
   readonly hqAdminToken: string;
+  /** The dashboard logins made for this run (random passwords; only their hashes are in the agent's config). */
+  readonly logins: { readonly manager: DemoLogin; readonly staff: DemoLogin };
   /** Stops the shoppers and devices, then the agent (its outbox stays in the ledger), then HQ. */
   stop(): Promise<void>;
 }
@@ -73,6 +81,11 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   writeFileSync(hqConfigFile, `${JSON.stringify(hqConfig, null, 2)}\n`);
   const hq = await startHq(loadHqConfigFile(hqConfigFile));
 
+  // No default passwords: the demo's manager and staff logins are made for this run and printed once.
+  const logins = { manager: { name: 'manager', password: newPassword() }, staff: { name: 'staff', password: newPassword() } };
+  const [managerHash, staffHash] = await Promise.all([hashPassword(logins.manager.password), hashPassword(logins.staff.password)]);
+  // The simulated staff's restock announcements reach the API with a token of their own.
+  const staffToken = newApiToken();
   let agent: StoreAgent | undefined;
   try {
     const config = loadConfig(
@@ -80,7 +93,15 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
         storeId,
         dataDir: options.dir,
         broker: { host: '127.0.0.1', tcpPort: options.mqttPort, wsPort: null },
-        http: { host: '127.0.0.1', port: options.port },
+        http: {
+          host: '127.0.0.1',
+          port: options.port,
+          users: [
+            { name: logins.manager.name, role: 'manager', passwordHash: managerHash },
+            { name: logins.staff.name, role: 'staff', passwordHash: staffHash },
+          ],
+          apiTokens: [{ name: 'demo-staff', role: 'staff', tokenSha256: staffToken.tokenSha256 }],
+        },
         log: { level: logLevel },
         store: { model: demoStoreModel(storeId) },
         sync: {
@@ -108,8 +129,8 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       onRestock: async ({ deviceId, ch, sku, units }) => {
         const response = await fetch(`${running.httpUrl}/api/stock/restock`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ trayId: demoTrayId(deviceId, ch), sku, quantity: units, actor: 'demo-staff' }),
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${staffToken.token}` },
+          body: JSON.stringify({ trayId: demoTrayId(deviceId, ch), sku, quantity: units }),
         });
         if (!response.ok) throw new Error(`restock refused: ${response.status} ${await response.text()}`);
       },
@@ -122,6 +143,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       storeId,
       hqConfigFile,
       hqAdminToken: adminToken.token,
+      logins,
       stop() {
         stopped ??= (async () => {
           try {
@@ -170,14 +192,15 @@ export async function runDemoCommand(args: string[]): Promise<number> {
   try {
     const demo = await startDemo({ dir, ...options });
     try {
-      const { agent, hq } = demo;
+      const { agent, hq, logins } = demo;
       const sku = demoCatalog[0]!.sku;
       process.stdout.write(
         [
           `storeedge demo store "${storeId}" is running (${describeDemoStore(storeId).length} simulated devices, seed ${options.seed}), syncing to a reference HQ.`,
-          `  dashboard:  ${agent.httpUrl}/`,
+          `  dashboard:  ${agent.httpUrl}/  log in as "${logins.manager.name}" / ${logins.manager.password}  (manager), or "${logins.staff.name}" / ${logins.staff.password}  (staff)`,
+          '              (passwords made for this run; the config holds only their hashes — add your own users with `storeedge user hash`)',
           `  HQ:         ${hq.httpUrl}/api/stores/${storeId}  (the store's receipts and stock events as HQ holds them: …/records)`,
-          `  API:        ${agent.httpUrl}/api/health  ${agent.httpUrl}/api/devices  ${agent.httpUrl}/api/events`,
+          `  API:        ${agent.httpUrl}/api/health  ${agent.httpUrl}/api/devices  ${agent.httpUrl}/api/events  (log in first: the session cookie of the dashboard, or POST /api/auth/login)`,
           `  inventory:  ${agent.httpUrl}/api/stock  ${agent.httpUrl}/api/alerts  ${agent.httpUrl}/api/epcis`,
           `  labels:     ${agent.httpUrl}/api/labels  (confirmed as each tag checks in, every 40 s)`,
           `  metrics:    ${agent.httpUrl}/metrics`,

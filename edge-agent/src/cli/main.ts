@@ -9,6 +9,8 @@ usage:
                                              agent + a simulated store + a reference HQ; prints the URLs
   storeedge device add ID --kind KIND --config FILE
   storeedge device list|disable ID|enable ID|rotate-secret ID --config FILE
+  storeedge user hash [--password-file FILE] | user token
+                                             a dashboard user's password hash / an API token for the config's http section
   storeedge sim --scenario FILE [--seed N] [--report FILE]
                                              run a scenario against an in-process agent; prints and writes the report
   storeedge hq serve|keygen|token|publish|status …
@@ -26,6 +28,7 @@ const commands: Record<string, () => Promise<Command>> = {
   agent: async () => (await import('./agent-command.ts')).runAgentCommand,
   demo: async () => (await import('./demo-command.ts')).runDemoCommand,
   device: async () => (await import('./device-command.ts')).runDeviceCommand,
+  user: async () => (await import('./user-command.ts')).runUserCommand,
   bench: async () => (await import('./bench-command.ts')).runBenchCommand,
   sim: async () => (await import('./sim-command.ts')).runSimCommand,
   hq: async () => (await import('@storeedge/sync/hq/cli.ts')).runHqCommand,

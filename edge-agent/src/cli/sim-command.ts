@@ -22,6 +22,7 @@ import { SimulatedPaymentService } from '../checkout/payment.ts';
 import { StoreAgent } from '../agent.ts';
 import { loadConfig } from '../config/load.ts';
 import { errors } from '../errors.ts';
+import { newApiToken, type UserConfig } from '../http/auth/index.ts';
 import type { ShelfChange } from '../events.ts';
 import { parseCommandArgs } from './main.ts';
 import { SimHqLink, type SyncScenarioReport } from './sim-hq-link.ts';
@@ -87,8 +88,20 @@ export async function runSimCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-/** `vision: false` turns the scenario's shelf cameras off (`--no-vision`): no frame is rendered or sent, no catalogue image made. */
-export async function runScenario(scenario: ScenarioFile, options: { progress?: (line: string) => void; vision?: boolean } = {}): Promise<ScenarioReport> {
+/** What a caller may add to a scenario run (the dashboard bench: a user, and a browser watching while it runs). */
+export interface ScenarioRunOptions {
+  progress?: (line: string) => void;
+  /** `false` turns the scenario's shelf cameras off (`--no-vision`): no frame is rendered or sent, no catalogue image made. */
+  vision?: boolean;
+  /** Dashboard users for the agent's config (`http.users`). */
+  users?: UserConfig[];
+  /** Called once the agent is up, before the devices connect. */
+  onAgentStarted?: (agent: StoreAgent) => Promise<void>;
+  /** Called after the run, before the agent stops. */
+  beforeAgentStops?: (agent: StoreAgent) => Promise<void>;
+}
+
+export async function runScenario(scenario: ScenarioFile, options: ScenarioRunOptions = {}): Promise<ScenarioReport> {
   const progress = options.progress ?? (() => {});
   const dir = mkdtempSync(join(tmpdir(), 'storeedge-sim-'));
   const clients: MqttClient[] = [];
@@ -116,12 +129,15 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
       progress(`sim: ${images.size} SKUs' catalogue images rendered in ${(catalogImagesMs / 1000).toFixed(1)} s`);
     }
     const payment = new SimulatedPaymentService();
+    // The simulated staff reach the agent's API as any client does: with a token made for this run (only its hash in the config).
+    const staffToken = newApiToken();
+    const staffAuth = { authorization: `Bearer ${staffToken.token}` };
     const config = loadConfig(
       {
         storeId,
         dataDir: dir,
         broker: { host: '127.0.0.1', tcpPort: 0, wsPort: null },
-        http: { host: '127.0.0.1', port: 0 },
+        http: { host: '127.0.0.1', port: 0, apiTokens: [{ name: 'sim-staff', role: 'staff', tokenSha256: staffToken.tokenSha256 }], ...(options.users ? { users: options.users } : {}) },
         log: { level: 'warn' },
         // A scenario's ledger is thrown away at the end: crash-safe commits (no fsync per commit) are enough, and the
         // outcome does not depend on them (kill -9 durability has its own tests with the default 'full').
@@ -140,6 +156,7 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
     const changes: ShelfChange[] = [];
     agent.bus.on('shelf.change', (change) => changes.push(change));
     await hqLink?.attach(agent);
+    await options.onAgentStarted?.(agent);
 
     const started = performance.now();
     let summary: Awaited<ReturnType<ShelfScenarioRun['run']>> | undefined;
@@ -154,7 +171,7 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
         },
         // The shelves stay on after the last action for longer than the weight pipeline holds an unexplained change
         // (unexplainedHoldMs, 30 s), so the report reads what the agent decided, not what it was still holding.
-        { settleTailMs: 35_000, staff: staffThroughApi(agent.httpUrl) },
+        { settleTailMs: 35_000, staff: staffThroughApi(agent.httpUrl, staffAuth) },
       );
     }
     let checkoutSummary: Record<string, unknown> | undefined;
@@ -183,7 +200,7 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
         },
         // Longer than the weight pipeline's unexplained hold and the checkout's settle limit, so every visit is decided.
         // HQ outages (scenario `network`) start and end as the device time passes them.
-        { settleTailMs: 45_000, staff: staffThroughApi(agent.httpUrl), ...(hqLink ? { onTime: (simMs: number) => hqLink!.onTime(simMs) } : {}) },
+        { settleTailMs: 45_000, staff: staffThroughApi(agent.httpUrl, staffAuth), ...(hqLink ? { onTime: (simMs: number) => hqLink!.onTime(simMs) } : {}) },
       )) as unknown as Record<string, unknown>;
       await resolveReviews(agent, checkoutRun);
     }
@@ -217,11 +234,11 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
       report.checkout = checkout as unknown as Record<string, unknown>;
     }
     if (shelfRun) {
-      const stock = (await (await fetch(`${agent.httpUrl}/api/stock`)).json()) as {
+      const stock = (await (await fetch(`${agent.httpUrl}/api/stock`, { headers: staffAuth })).json()) as {
         skus: Array<{ sku: string; book: number; misplacedUnits: number }>;
         trays: Array<{ trayId: string; sku: string; facing: boolean; observed: number }>;
       };
-      const { alerts } = (await (await fetch(`${agent.httpUrl}/api/alerts?state=open&kind=misplaced-item&limit=10000`)).json()) as {
+      const { alerts } = (await (await fetch(`${agent.httpUrl}/api/alerts?state=open&kind=misplaced-item&limit=10000`, { headers: staffAuth })).json()) as {
         alerts: Array<{ trayId: string; sku: string | null }>;
       };
       const { shelfEvents, inventory } = shelfRun.evaluate({
@@ -241,6 +258,7 @@ export async function runScenario(scenario: ScenarioFile, options: { progress?: 
       report.sync = await hqLink.finish();
       progress(`sim: sync: ${report.sync.uplinkEvents} outbox rows, HQ holds ${report.sync.hqReceived}, missing ${report.sync.missing}, duplicates ${report.sync.duplicates}`);
     }
+    await options.beforeAgentStops?.(agent);
     return report;
   } catch (error) {
     progress(`sim: failed: ${(error as Error).stack ?? String(error)}`);
@@ -310,13 +328,13 @@ async function connectDevices(agent: StoreAgent, clients: MqttClient[], devices:
 }
 
 /** Staff announce restocks through the agent's API before they stock the shelf. */
-function staffThroughApi(api: string): StaffActions {
+function staffThroughApi(api: string, auth: { authorization: string }): StaffActions {
   return {
     async restock(trayId, sku, units) {
       const response = await fetch(`${api}/api/stock/restock`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ trayId, sku, quantity: units, actor: 'sim-staff' }),
+        headers: { 'content-type': 'application/json', ...auth },
+        body: JSON.stringify({ trayId, sku, quantity: units }),
       });
       if (!response.ok) throw new Error(`restock refused: ${response.status} ${await response.text()}`);
     },

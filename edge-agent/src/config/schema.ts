@@ -5,6 +5,7 @@ import { rfidPresenceOptions } from '../inventory/rfid/options.ts';
 import { weightPipelineOptions } from '../inventory/weight/options.ts';
 import { checkoutSettingsSchema } from '../checkout/settings.ts';
 import { syncSettingsSchema } from '../sync/settings.ts';
+import { accessSettingsFields, checkAccessSettings } from '../http/auth/settings.ts';
 
 /**
  * The agent's configuration: schema and defaults side by side. docs/configuration.md documents
@@ -178,8 +179,11 @@ export const configSchema = z.strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       /** HTTP port (0 picks a free port). */
       port: port.default(8080),
+      /** Who may log in, machine clients' tokens, sessions and login throttling (docs/dashboard.md "Access"). None by default. */
+      ...accessSettingsFields,
     })
-    .default({ host: '127.0.0.1', port: 8080 }),
+    .superRefine(checkAccessSettings)
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -7,14 +7,16 @@ import { registerOrderRoutes } from '../orders/routes.ts';
 import { registerPricingRoutes } from '../pricing/routes.ts';
 import type { Logger } from '../log.ts';
 import type { AgentApi } from './api.ts';
+import { registerAccess, type AccessOptions } from './auth/index.ts';
 import { registerEventStream } from './event-stream.ts';
-import { statusPage } from './status-page.ts';
+import { registerDashboard } from '../dashboard/register-dashboard.ts';
 
 /**
  * The agent's one HTTP server: JSON API under /api, Prometheus text at /metrics, live events by
- * server-sent events. Routes stay thin; they read through the AgentApi facade.
+ * server-sent events. Routes stay thin; they read through the AgentApi facade. Every route is
+ * behind the access hook (docs/dashboard.md "Access"): who asks, CSRF, role, audit.
  */
-export async function createHttpServer(api: AgentApi, logger: Logger): Promise<FastifyInstance> {
+export async function createHttpServer(api: AgentApi, logger: Logger, access: AccessOptions): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: logger.child({ part: 'http' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -38,7 +40,8 @@ export async function createHttpServer(api: AgentApi, logger: Logger): Promise<F
     reply.status(404).send({ error: { code: errors.EDGE_ERR_NOT_FOUND.code, message: `no route ${request.method} ${request.url}` } }),
   );
 
-  app.get('/', (_request, reply) => reply.type('text/html; charset=utf-8').send(statusPage(api.storeId)));
+  registerAccess(app, access);
+  registerDashboard(app, api);
   app.get('/api/health', () => api.health());
   app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(await api.metricsText()));
   app.get('/api/devices', () => ({ devices: api.devices() }));

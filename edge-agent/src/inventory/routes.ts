@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { InventoryApi } from '../http/api.ts';
+import { actorOf, noBodyActor } from '../http/auth/index.ts';
 import { parseInput as parse } from '../http/parse-input.ts';
 
 const id = z.string().min(1).max(64);
-/** Who did it; recorded in the ledger. Until manager logins exist, the caller names itself. */
-const actor = z.string().min(1).max(100).default('api');
+/** Who did it is the logged-in user or token (actorOf), never the body. */
+const actor = noBodyActor;
 
 const stockQuery = z.strictObject({ sku: id.optional(), zone: id.optional() });
 const alertsQuery = z.strictObject({
@@ -40,16 +41,20 @@ export function registerInventoryRoutes(app: FastifyInstance, inventory: Invento
 
   app.post('/api/stock/restock', (request) => {
     const { note, restockId, ...input } = parse(restockBody, request.body, 'body');
-    return inventory.restock({ ...input, note: note ?? null, ...(restockId === undefined ? {} : { restockId }) });
+    return inventory.restock({ ...input, actor: actorOf(request), note: note ?? null, ...(restockId === undefined ? {} : { restockId }) });
   });
 
-  app.post('/api/stock/reconcile', (request) => inventory.reconcile(parse(reconcileBody, request.body, 'body')));
+  app.post('/api/stock/reconcile', (request) => {
+    const { trayId, sku } = parse(reconcileBody, request.body, 'body');
+    return inventory.reconcile({ ...(trayId === undefined ? {} : { trayId }), ...(sku === undefined ? {} : { sku }), actor: actorOf(request) });
+  });
 
   app.get('/api/alerts', (request) => ({ alerts: inventory.alerts(parse(alertsQuery, request.query, 'query')) }));
 
-  app.post<{ Params: { id: string } }>('/api/alerts/:id/ack', (request) =>
-    inventory.acknowledgeAlert(request.params.id, parse(ackBody, request.body, 'body').actor),
-  );
+  app.post<{ Params: { id: string } }>('/api/alerts/:id/ack', (request) => {
+    parse(ackBody, request.body, 'body');
+    return inventory.acknowledgeAlert(request.params.id, actorOf(request));
+  });
 
   app.get('/api/epcis', (request, reply) => {
     const { document, nextSince } = inventory.epcis(parse(epcisQuery, request.query, 'query'));

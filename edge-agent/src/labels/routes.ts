@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ledColours } from '@storeedge/device-drivers';
 import { z } from 'zod';
+import { actorOf, noBodyActor } from '../http/auth/index.ts';
 import { parseInput as parse } from '../http/parse-input.ts';
 import type { LabelsApi } from './api.ts';
 import { labelStates } from './metrics.ts';
@@ -19,8 +20,8 @@ const flashBody = z.strictObject({
   colour: z.enum(ledColours).default('green'),
   flashes: z.number().int().min(1).max(15).default(3),
   repeats: z.number().int().min(1).max(15).default(2),
-  /** Who asked; recorded in the ledger. Until manager logins exist, the caller names itself. */
-  actor: z.string().min(1).max(100).default('api'),
+  /** Who asked is the logged-in user or token (actorOf), never the body. */
+  actor: noBodyActor,
 });
 
 /** Label endpoints (docs/esl.md "API"). Routes only parse and delegate. */
@@ -42,7 +43,8 @@ export function registerLabelRoutes(app: FastifyInstance, labels: LabelsApi): vo
     return reply.type('image/png').header('cache-control', 'no-store').send(png);
   });
   app.post<{ Params: { id: string } }>('/api/labels/:id/flash', async (request, reply) => {
-    const flash = await labels.flash(request.params.id, parse(flashBody, request.body, 'body'));
+    const { colour, flashes, repeats } = parse(flashBody, request.body, 'body');
+    const flash = await labels.flash(request.params.id, { colour, flashes, repeats, actor: actorOf(request) });
     return reply.status(202).send(flash);
   });
 }

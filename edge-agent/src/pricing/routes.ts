@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { actorOf, noBodyActor } from '../http/auth/index.ts';
 import { parseInput as parse } from '../http/parse-input.ts';
 import type { PriceBook } from './price-book.ts';
 
@@ -17,10 +18,7 @@ const listQuery = z.strictObject({
 });
 const detailQuery = z.strictObject({ at: z.coerce.number().int().nonnegative().optional() });
 
-/**
- * A price set in the store. NOT AUTHENTICATED until manager logins come with the dashboard
- * issue: like restock, the caller names itself (`actor`), and every change is in the ledger.
- */
+/** A price set in the store by a manager (or a service token): every change is in the ledger under their name. */
 const setPriceBody = z.strictObject({
   sku,
   priceMinor: z.number().int().nonnegative().max(100_000_000),
@@ -28,7 +26,7 @@ const setPriceBody = z.strictObject({
   effectiveFrom: z.number().int().nonnegative().optional(),
   source: z.enum(['manager', 'markdown']).default('manager'),
   reason: z.string().min(1).max(500),
-  actor: z.string().min(1).max(100).default('api'),
+  actor: noBodyActor,
   changeId: z.string().min(1).max(100).optional(),
 });
 
@@ -39,5 +37,7 @@ export function registerPricingRoutes(app: FastifyInstance, pricing: PricingApi)
     const q = parse(detailQuery, request.query, 'query');
     return q.at === undefined ? pricing.detail(request.params.sku) : pricing.detail(request.params.sku, q.at);
   });
-  app.post('/api/prices', (request) => ({ record: pricing.setPrice(parse(setPriceBody, request.body, 'body')) }));
+  app.post('/api/prices', (request) => {
+    return { record: pricing.setPrice({ ...parse(setPriceBody, request.body, 'body'), actor: actorOf(request) }) };
+  });
 }

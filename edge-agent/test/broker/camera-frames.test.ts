@@ -88,11 +88,11 @@ describe('camera frames over MQTT (real agent, embedded broker, TCP)', () => {
     await eventually(() => t.agent.frames.nearest('cam-b1', base + 300, 0) !== undefined, 'a later good frame is buffered');
     const health = await fetch(`${t.agent.httpUrl}/api/health`);
     expect(health.status).toBe(200);
-    const metrics = await (await fetch(`${t.agent.httpUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${t.agent.httpUrl}/metrics`, { headers: { authorization: t.authorization } })).text();
     expect(metrics).toContain('storeedge_device_rejects_total{device="cam-b1",code="DRV_ERR_CAMERA_JPEG_INVALID"} 1');
     expect(metrics).toContain('storeedge_camera_frames_buffered{camera="cam-b1"} 4');
     expect(metrics).toContain('storeedge_queue_depth{queue="camera.frames"} 0');
-    const device = (await (await fetch(`${t.agent.httpUrl}/api/devices/cam-b1`)).json()) as { rejects: Record<string, number>; messages: number };
+    const device = (await (await fetch(`${t.agent.httpUrl}/api/devices/cam-b1`, { headers: { authorization: t.authorization } })).json()) as { rejects: Record<string, number>; messages: number };
     expect(device.rejects.DRV_ERR_CAMERA_FRAME_SIZE).toBe(1);
   });
 

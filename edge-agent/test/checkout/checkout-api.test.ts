@@ -16,7 +16,8 @@ describe('checkout HTTP API (real agent, real SQLite)', () => {
     const call = async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Json }> => {
       const res = await fetch(`${t.agent.httpUrl}${path}`, {
         method,
-        ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+        headers: { authorization: t.authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await res.text();
       bodies.push(text);
@@ -86,16 +87,16 @@ describe('checkout HTTP API (real agent, real SQLite)', () => {
     expect((await call('GET', `/api/sessions/${alice!.id}`)).json.state).toBe('in-review');
 
     const reviewId = open[0]!.id as string;
-    const bad = await call('POST', `/api/review/${reviewId}/resolve`, { lines: 'maybe', actor: 'anna' });
+    const bad = await call('POST', `/api/review/${reviewId}/resolve`, { lines: 'maybe' });
     expect(bad).toMatchObject({ status: 400, json: { error: { code: 'EDGE_ERR_BAD_REQUEST', message: expect.stringContaining('body.lines') } } });
-    expect((await call('POST', `/api/review/${reviewId}/resolve`, { lines: [{ sessionId: alice!.id, sku: 'chips', quantity: 1 }], actor: 'anna', extra: 1 })).status).toBe(400);
+    expect((await call('POST', `/api/review/${reviewId}/resolve`, { lines: [{ sessionId: alice!.id, sku: 'chips', quantity: 1 }], extra: 1 })).status).toBe(400);
     expect((await call('POST', `/api/review/${reviewId}/resolve`, { lines: [{ sessionId: bob!.id, sku: 'chips', quantity: 1 }] })).status).toBe(400); // not a candidate
     expect(await call('POST', '/api/review/r-000000000000/resolve', { lines: 'accept' })).toMatchObject({ status: 404, json: { error: { code: 'EDGE_ERR_CHECKOUT_NOT_FOUND' } } });
     expect((await call('GET', `/api/review?state=open`)).json.items).toHaveLength(1);
 
-    const resolved = await call('POST', `/api/review/${reviewId}/resolve`, { lines: 'accept', actor: 'anna' });
-    expect(resolved).toMatchObject({ status: 200, json: { id: reviewId, state: 'resolved', resolution: { reviewId, actor: 'anna', lines: [{ sessionId: alice!.id, sku: 'chips', quantity: 1 }] } } });
-    const again = await call('POST', `/api/review/${reviewId}/resolve`, { lines: [], actor: 'boss' });
+    const resolved = await call('POST', `/api/review/${reviewId}/resolve`, { lines: 'accept' });
+    expect(resolved).toMatchObject({ status: 200, json: { id: reviewId, state: 'resolved', resolution: { reviewId, actor: 'test', lines: [{ sessionId: alice!.id, sku: 'chips', quantity: 1 }] } } });
+    const again = await call('POST', `/api/review/${reviewId}/resolve`, { lines: [] });
     expect(again).toMatchObject({ status: 409, json: { error: { code: 'EDGE_ERR_CHECKOUT_REVIEW_CLOSED' } } });
 
     // Alice's receipt now: 2 colas at 2-for-2.00 and the chips.
@@ -116,7 +117,7 @@ describe('checkout HTTP API (real agent, real SQLite)', () => {
     expect((await call('GET', '/api/receipts')).json.receipts.map((r: Json) => r.sessionId)).toEqual([bob!.id, alice!.id]);
 
     // A correction: a refund line, the receipt's own lines untouched.
-    const corrected = await call('POST', `/api/receipts/${receipt.receiptId}/corrections`, { lines: [{ sku: 'chips', quantity: 1 }], reason: 'stale chips', actor: 'anna' });
+    const corrected = await call('POST', `/api/receipts/${receipt.receiptId}/corrections`, { lines: [{ sku: 'chips', quantity: 1 }], reason: 'stale chips' });
     expect(corrected.status).toBe(200);
     expect(corrected.json.lines).toEqual(receipt.lines);
     expect(corrected.json.totalMinor).toBe(399);
@@ -127,13 +128,13 @@ describe('checkout HTTP API (real agent, real SQLite)', () => {
         lines: [{ sku: 'chips', quantity: 1, amountMinor: 199 }],
         amountMinor: 199,
         reason: 'stale chips',
-        actor: 'anna',
+        actor: 'test',
         at: expect.any(Number),
         refund: expect.objectContaining({ status: expect.any(String) }),
       },
     ]);
     expect((await call('GET', `/api/receipts/${receipt.receiptId}`)).json.corrections).toHaveLength(1);
-    const over = await call('POST', `/api/receipts/${receipt.receiptId}/corrections`, { lines: [{ sku: 'chips', quantity: 1 }], reason: 'again', actor: 'anna' });
+    const over = await call('POST', `/api/receipts/${receipt.receiptId}/corrections`, { lines: [{ sku: 'chips', quantity: 1 }], reason: 'again' });
     expect(over).toMatchObject({ status: 400, json: { error: { code: 'EDGE_ERR_BAD_REQUEST' } } });
     expect((await call('POST', `/api/receipts/${receipt.receiptId}/corrections`, { lines: [{ sku: 'cola', quantity: 0 }], reason: 'x' })).status).toBe(400);
     expect((await call('POST', `/api/receipts/${receipt.receiptId}/corrections`, { lines: [], reason: 'x' })).status).toBe(400);
@@ -148,7 +149,7 @@ describe('checkout HTTP API (real agent, real SQLite)', () => {
 
     // No response carried a token (the agent's other read endpoints included).
     for (const path of ['/api/health', '/api/devices', '/metrics', '/']) {
-      const res = await fetch(`${t.agent.httpUrl}${path}`);
+      const res = await fetch(`${t.agent.httpUrl}${path}`, { headers: { authorization: t.authorization } });
       expect(res.status).toBe(200);
       bodies.push(await res.text());
     }

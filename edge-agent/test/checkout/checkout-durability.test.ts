@@ -7,7 +7,7 @@ import { Ledger } from '../../src/ledger/index.ts';
 import { startAgentProcess, type AgentProcess } from './durability/agent-process.ts';
 import { DeviceFleet } from './durability/devices.ts';
 import { ShopperScript } from './durability/shopper-script.ts';
-import { devices, gates, registerDevices, trayPoint, trays, writeConfig } from './durability/store.ts';
+import { authorization, devices, gates, registerDevices, trayPoint, trays, writeConfig } from './durability/store.ts';
 
 /**
  * Issue: "Killing the agent (kill -9) mid-session and restarting it loses no cart line and
@@ -61,7 +61,7 @@ const script = new ShopperScript({
 });
 
 async function getJson<T>(agent: AgentProcess, path: string): Promise<T> {
-  const response = await fetch(`${agent.api}${path}`);
+  const response = await fetch(`${agent.api}${path}`, { headers: { authorization } });
   if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
 }

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { topics } from '@storeedge/device-drivers';
+import { newApiToken } from '../../src/http/auth/index.ts';
 
 const root = resolve(import.meta.dirname, '../../..');
 const bin = join(root, 'bin/storeedge.js');
@@ -70,11 +71,17 @@ describe('storeedge CLI (child processes)', () => {
 
   it('agent serves devices registered by the CLI, sees a CLI disable while running, and shuts down cleanly on SIGTERM', async () => {
     const { secret } = JSON.parse(storeedge(['device', 'add', 'gate-1', '--kind', 'gate', '--config', configFile, '--json']).stdout);
+    const apiToken = newApiToken();
     // Same store and ledger, but logging at info so the shutdown line shows on stderr.
     const agentConfig = join(dir, 'agent.json');
     writeFileSync(
       agentConfig,
-      JSON.stringify({ storeId: 'store-cli', broker: { host: '127.0.0.1', tcpPort: 0, wsPort: null }, http: { port: 0 }, log: { level: 'info' } }),
+      JSON.stringify({
+        storeId: 'store-cli',
+        broker: { host: '127.0.0.1', tcpPort: 0, wsPort: null },
+        http: { port: 0, apiTokens: [{ name: 'test', role: 'service', tokenSha256: apiToken.tokenSha256 }] },
+        log: { level: 'info' },
+      }),
     );
     const child = spawn(process.execPath, [bin, 'agent', '--config', agentConfig], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -93,7 +100,7 @@ describe('storeedge CLI (child processes)', () => {
       const mqttUrl = /"mqtt":"(mqtt:\/\/[^"]+)"/.exec(line)![1]!;
       const client = await mqtt.connectAsync(mqttUrl, { clientId: 'gate-1', username: 'gate-1', password: secret, reconnectPeriod: 0 });
       await client.publishAsync(topics.event('store-cli', 'gate-1', 'scan'), JSON.stringify({ at: 1, lane: 'entry', token: 'tok_0123456789' }), { qos: 1 });
-      const device = await (await fetch(`${api}/api/devices/gate-1`)).json();
+      const device = await (await fetch(`${api}/api/devices/gate-1`, { headers: { authorization: `Bearer ${apiToken.token}` } })).json();
       expect(device).toMatchObject({ id: 'gate-1', online: true, messages: 1 });
 
       const closedConnection = new Promise<void>((r) => client.once('close', () => r()));

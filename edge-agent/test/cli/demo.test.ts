@@ -47,6 +47,15 @@ describe('storeedge demo', () => {
     expect(view.connected).toBe(true);
     expect(view.streams.checkout).toBeGreaterThanOrEqual(receipts.length);
     expect(agent.sync?.health()).toMatchObject({ connected: true, rejected: 0 });
+
+    // The dashboard's logins were made for this run: each works with its role; nothing without one.
+    expect((await fetch(`${agent.httpUrl}/api/stock`)).status).toBe(401);
+    for (const [login, role] of [[demo.logins.manager, 'manager'], [demo.logins.staff, 'staff']] as const) {
+      expect(login.password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+      const res = await fetch(`${agent.httpUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(login) });
+      expect(await res.json()).toMatchObject({ user: { name: login.name, role } });
+    }
+    expect(JSON.stringify(agent.config.http)).not.toContain(demo.logins.manager.password);
   });
 
   it('refuses a bad --hq-port with a usage error', async () => {

@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { StoreAgent } from '../../src/agent.ts';
 import { loadConfig, type ConfigInput } from '../../src/config/load.ts';
+import { newApiToken } from '../../src/http/auth/index.ts';
 import { silentLogger } from '../../src/log.ts';
 
 export interface TestAgent {
   agent: StoreAgent;
   dir: string;
   storeId: string;
+  /** `Bearer <token>` of the service token the harness adds (`test`): send it as the Authorization header. */
+  authorization: string;
   /** Registers a device and returns its secret. */
   addDevice(id: string, kind?: string): Promise<string>;
   /** Connects as a device (clientId = username = id) over real TCP; rejects on a refused CONNECT. */
@@ -23,13 +26,19 @@ type Overrides = Partial<Omit<ConfigInput, 'storeId'>>;
 export async function startTestAgent(overrides: Overrides = {}): Promise<TestAgent> {
   const dir = mkdtempSync(join(tmpdir(), 'storeedge-test-'));
   const storeId = 'store-test';
+  const service = newApiToken();
   const config = loadConfig(
     {
       storeId,
       dataDir: dir,
       ...overrides,
       broker: { host: '127.0.0.1', tcpPort: 0, wsPort: null, ...overrides.broker },
-      http: { host: '127.0.0.1', port: 0, ...overrides.http },
+      http: {
+        host: '127.0.0.1',
+        port: 0,
+        ...overrides.http,
+        apiTokens: [{ name: 'test', role: 'service', tokenSha256: service.tokenSha256 }, ...(overrides.http?.apiTokens ?? [])],
+      },
       log: { level: 'silent' },
     },
     dir,
@@ -40,6 +49,7 @@ export async function startTestAgent(overrides: Overrides = {}): Promise<TestAge
     agent,
     dir,
     storeId,
+    authorization: `Bearer ${service.token}`,
     async addDevice(id, kind = 'shelf') {
       return (await agent.registry.add({ id, kind, actor: 'test' })).secret;
     },

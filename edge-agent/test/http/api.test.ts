@@ -4,7 +4,7 @@ import { topics } from '@storeedge/device-drivers';
 import { startTestAgent, type TestAgent } from '../helpers/agent-harness.ts';
 
 async function get(t: TestAgent, path: string): Promise<{ status: number; type: string; body: string }> {
-  const res = await fetch(`${t.agent.httpUrl}${path}`);
+  const res = await fetch(`${t.agent.httpUrl}${path}`, { headers: { authorization: t.authorization } });
   return { status: res.status, type: res.headers.get('content-type') ?? '', body: await res.text() };
 }
 
@@ -68,7 +68,7 @@ describe('HTTP API (real HTTP)', () => {
     const secret = await t.addDevice('shelf-1');
     const url = new URL('/api/events', t.agent.httpUrl);
     const text = await new Promise<string>((resolve, reject) => {
-      const req = httpRequest(url, (res) => {
+      const req = httpRequest(url, { headers: { authorization: t.authorization } }, (res) => {
         expect(res.headers['content-type']).toContain('text/event-stream');
         let buffer = '';
         res.setEncoding('utf8');

@@ -11,7 +11,8 @@ type Json = Record<string, any>;
 async function call(t: TestAgent, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Json }> {
   const res = await fetch(`${t.agent.httpUrl}${path}`, {
     method,
-    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    headers: { authorization: t.authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, json: (await res.json()) as Json };
 }
@@ -64,15 +65,15 @@ describe('inventory HTTP API (real agent, real SQLite)', () => {
     const unknown = open[0]!;
     expect(unknown).toMatchObject({ state: 'open', trayId: 't2', changeId: 'h1', message: expect.stringContaining('+123.4 g') });
 
-    const ack = await call(t, 'POST', `/api/alerts/${unknown.id}/ack`, { actor: 'store-manager' });
-    expect(ack).toMatchObject({ status: 200, json: { id: unknown.id, state: 'acknowledged', acknowledgedBy: 'store-manager' } });
-    expect(t.agent.ledger.getByKey(`alert-ack:${unknown.id}`)?.payload).toEqual({ alertId: unknown.id, actor: 'store-manager' });
+    const ack = await call(t, 'POST', `/api/alerts/${unknown.id}/ack`, {});
+    expect(ack).toMatchObject({ status: 200, json: { id: unknown.id, state: 'acknowledged', acknowledgedBy: 'test' } });
+    expect(t.agent.ledger.getByKey(`alert-ack:${unknown.id}`)?.payload).toEqual({ alertId: unknown.id, actor: 'test' });
     expect((await call(t, 'GET', '/api/alerts?state=open')).json.alerts.map((a: Json) => a.kind)).toEqual(['low-stock']);
     expect((await call(t, 'GET', '/api/alerts?state=acknowledged')).json.alerts.map((a: Json) => a.id)).toEqual([unknown.id]);
-    // No body at all: the actor defaults to "api".
+    // No body at all; the actor is who is authenticated (the harness's token "test").
     const lowId = (await call(t, 'GET', '/api/alerts?kind=low-stock')).json.alerts[0].id as string;
-    const res = await fetch(`${t.agent.httpUrl}/api/alerts/${lowId}/ack`, { method: 'POST' });
-    expect(((await res.json()) as Json).acknowledgedBy).toBe('api');
+    const res = await fetch(`${t.agent.httpUrl}/api/alerts/${lowId}/ack`, { method: 'POST', headers: { authorization: t.authorization } });
+    expect(((await res.json()) as Json).acknowledgedBy).toBe('test');
 
     // Model start (soap low), the unknown change, two acknowledgements: four messages on out/alerts.
     await eventually(async () => (await counter(t.agent, 'storeedge_messages_out_total', { type: 'out.alerts' })) === 4, 'four out/alerts messages');
@@ -87,12 +88,12 @@ describe('inventory HTTP API (real agent, real SQLite)', () => {
 
   it('POST /api/stock/restock declares units (book now, observed when they land); POST /api/stock/reconcile accepts the shelf', async () => {
     t = await startTestAgent({ store: { model: storeModelFixture } });
-    const declared = await call(t, 'POST', '/api/stock/restock', { trayId: 't3', sku: 'soap-tag', quantity: 12, actor: 'anna', note: 'delivery 4711' });
+    const declared = await call(t, 'POST', '/api/stock/restock', { trayId: 't3', sku: 'soap-tag', quantity: 12, note: 'delivery 4711' });
     expect(declared).toMatchObject({ status: 200, json: { trayId: 't3', sku: 'soap-tag', book: 15, observed: 3, pendingRestock: 12 } });
     t.agent.bus.emit('shelf.change', shelfChange('h1', 't3', { sku: 'soap-tag', units: 10 }));
     const after = (await call(t, 'GET', '/api/stock?sku=soap-tag')).json.trays[0];
     expect(after).toMatchObject({ book: 15, observed: 13, pendingRestock: 2 });
-    const reconciled = await call(t, 'POST', '/api/stock/reconcile', { sku: 'soap-tag', actor: 'boss' });
+    const reconciled = await call(t, 'POST', '/api/stock/reconcile', { sku: 'soap-tag' });
     expect(reconciled.json.adjustments).toEqual([{ trayId: 't3', sku: 'soap-tag', bookBefore: 15, observed: 13, pendingBefore: 2 }]);
     expect((await call(t, 'GET', '/api/stock?sku=soap-tag')).json.trays[0]).toMatchObject({ book: 13, observed: 13, pendingRestock: 0 });
 

@@ -3,14 +3,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentApi } from '../../src/http/api.ts';
 import { createHttpServer } from '../../src/http/server.ts';
 import { silentLogger } from '../../src/log.ts';
+import { testAccess } from '../helpers/http-access.ts';
 import { order, orderRig, T0, HOUR, type OrderRig } from './order-fixture.ts';
 
 describe('orders HTTP API (the agent’s server and error handler)', () => {
   let r: OrderRig;
   let app: FastifyInstance;
+  const { access, authorization } = testAccess();
   beforeEach(async () => {
     r = orderRig();
-    app = await createHttpServer({ storeId: 'store-test', bus: r.bus, orders: r.orders } as unknown as AgentApi, silentLogger());
+    app = await createHttpServer({ storeId: 'store-test', bus: r.bus, orders: r.orders } as unknown as AgentApi, silentLogger(), access);
     r.send(order('o-1', [{ sku: 'cola-330', qty: 2 }, { sku: 'chips-150', qty: 1 }], { collectBy: T0 + HOUR }));
     r.send(order('o-2', [{ sku: 'shampoo-400', qty: 1 }], { collectBy: T0 + 2 * HOUR }));
   });
@@ -20,7 +22,7 @@ describe('orders HTTP API (the agent’s server and error handler)', () => {
   });
 
   const call = async (method: 'GET' | 'POST', url: string, payload?: unknown) => {
-    const res = await app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
+    const res = await app.inject({ method, url, headers: { authorization }, ...(payload === undefined ? {} : { payload: payload as object }) });
     return { status: res.statusCode, json: res.json() as Record<string, any> };
   };
 
@@ -37,12 +39,12 @@ describe('orders HTTP API (the agent’s server and error handler)', () => {
   });
 
   it('moves an order through picked and collected, and answers a cancel after that with 409', async () => {
-    const picked = await call('POST', '/api/orders/o-1/picked', { lines: [{ sku: 'cola-330', qty: 2 }, { sku: 'chips-150', qty: 0 }], actor: 'staff-3' });
+    const picked = await call('POST', '/api/orders/o-1/picked', { lines: [{ sku: 'cola-330', qty: 2 }, { sku: 'chips-150', qty: 0 }] });
     expect(picked.status).toBe(200);
-    expect(picked.json).toMatchObject({ state: 'picked', pickedUnits: 2, pickedBy: 'staff-3', pickList: null });
-    expect((await call('POST', '/api/orders/o-1/collected', {})).json).toMatchObject({ state: 'collected', closedBy: 'api' });
+    expect(picked.json).toMatchObject({ state: 'picked', pickedUnits: 2, pickedBy: 'test', pickList: null });
+    expect((await call('POST', '/api/orders/o-1/collected', {})).json).toMatchObject({ state: 'collected', closedBy: 'test' });
     expect(await call('POST', '/api/orders/o-1/cancel', { reason: 'too late' })).toMatchObject({ status: 409, json: { error: { code: 'EDGE_ERR_ORDER_STATE' } } });
-    expect((await call('POST', '/api/orders/o-2/cancel', { actor: 'manager', reason: 'out of date' })).json).toMatchObject({ state: 'cancelled', closeReason: 'out of date' });
+    expect((await call('POST', '/api/orders/o-2/cancel', { reason: 'out of date' })).json).toMatchObject({ state: 'cancelled', closeReason: 'out of date' });
     expect((await call('GET', '/api/orders?state=all')).json.orders.map((o: { state: string }) => o.state)).toEqual(['collected', 'cancelled']);
   });
 

@@ -2,22 +2,25 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentApi } from '../../src/http/api.ts';
 import { createHttpServer } from '../../src/http/server.ts';
+import { EventBus } from '../../src/events.ts';
 import { silentLogger } from '../../src/log.ts';
+import { testAccess } from '../helpers/http-access.ts';
 import { catalog, day, makeBook, type BookFixture } from './fixture.ts';
 
 describe('price book HTTP routes (the agent’s server and error handler)', () => {
   let app: FastifyInstance;
   let f: BookFixture;
+  const { access, authorization } = testAccess();
   beforeEach(async () => {
     f = makeBook();
     f.book.applyCatalog(catalog);
     // The agent's real server registers the price routes on the facade's `prices`.
-    app = await createHttpServer({ storeId: 'store-test', prices: f.book } as unknown as AgentApi, silentLogger());
+    app = await createHttpServer({ storeId: 'store-test', bus: new EventBus(), prices: f.book } as unknown as AgentApi, silentLogger(), access);
   });
   afterEach(async () => app.close());
 
   const call = async (method: 'GET' | 'POST', url: string, payload?: unknown) => {
-    const res = await app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
+    const res = await app.inject({ method, url, headers: { authorization }, ...(payload === undefined ? {} : { payload: payload as object }) });
     return { status: res.statusCode, json: res.json() as Record<string, any> };
   };
 
@@ -62,9 +65,9 @@ describe('price book HTTP routes (the agent’s server and error handler)', () =
     f.now = day(2);
     const retro = await call('POST', '/api/prices', { sku: 'cola', priceMinor: 99, reason: 'x', effectiveFrom: day(1) });
     expect(retro).toMatchObject({ status: 422, json: { error: { code: 'EDGE_ERR_PRICE_RETROACTIVE' } } });
-    const ok = await call('POST', '/api/prices', { sku: 'cola', priceMinor: 89, reason: 'clearance', source: 'markdown', actor: 'ana', changeId: 'c1' });
+    const ok = await call('POST', '/api/prices', { sku: 'cola', priceMinor: 89, reason: 'clearance', source: 'markdown', changeId: 'c1' });
     expect(ok.status).toBe(200);
-    expect(ok.json.record).toMatchObject({ sku: 'cola', priceMinor: 89, currency: 'EUR', effectiveFrom: day(2), source: 'markdown', actor: 'ana' });
+    expect(ok.json.record).toMatchObject({ sku: 'cola', priceMinor: 89, currency: 'EUR', effectiveFrom: day(2), source: 'markdown', actor: 'test' });
     expect((await call('GET', `/api/prices?sku=cola&at=${day(2)}`)).json.prices[0]).toMatchObject({ priceMinor: 89, wasPriceMinor: 100 });
   });
 });

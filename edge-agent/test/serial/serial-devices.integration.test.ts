@@ -70,7 +70,7 @@ describe('serial devices and vendor JSON through the agent', () => {
     expect(weights[0]!.deviceId).toBe('shelf-serial');
     expect(weights.at(-1)!.payload.channels[0]!.grams).toBeGreaterThan(1_290);
     expect(new Set(reads)).toEqual(new Set([epc(0), epc(1), epc(2)]));
-    expect(((await (await fetch(`${t.agent.httpUrl}/api/devices/shelf-serial`)).json()) as { online: boolean }).online).toBe(true);
+    expect(((await (await fetch(`${t.agent.httpUrl}/api/devices/shelf-serial`, { headers: { authorization: t.authorization } })).json()) as { online: boolean }).online).toBe(true);
 
     // Line noise: damaged and stray bytes are dropped and counted, and samples keep coming.
     shelf.setFaults({ corruptProbability: 0.3, garbageProbability: 0.3 });

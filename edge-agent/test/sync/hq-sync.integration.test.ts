@@ -177,7 +177,7 @@ describe.skipIf(skipWithoutMosquitto)('HQ sync against a real Mosquitto and the 
     await eventually(() => t.agent.ledger.stats().outboxPending === 0, 'marked sent');
     const health = (await (await fetch(`${t.agent.httpUrl}/api/health`)).json()) as { sync: Record<string, unknown> };
     expect(health.sync).toMatchObject({ connected: true, epoch: t.agent.ledger.epoch, pending: 0, backlog: [], oldestUnsentAgeS: null, rejected: 0 });
-    const metrics = await (await fetch(`${t.agent.httpUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${t.agent.httpUrl}/metrics`, { headers: { authorization: t.authorization } })).text();
     expect(metrics).toMatch(/^storeedge_sync_connected 1$/m);
     expect(metrics).toMatch(/storeedge_sync_uplink_records_total\{outcome="acked"\} 1/);
     // The retained up/status: online while connected, offline after a clean stop (the last will covers a crash).

@@ -10,6 +10,7 @@ import { recogniserCatalog } from '@storeedge/simulators/vision/recogniser-catal
 import { SimulatedShelfCamera, shopperLook, type ArmPose } from '@storeedge/simulators/vision/index.ts';
 import { StoreAgent } from '../../src/agent.ts';
 import { loadConfig, type ConfigInput } from '../../src/config/load.ts';
+import { newApiToken } from '../../src/http/auth/index.ts';
 import type { StoreAlert } from '../../src/events.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { CatalogImage, CatalogImages } from '../../src/vision/vision-service.ts';
@@ -92,6 +93,10 @@ async function catalogImages(skus: readonly string[]): Promise<Map<string, Catal
   return out;
 }
 
+/** The API token these agents accept (a service token named "test"). */
+const apiToken = newApiToken();
+const auth = { headers: { authorization: `Bearer ${apiToken.token}` } };
+
 interface Running {
   agent: StoreAgent;
   dir: string;
@@ -105,7 +110,7 @@ async function startAgent(vision: ConfigInput['vision'], images: CatalogImages |
       storeId: 'store-test',
       dataDir: dir,
       broker: { host: '127.0.0.1', tcpPort: 0, wsPort: null },
-      http: { host: '127.0.0.1', port: 0 },
+      http: { host: '127.0.0.1', port: 0, apiTokens: [{ name: 'test', role: 'service', tokenSha256: apiToken.tokenSha256 }] },
       log: { level: 'silent' },
       store: { model: modelInput },
       ...(vision ? { vision } : {}),
@@ -124,7 +129,7 @@ async function stopAgent(r: Running | undefined, keepDir = false): Promise<void>
 }
 
 async function json<T>(agent: StoreAgent, path: string): Promise<T> {
-  const response = await fetch(`${agent.httpUrl}${path}`);
+  const response = await fetch(`${agent.httpUrl}${path}`, auth);
   expect(response.status, path).toBe(200);
   return (await response.json()) as T;
 }
@@ -216,7 +221,7 @@ describe('vision service in the agent', () => {
     expect(again!.scores[0]!.score).toBeCloseTo(evidence!.scores[0]!.score, 4);
 
     // Metrics on GET /metrics.
-    const text = await (await fetch(`${agent.httpUrl}/metrics`)).text();
+    const text = await (await fetch(`${agent.httpUrl}/metrics`, auth)).text();
     expect(text).toContain('storeedge_vision_state{state="available"} 1');
     expect(text).toContain('storeedge_vision_state{state="unavailable"} 0');
     expect(text).toContain('storeedge_vision_identify_total{outcome="ok"} 5');
@@ -249,7 +254,7 @@ describe('vision service in the agent', () => {
     expect(await agent.vision.identify({ bayId: 'b1', atMs: 1, point: handAt(HELD).hand })).toBeUndefined();
     expect(await counter(agent, 'storeedge_vision_identify_total', { outcome: 'unavailable' })).toBe(1);
     expect((await json<{ status: string }>(agent, '/api/health')).status).toBe('ok');
-    expect(await (await fetch(`${agent.httpUrl}/metrics`)).text()).toContain('storeedge_vision_state{state="unavailable"} 1');
+    expect(await (await fetch(`${agent.httpUrl}/metrics`, auth)).text()).toContain('storeedge_vision_state{state="unavailable"} 1');
     // A second refused swap keeps it off (the same alert, not a second one).
     await expect(agent.vision.swap(modelCopy(true))).rejects.toMatchObject({ code: 'MDL_ERR_MODEL_INTEGRITY' });
     expect(agent.vision.status().state).toBe('unavailable');
@@ -271,7 +276,7 @@ describe('vision service in the agent', () => {
     expect(agent.inventory.alerts({ kind: 'vision-unavailable' }).map((a) => a.state)).toEqual(['cleared', 'cleared']);
     expect(raised.map((a) => a.details.reason)).toEqual(['no-catalog-images']);
     expect(cleared.map((a) => a.details.reason)).toEqual(['model', 'no-catalog-images']);
-    expect(await (await fetch(`${agent.httpUrl}/metrics`)).text()).toContain('storeedge_vision_state{state="available"} 1');
+    expect(await (await fetch(`${agent.httpUrl}/metrics`, auth)).text()).toContain('storeedge_vision_state{state="available"} 1');
     // No frames: no evidence, no error.
     expect(await agent.vision.identify({ bayId: 'b1', atMs: 1, point: handAt(HELD).hand })).toBeUndefined();
     expect(await counter(agent, 'storeedge_vision_identify_total', { outcome: 'no-frame' })).toBe(1);
@@ -299,7 +304,7 @@ describe('vision service in the agent', () => {
     expect(agent.vision.inference).toBeUndefined();
     expect(await agent.vision.identify({ bayId: 'b1', atMs: 1, point: handAt(HELD).hand })).toBeUndefined();
     expect(agent.inventory.alerts({ kind: 'vision-unavailable' })).toEqual([]);
-    expect(await (await fetch(`${agent.httpUrl}/metrics`)).text()).toContain('storeedge_vision_state{state="disabled"} 1');
+    expect(await (await fetch(`${agent.httpUrl}/metrics`, { headers: { authorization: harness.authorization } })).text()).toContain('storeedge_vision_state{state="disabled"} 1');
   });
 
   it('a store without cameras or catalogue images leaves vision idle, without an alert', async () => {

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { storeModel, trayPoints, type StoreModel, type StoreModelInput, type TrayPoint } from '@storeedge/device-drivers';
 import { gtinCheckDigit } from '@storeedge/simulators';
+import { newApiToken } from '../../../src/http/auth/index.ts';
 import { Ledger } from '../../../src/ledger/index.ts';
 import { devicesProjection } from '../../../src/registry/devices-projection.ts';
 import { DeviceRegistry } from '../../../src/registry/registry.ts';
@@ -78,6 +79,10 @@ export function trayPoint(trayId: string): TrayPoint {
   return point;
 }
 
+const apiToken = newApiToken();
+/** The Authorization header the agent's config accepts (a service token named "test"). */
+export const authorization = `Bearer ${apiToken.token}`;
+
 /** Writes the agent's config file into `dir` (data in `dir`/data, free ports, warn logs); returns its path. */
 export function writeConfig(dir: string): { configFile: string; ledgerFile: string } {
   const configFile = join(dir, 'storeedge.json');
@@ -89,7 +94,7 @@ export function writeConfig(dir: string): { configFile: string; ledgerFile: stri
         storeId,
         dataDir,
         broker: { host: '127.0.0.1', tcpPort: 0, wsPort: null },
-        http: { host: '127.0.0.1', port: 0 },
+        http: { host: '127.0.0.1', port: 0, apiTokens: [{ name: 'test', role: 'service', tokenSha256: apiToken.tokenSha256 }] },
         log: { level: 'warn' },
         // Device time runs faster than wall time here: 10 Hz of device time is sent in a burst.
         ingest: { ratePerSecond: 1_000_000, rateBurst: 1_000_000 },

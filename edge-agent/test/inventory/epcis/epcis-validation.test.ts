@@ -81,8 +81,8 @@ describe('GET /api/epcis (real agent)', () => {
     bus.emit('shelf.change', shelfChange('e3', 't4', { grams: 777 })); // unexplained: no EPCIS event
     await fetch(`${t.agent.httpUrl}/api/stock/restock`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ trayId: 't3', sku: 'soap-tag', quantity: 6, actor: 'anna' }),
+      headers: { 'content-type': 'application/json', authorization: t.authorization },
+      body: JSON.stringify({ trayId: 't3', sku: 'soap-tag', quantity: 6 }),
     });
     bus.emit('shelf.change', shelfChange('e4', 't3', { sku: 'soap-tag', units: 6 }));
     bus.emit('rfid.presence', { epc: '3034257BF7194E4000001A85', gtin: '04006381333955', serial: '6789', kind: 'arrived', zone: 'z-care', at: 1_736_935_260_000 });
@@ -90,7 +90,7 @@ describe('GET /api/epcis (real agent)', () => {
     bus.emit('rfid.presence', { epc: '3034257BF7194E4000001A85', gtin: '04006381333955', serial: '6789', kind: 'exited', zone: 'z-exit', at: 1_736_935_270_000 });
     bus.emit('rfid.presence', { epc: 'E2003411B802011383257015', kind: 'arrived', zone: 'z-drinks', at: 1_736_935_271_000 });
     bus.emit('rfid.presence', { epc: '3034257BF7194E4000001A86', gtin: '04006381333955', serial: 'A/7 x', kind: 'departed', zone: 'z-care', at: 1_736_935_280_000 });
-    res = await fetch(`${t.agent.httpUrl}/api/epcis`);
+    res = await fetch(`${t.agent.httpUrl}/api/epcis`, { headers: { authorization: t.authorization } });
     body = await res.text();
   });
   afterAll(async () => t.close());
@@ -134,17 +134,17 @@ describe('GET /api/epcis (real agent)', () => {
     const all = JSON.parse(body).epcisBody.eventList as Array<{ eventID: string }>;
     const cursor = Number(res.headers.get('x-storeedge-next-since'));
     expect(cursor).toBe(t.agent.ledger.events({ stream: 'inventory' }).at(-1)!.seq);
-    const first = await fetch(`${t.agent.httpUrl}/api/epcis?limit=3`);
+    const first = await fetch(`${t.agent.httpUrl}/api/epcis?limit=3`, { headers: { authorization: t.authorization } });
     const page1 = JSON.parse(await first.text()).epcisBody.eventList as Array<{ eventID: string }>;
     const next = first.headers.get('x-storeedge-next-since');
-    const page2 = JSON.parse(await (await fetch(`${t.agent.httpUrl}/api/epcis?since=${next}`)).text()).epcisBody.eventList as Array<{ eventID: string }>;
+    const page2 = JSON.parse(await (await fetch(`${t.agent.httpUrl}/api/epcis?since=${next}`, { headers: { authorization: t.authorization } })).text()).epcisBody.eventList as Array<{ eventID: string }>;
     expect([...page1, ...page2].map((e) => e.eventID)).toEqual(all.map((e) => e.eventID));
-    const empty = await fetch(`${t.agent.httpUrl}/api/epcis?since=${cursor}`);
+    const empty = await fetch(`${t.agent.httpUrl}/api/epcis?since=${cursor}`, { headers: { authorization: t.authorization } });
     expect(empty.headers.get('x-storeedge-next-since')).toBe(String(cursor));
     const emptyDoc = JSON.parse(await empty.text());
     expect(emptyDoc.epcisBody.eventList).toEqual([]);
     expect(check(emptyDoc).valid).toBe(true);
-    const bad = await fetch(`${t.agent.httpUrl}/api/epcis?since=-1`);
+    const bad = await fetch(`${t.agent.httpUrl}/api/epcis?since=-1`, { headers: { authorization: t.authorization } });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('EDGE_ERR_BAD_REQUEST');
   });

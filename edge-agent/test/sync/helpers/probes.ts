@@ -1,4 +1,8 @@
+import { newApiToken } from '../../../src/http/auth/index.ts';
 import type { SyncHealth } from '../../../src/sync/sync-service.ts';
+
+/** The store manager's API token in the rig's agents (a manager token named "test-manager"; sync-rig puts its sha256 in each config). */
+export const managerApiToken = newApiToken();
 
 /**
  * Waiting on conditions, never on the clock: a probe is polled until it returns a value (not
@@ -35,8 +39,8 @@ export async function syncHealth(api: string): Promise<SyncHealth> {
 export async function managerPriceChange(api: string, sku: string, priceMinor: number): Promise<void> {
   const response = await fetch(`${api}/api/prices`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sku, priceMinor, reason: 'fault test: a price changed while the link is in trouble', actor: 'test-manager' }),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${managerApiToken.token}` },
+    body: JSON.stringify({ sku, priceMinor, reason: 'fault test: a price changed while the link is in trouble' }),
   });
   if (!response.ok) throw new Error(`POST /api/prices: ${response.status} ${await response.text()}`);
 }

@@ -7,6 +7,7 @@ import { Ledger } from '../../../src/ledger/index.ts';
 import { devicesProjection } from '../../../src/registry/devices-projection.ts';
 import { DeviceRegistry } from '../../../src/registry/registry.ts';
 import { freePort, startMosquitto, SYNC_BROKER_ACL, type Mosquitto } from '../../../../sync/test/helpers/mosquitto.ts';
+import { managerApiToken } from './probes.ts';
 import { runStoreedge, startStoreedge, type StoreedgeProcess } from './storeedge-process.ts';
 
 /**
@@ -147,7 +148,7 @@ export class SyncRig {
         storeId,
         dataDir: join(dir, 'data'),
         broker: { host: '127.0.0.1', tcpPort: mqttPort, wsPort: null },
-        http: { host: '127.0.0.1', port: 0 },
+        http: { host: '127.0.0.1', port: 0, apiTokens: [{ name: 'test-manager', role: 'manager', tokenSha256: managerApiToken.tokenSha256 }] },
         log: { level: 'warn' },
         // Simulated device time runs faster than wall time: no per-device rate limit.
         ingest: { ratePerSecond: 1_000_000, rateBurst: 1_000_000 },
