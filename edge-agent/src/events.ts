@@ -97,6 +97,10 @@ export interface StoreAlert {
   acknowledgedBy: string | null;
   clearedAt: number | null;
   clearReason: string | null;
+  /** Who is to deal with it (assigned on the dashboard), who assigned it, when; null when nobody is. */
+  assignedTo: string | null;
+  assignedBy: string | null;
+  assignedAt: number | null;
 }
 
 /** Every event on the store's bus, by name. Domain services subscribe by name. */
@@ -122,6 +126,8 @@ export interface StoreEvents {
   'alert.raised': StoreAlert;
   'alert.acknowledged': StoreAlert;
   'alert.cleared': StoreAlert;
+  /** Someone was given the alert to deal with, or nobody any more. */
+  'alert.assigned': StoreAlert;
   /** A receipt was issued (checkout/checkout-service.ts); also on replay, so subscribers see each receipt once per start. */
   'checkout.receipt': ReceiptView;
 }

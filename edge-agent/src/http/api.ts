@@ -41,6 +41,7 @@ export interface InventoryApi {
   alerts(filter: AlertFilter): StoreAlert[];
   /** Throws EDGE_ERR_ALERT_NOT_FOUND or EDGE_ERR_ALERT_CLEARED. */
   acknowledgeAlert(id: string, actor: string): StoreAlert;
+  assignAlert(id: string, assignee: string | null, actor: string): StoreAlert;
   /** Throws EDGE_ERR_INVENTORY_UNKNOWN_TRAY or EDGE_ERR_INVENTORY_NOT_ON_TRAY. */
   restock(input: RestockInput): TrayStockView;
   reconcile(input: ReconcileInput): StockReconciled;

@@ -13,6 +13,7 @@ import {
   inventoryEventTypes as types,
   inventoryStream,
   replenishmentStream,
+  type AlertAssigned,
   type AlertRaised,
   type ModelApplied,
   type ReplenishmentRequested,
@@ -97,9 +98,12 @@ interface AlertRowDb {
   acknowledged_by: string | null;
   cleared_at: number | null;
   clear_reason: string | null;
+  assigned_to: string | null;
+  assigned_by: string | null;
+  assigned_at: number | null;
 }
 
-type Notice = { event: 'alert.raised' | 'alert.acknowledged' | 'alert.cleared'; alertId: string };
+type Notice = { event: 'alert.raised' | 'alert.acknowledged' | 'alert.cleared' | 'alert.assigned'; alertId: string };
 
 /** A validated store model, ready to apply inside a caller's transaction (`InventoryService.prepareModel`). */
 export interface PreparedModel {
@@ -365,6 +369,23 @@ export class InventoryService {
     return this.alert(id);
   }
 
+  /**
+   * Gives an alert to someone to deal with (`assignee`: a name the store uses, or null for
+   * nobody), audited in the ledger and sent to HQ. A cleared alert is not assigned
+   * (EDGE_ERR_ALERT_CLEARED); the same assignee again changes nothing.
+   */
+  assignAlert(id: string, assignee: string | null, actor: string): StoreAlert {
+    const alert = this.alert(id);
+    if (alert.state === 'cleared') throw errors.EDGE_ERR_ALERT_CLEARED(`alert ${id} was cleared (${alert.clearReason ?? 'condition gone'}); nothing to assign`);
+    if (alert.assignedTo === assignee) return alert;
+    this.#commit((notices) => {
+      const payload: AlertAssigned = { alertId: id, assignee, actor };
+      this.#ledger.append({ type: types.alertAssigned, stream: inventoryStream, key: `alert-assign:${id}:${this.#ledger.head().seq}`, payload, outbox: true });
+      notices.push({ event: 'alert.assigned', alertId: id });
+    });
+    return this.alert(id);
+  }
+
   /** Throws EDGE_ERR_ALERT_NOT_FOUND for an unknown id. */
   alert(id: string): StoreAlert {
     const row = this.#sql.alertById.get(id);
@@ -383,7 +404,7 @@ export class InventoryService {
     }
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
     return this.#ledger.db
-      .prepare<Record<string, string | number>, AlertRowDb>(`SELECT * FROM inventory_alerts ${where} ORDER BY raised_seq DESC LIMIT @limit`)
+      .prepare<Record<string, string | number>, AlertRowDb>(`${alertSelect} ${where} ORDER BY raised_seq DESC LIMIT @limit`)
       .all(params)
       .map(toAlert);
   }
@@ -570,6 +591,9 @@ export class InventoryService {
   }
 }
 
+/** An alert row with who it is assigned to (the filters name the alert's own columns, which the assignment table does not have). */
+const alertSelect = 'SELECT a.*, s.assigned_to, s.assigned_by, s.assigned_at FROM inventory_alerts a LEFT JOIN inventory_alert_assignments s ON s.alert_id = a.id';
+
 function prepare(ledger: Ledger) {
   const db = ledger.db;
   return {
@@ -582,7 +606,7 @@ function prepare(ledger: Ledger) {
     activeStockAlerts: db.prepare<[string, string], { id: string; kind: string }>(
       `SELECT id, kind FROM inventory_alerts WHERE tray_id = ? AND sku = ? AND state != 'cleared' AND kind IN (${stockAlertKinds.map((k) => `'${k}'`).join(', ')})`,
     ),
-    alertById: db.prepare<[string], AlertRowDb>('SELECT * FROM inventory_alerts WHERE id = ?'),
+    alertById: db.prepare<[string], AlertRowDb>(`${alertSelect} WHERE id = ?`),
   };
 }
 
@@ -601,6 +625,9 @@ function toAlert(row: AlertRowDb): StoreAlert {
     acknowledgedBy: row.acknowledged_by,
     clearedAt: row.cleared_at,
     clearReason: row.clear_reason,
+    assignedTo: row.assigned_to,
+    assignedBy: row.assigned_by,
+    assignedAt: row.assigned_at,
   };
 }
 

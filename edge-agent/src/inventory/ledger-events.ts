@@ -18,6 +18,7 @@ export const inventoryEventTypes = {
   alertRaised: 'inventory.alert.raised',
   alertCleared: 'inventory.alert.cleared',
   alertAcknowledged: 'inventory.alert.acknowledged',
+  alertAssigned: 'inventory.alert.assigned',
   replenishmentRequested: 'replenishment.requested',
 } as const;
 
@@ -130,6 +131,13 @@ export interface AlertCleared {
 
 export interface AlertAcknowledged {
   alertId: string;
+  actor: string;
+}
+
+/** Who is to deal with an alert (a name the store uses for a colleague), or nobody any more. */
+export interface AlertAssigned {
+  alertId: string;
+  assignee: string | null;
   actor: string;
 }
 

@@ -2,6 +2,7 @@ import type { Db, LedgerEvent, Projection } from '../ledger/types.ts';
 import {
   inventoryEventTypes as types,
   type AlertAcknowledged,
+  type AlertAssigned,
   type AlertCleared,
   type AlertRaised,
   type ModelApplied,
@@ -16,7 +17,7 @@ export function alertIdOf(raiseSeq: number): string {
   return `al-${raiseSeq}`;
 }
 
-const tables = ['inventory_model', 'inventory_trays', 'inventory_stock', 'inventory_changes', 'inventory_rfid_tags', 'inventory_alerts'] as const;
+const tables = ['inventory_model', 'inventory_trays', 'inventory_stock', 'inventory_changes', 'inventory_rfid_tags', 'inventory_alerts', 'inventory_alert_assignments'] as const;
 
 /**
  * Read model of the inventory, rebuilt from the "inventory" stream on replay:
@@ -101,6 +102,13 @@ export const inventoryProjection: Projection = {
       );
       CREATE INDEX IF NOT EXISTS inventory_alerts_by_state ON inventory_alerts (state, raised_seq);
       CREATE INDEX IF NOT EXISTS inventory_alerts_by_subject ON inventory_alerts (kind, tray_id, sku, state);
+      -- Who is to deal with an alert (a row only while someone is).
+      CREATE TABLE IF NOT EXISTS inventory_alert_assignments (
+        alert_id TEXT PRIMARY KEY,
+        assigned_to TEXT NOT NULL,
+        assigned_by TEXT NOT NULL,
+        assigned_at INTEGER NOT NULL
+      );
     `);
   },
   reset(db: Db) {
@@ -147,6 +155,17 @@ export const inventoryProjection: Projection = {
       case types.alertAcknowledged: {
         const p = event.payload as AlertAcknowledged;
         db.prepare("UPDATE inventory_alerts SET state = 'acknowledged', acknowledged_at = ?, acknowledged_by = ? WHERE id = ? AND state = 'open'").run(event.at, p.actor, p.alertId);
+        return;
+      }
+      case types.alertAssigned: {
+        const p = event.payload as AlertAssigned;
+        if (p.assignee === null) db.prepare('DELETE FROM inventory_alert_assignments WHERE alert_id = ?').run(p.alertId);
+        else {
+          db.prepare(
+            `INSERT INTO inventory_alert_assignments (alert_id, assigned_to, assigned_by, assigned_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (alert_id) DO UPDATE SET assigned_to = excluded.assigned_to, assigned_by = excluded.assigned_by, assigned_at = excluded.assigned_at`,
+          ).run(p.alertId, p.assignee, p.actor, event.at);
+        }
         return;
       }
     }

@@ -30,6 +30,11 @@ const restockBody = z.strictObject({
 });
 const reconcileBody = z.strictObject({ trayId: id.optional(), sku: id.optional(), actor });
 const ackBody = z.strictObject({ actor });
+/** A colleague's name as the store uses it (no e-mail or phone number needed), or null: nobody. */
+const assignBody = z.strictObject({
+  to: z.string().trim().min(1).max(64).regex(/^[^<>\u0000-\u001f]+$/, 'a name without control characters or angle brackets').nullable(),
+  actor,
+});
 
 
 /**
@@ -54,6 +59,11 @@ export function registerInventoryRoutes(app: FastifyInstance, inventory: Invento
   app.post<{ Params: { id: string } }>('/api/alerts/:id/ack', (request) => {
     parse(ackBody, request.body, 'body');
     return inventory.acknowledgeAlert(request.params.id, actorOf(request));
+  });
+
+  app.post<{ Params: { id: string } }>('/api/alerts/:id/assign', (request) => {
+    const body = parse(assignBody, request.body, 'body');
+    return inventory.assignAlert(request.params.id, body.to, actorOf(request));
   });
 
   app.get('/api/epcis', (request, reply) => {

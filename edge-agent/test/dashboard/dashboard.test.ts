@@ -102,7 +102,7 @@ describe.runIf(run)('dashboard in a browser (live simulated store)', () => {
     await screenshot(page, 'shoppers');
   }, 60_000);
 
-  it('shows a low-stock alert the moment it is raised, and acknowledges it', async () => {
+  it('shows a low-stock alert the moment it is raised, gives it to someone, and acknowledges it', async () => {
     await go('#/alerts');
     await alice.goTo('t3');
     await store.pick('t3', 1, [{ shopper: alice }]);
@@ -110,6 +110,10 @@ describe.runIf(run)('dashboard in a browser (live simulated store)', () => {
     await row.waitFor();
     expect(await row.textContent()).toContain('t3');
     await page.waitForSelector('#badge-alerts:not([hidden])');
+    await row.locator('button', { hasText: 'Assign' }).click();
+    await page.fill('#assign-to', 'Kim');
+    await page.click('#assign-save');
+    await page.waitForSelector('tr[data-kind="low-stock"] td.assigned:has-text("Kim")');
     await screenshot(page, 'alerts');
     await row.locator('button', { hasText: 'Acknowledge' }).click();
     await page.waitForSelector('tr[data-kind="low-stock"][data-state="acknowledged"]');

@@ -229,6 +229,32 @@ describe('InventoryService', () => {
     expect(errorOf(() => rig.service.acknowledgeAlert('al-999999', 'boss')).code).toBe('EDGE_ERR_ALERT_NOT_FOUND');
   });
 
+  it('gives an alert to someone (audited, sent to HQ), to someone else, to nobody; a cleared one to no one; replay keeps it', () => {
+    rig = inventoryRig();
+    const [low] = openAlerts(rig, 'low-stock'); // soap starts low
+    expect(low).toMatchObject({ assignedTo: null, assignedBy: null, assignedAt: null });
+    expect(rig.service.assignAlert(low!.id, 'Kim', 'boss')).toMatchObject({ state: 'open', assignedTo: 'Kim', assignedBy: 'boss' });
+    const seq = rig.ledger.head().seq;
+    expect(rig.service.assignAlert(low!.id, 'Kim', 'boss')).toMatchObject({ assignedTo: 'Kim' }); // the same again: nothing written
+    expect(rig.ledger.head().seq).toBe(seq);
+    expect(rig.service.assignAlert(low!.id, 'Lee', 'sam')).toMatchObject({ assignedTo: 'Lee', assignedBy: 'sam' });
+    expect(rig.service.alerts({ state: 'open', kind: 'low-stock' })[0]).toMatchObject({ assignedTo: 'Lee' });
+    const assigned = rig.ledger.events({ type: 'inventory.alert.assigned' });
+    expect(assigned.map((e) => e.payload)).toEqual([
+      { alertId: low!.id, assignee: 'Kim', actor: 'boss' },
+      { alertId: low!.id, assignee: 'Lee', actor: 'sam' },
+    ]);
+    expect(rig.ledger.outboxPending({}).filter((r) => r.event.type === 'inventory.alert.assigned')).toHaveLength(2);
+    expect(rig.busAlerts.filter((b) => b.event === 'alert.assigned').map((b) => b.alert.assignedTo)).toEqual(['Kim', 'Lee']);
+    // The read model is the events': a replay gives the same assignment.
+    rig.ledger.replay();
+    expect(rig.service.alert(low!.id)).toMatchObject({ assignedTo: 'Lee', assignedBy: 'sam' });
+    expect(rig.service.assignAlert(low!.id, null, 'sam')).toMatchObject({ assignedTo: null, assignedBy: null });
+    rig.service.recordShelfChange(shelfChange('c9', 't3', { sku: 'soap-tag', units: 10 })); // clears it
+    expect(errorOf(() => rig.service.assignAlert(low!.id, 'Kim', 'boss')).code).toBe('EDGE_ERR_ALERT_CLEARED');
+    expect(errorOf(() => rig.service.assignAlert('al-999999', 'Kim', 'boss')).code).toBe('EDGE_ERR_ALERT_NOT_FOUND');
+  });
+
   it('counts RFID-tagged units per zone (exit zones excluded) and compares them with book stock', () => {
     rig = inventoryRig();
     const tag = (serial: string) => ({ epc: `3034257BF7194E40000000${serial}`, gtin: '04006381333955', serial });

@@ -119,7 +119,7 @@ export function inventoryRig(overrides: Partial<InventorySettings> = {}, options
   const settings = inventorySettingsSchema.parse(overrides);
   const service = new InventoryService({ ledger, bus, storeId: 'store-test', settings, timeZone: 'Europe/Berlin', now: () => 1_736_935_300_000 });
   const busAlerts: InventoryRig['busAlerts'] = [];
-  for (const event of ['alert.raised', 'alert.acknowledged', 'alert.cleared'] as const) bus.on(event, (alert) => busAlerts.push({ event, alert }));
+  for (const event of ['alert.raised', 'alert.acknowledged', 'alert.cleared', 'alert.assigned'] as const) bus.on(event, (alert) => busAlerts.push({ event, alert }));
   if (options.applyModel !== false) service.applyModel(storeModelFixture, { kind: 'config' });
   return {
     dir,

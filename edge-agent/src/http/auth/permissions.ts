@@ -50,6 +50,7 @@ export const permissions: readonly Permission[] = [
   rule('GET', '/api/orders', 'staff'),
   rule('GET', '/api/orders/:id', 'staff'),
   rule('POST', '/api/alerts/:id/ack', 'staff'),
+  rule('POST', '/api/alerts/:id/assign', 'staff'),
   rule('POST', '/api/stock/restock', 'staff'),
   rule('POST', '/api/labels/:id/flash', 'staff'),
   rule('POST', '/api/orders/:id/picked', 'staff'),

@@ -181,6 +181,10 @@ describe('HTTP access: roles, CSRF and audit', () => {
       expect(res.json.error).toEqual({ code: 'EDGE_ERR_AUTH_FORBIDDEN', message: expect.stringContaining('manager') });
     }
 
+    const assign = await request('POST', `/api/alerts/${alert.id}/assign`, { body: { to: 'Kim' }, headers: sam.headers });
+    expect(assign).toMatchObject({ status: 200, json: { assignedTo: 'Kim', assignedBy: 'sam' } });
+    expect((await request('POST', `/api/alerts/${alert.id}/assign`, { body: { to: 'Kim', actor: 'maria' }, headers: sam.headers })).status).toBe(400);
+    expect((await request('POST', `/api/alerts/${alert.id}/assign`, { body: { to: '<b>x</b>' }, headers: sam.headers })).status).toBe(400);
     const ack = await request('POST', `/api/alerts/${alert.id}/ack`, { body: {}, headers: sam.headers });
     expect(ack).toMatchObject({ status: 200, json: { state: 'acknowledged', acknowledgedBy: 'sam' } });
     expect(t.agent.ledger.getByKey(`alert-ack:${alert.id}`)?.payload).toMatchObject({ actor: 'sam' });
@@ -191,6 +195,9 @@ describe('HTTP access: roles, CSRF and audit', () => {
       ['/api/receipts/:id/corrections', 403],
       ['/api/prices', 403],
       ['/api/stock/reconcile', 403],
+      ['/api/alerts/:id/assign', 200],
+      ['/api/alerts/:id/assign', 400],
+      ['/api/alerts/:id/assign', 400],
       ['/api/alerts/:id/ack', 200],
     ]);
   });

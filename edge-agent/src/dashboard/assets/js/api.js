@@ -73,6 +73,7 @@ export function permissions(user) {
     resolveReview: manager,
     refund: manager,
     acknowledgeAlert: true,
+    assignAlert: true,
     flashLabel: true,
   };
 }

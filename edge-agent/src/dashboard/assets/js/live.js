@@ -21,6 +21,7 @@ const names = [
   'alert.raised',
   'alert.acknowledged',
   'alert.cleared',
+  'alert.assigned',
   'checkout.receipt',
   'rfid.presence',
 ];
