@@ -31,6 +31,7 @@ export const checkoutSettingsSchema = z.strictObject({
       swapCheckM: z.number().nonnegative().optional(),
       swapMarginM: z.number().nonnegative().optional(),
       swapMinSeparationM: z.number().nonnegative().optional(),
+      swapWindowMs: z.number().int().positive().max(2_000).optional(),
       historyMs: z.number().int().positive().optional(),
       exitNearM: z.number().nonnegative().optional(),
     })

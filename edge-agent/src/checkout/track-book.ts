@@ -49,12 +49,14 @@ export interface TrackBookOptions {
   stitchMs: number;
   /** …if it is no farther from where the person vanished than this speed allows (plus 0.5 m). */
   maxSpeedMps: number;
-  /** Persons closer than this are checked for a swap of their track ids. */
+  /** Persons expected within this of each other are checked for a swap of their track ids. */
   swapCheckM: number;
-  /** A swap is undone only when the swapped assignment fits the two predictions better by this many metres… */
+  /** A swap is undone only when the swapped assignment fits the persons' motion better by this many metres (mean over the window)… */
   swapMarginM: number;
-  /** …and the two predictions were at least this far apart. */
+  /** …and each id it moves strayed from its person's motion by at least half this (persons closer than that cannot be told apart). */
   swapMinSeparationM: number;
+  /** A possible swap is judged on the frames of this long after it (the repair comes that much later, and moves those frames' samples). */
+  swapWindowMs: number;
   /** Motion history kept per person. */
   historyMs: number;
   /** A person lost from view within this distance of an exit lane, and not continued within `stitchMs`, walked out. */
@@ -69,6 +71,7 @@ export const defaultTrackBookOptions: TrackBookOptions = {
   swapCheckM: 1,
   swapMarginM: 0.2,
   swapMinSeparationM: 0.3,
+  swapWindowMs: 400,
   historyMs: 120_000,
   exitNearM: 2,
 };
@@ -77,7 +80,8 @@ export const defaultTrackBookOptions: TrackBookOptions = {
 export type TrackDecision =
   | { kind: 'entered'; personId: string; sessionId: string; trackId: string; at: number }
   | { kind: 'stitched'; personId: string; sessionId: string | null; trackId: string; at: number }
-  | { kind: 'swapped'; trackIds: [string, string]; personIds: [string, string]; at: number }
+  /** From the frame at `since` on, the track that fed `personIds[0]` was `personIds[1]` and the other way round (decided at `at`). */
+  | { kind: 'swapped'; trackIds: [string, string]; personIds: [string, string]; since: number; at: number }
   | { kind: 'exited'; personId: string; sessionId: string | null; at: number }
   | { kind: 'unbound'; personId: string; trackId: string; at: number };
 
@@ -96,6 +100,8 @@ export class TrackBook {
   readonly #entries: PendingEntry[] = [];
   #nextPerson = 1;
   #now = 0;
+  /** Times of the frames within `swapWindowMs`, oldest first. */
+  readonly #frameTimes: number[] = [];
 
   constructor(gates: readonly Gate[], options: Partial<TrackBookOptions> = {}) {
     this.#gates = [...gates];
@@ -204,8 +210,8 @@ export class TrackBook {
       if (person.gone) person.gone = false;
       continuing.push({ person, x: track.x, y: track.y, hands: track.hands ?? [], trackId: track.id });
     }
-    this.#undoSwaps(continuing, at, decisions);
     for (const c of continuing) this.#record(c.person, { at, x: c.x, y: c.y, hands: c.hands });
+    this.#repairSwaps(continuing, at, decisions);
     for (const person of this.#persons.values()) {
       if (person.gone || at - person.lastAt < this.options.goneMs) continue;
       person.gone = true;
@@ -265,46 +271,103 @@ export class TrackBook {
   }
 
   /**
-   * The tracker swapped two persons' ids: at one frame each id jumps to where the *other* person
-   * was just seen. Between two frames (0.1 s) a walker moves ≤ 0.15 m and tracker noise is a few
-   * centimetres, so each person is expected where they were just seen (the mean of their last two
-   * sightings — not a prediction from their velocity, which overshoots when they stop or turn), and
-   * a swap is undone only when the two were at least `swapMinSeparationM` apart, both ids moved
-   * from where they were just seen (together by more than that separation, each by more than a
-   * quarter of it), and the swapped assignment fits better by `swapMarginM`. Persons closer than that cannot be told apart by position at all
-   * (research/checkout.md §5.4 — vision's re-identification would); their ids are left as the
-   * tracker gives them.
+   * The tracker swapped ids (research/checkout.md §5.4): from one frame on, each id follows
+   * another person — two persons, or three at once in a crowd. One frame cannot tell that from
+   * noise (σ 5 cm), so a possible swap is judged on the frames of `swapWindowMs` after it. A
+   * person's path is continuous (they may stop, start or turn, but not jump), so where each
+   * person's motion before the window puts them at its first frame (a line fitted to their last
+   * 0.6 s; where last seen, for one back from a dropout) is compared with where each track's
+   * motion in the window puts it then (a line fitted to the window, which averages the noise
+   * out). Among the nearby persons whose ids strayed from their own path by half of
+   * `swapMinSeparationM`, the ids are mapped back when another assignment joins the paths better
+   * by `swapMarginM` than the tracker's, each pair it exchanges was at least `swapMinSeparationM`
+   * apart where just seen (the mean of the last two sightings before the window: a velocity
+   * extrapolated there overshoots when people stop), and no later split of the window joins them
+   * better (else the swap is inside the window and is judged when the window starts there).
+   * The samples the window recorded under the swapped ids move to their persons too, so a shelf
+   * change read after the repair (about a second after the hand left the tray) sees each
+   * person's own hands. Persons closer than that cannot be told apart by position at all
+   * (vision's re-identification would); their ids stay as the tracker gives them.
    */
-  #undoSwaps(continuing: Array<{ person: Person; x: number; y: number; trackId: string; hands: Point3[] }>, at: number, decisions: TrackDecision[]): void {
+  #repairSwaps(continuing: ReadonlyArray<{ person: Person; trackId: string }>, at: number, decisions: TrackDecision[]): void {
     const o = this.options;
-    const seen = new Map<Person, { x: number; y: number } | undefined>();
-    const justSeen = (person: Person) => {
-      if (!seen.has(person)) seen.set(person, lastSeen(person, at));
-      return seen.get(person);
-    };
-    for (let i = 0; i < continuing.length; i++) {
-      for (let j = i + 1; j < continuing.length; j++) {
-        const a = continuing[i]!;
-        const b = continuing[j]!;
-        if (a.person === b.person) continue;
-        // Far apart now and before: no swap to look at.
-        if (distance(a, b) > o.swapCheckM + 1) continue;
-        const pa = justSeen(a.person);
-        const pb = justSeen(b.person);
-        if (pa === undefined || pb === undefined) continue;
-        const separation = distance(pa, pb);
-        if (separation < o.swapMinSeparationM || separation > o.swapCheckM) continue;
-        const swappedFits = distance(a, pb) + distance(b, pa) + o.swapMarginM < distance(a, pa) + distance(b, pb);
-        // Both ids jumped: together by more than the two were apart, and neither by less than a quarter of it.
-        const keptFails = distance(a, pa) + distance(b, pb) > separation && Math.min(distance(a, pa), distance(b, pb)) > separation / 4;
-        if (!swappedFits || !keptFails) continue;
-        this.#trackToPerson.set(a.trackId, b.person.id);
-        this.#trackToPerson.set(b.trackId, a.person.id);
-        decisions.push({ kind: 'swapped', trackIds: [a.trackId, b.trackId], personIds: [a.person.id, b.person.id], at });
-        const person = a.person;
-        a.person = b.person;
-        b.person = person;
+    const times = this.#frameTimes;
+    times.push(at);
+    while (times.length > 0 && times[0]! < at - o.swapWindowMs) times.shift();
+    // The window: the frames since the possible swap, which is the oldest frame within swapWindowMs.
+    if (times.length < MIN_WINDOW_FRAMES) return;
+    const since = times[0]!;
+    const candidates: SwapCandidate[] = [];
+    for (const { person, trackId } of continuing) {
+      const samples = person.samples;
+      const tail = samples.slice(samples.length - times.length);
+      if (tail.length !== times.length || tail[0]!.at !== since) continue; // not in every frame of the window
+      const before = samples.slice(Math.max(0, samples.length - times.length - PREDICT_SAMPLES), samples.length - times.length);
+      const last = before.at(-1);
+      if (last === undefined || since - last.at > o.stitchMs) continue;
+      candidates.push({ person, trackId, before, tail, ...this.#joint(before, tail) });
+    }
+    // Only ids that strayed from their own person's path can have been swapped: the rest keep theirs.
+    const strayed = candidates.filter((c) => distance(c.from, c.to) >= o.swapMinSeparationM / 2);
+    for (const near of closeGroups(strayed, o.swapCheckM)) {
+      const found = this.#bestSwap(near);
+      if (found === undefined || found.gain < o.swapMarginM) continue;
+      // The swap is at the window's first frame, not inside it: split anywhere later, the paths join less well.
+      let later = false;
+      for (let k = 1; k <= times.length - MIN_WINDOW_FRAMES && !later; k++) {
+        const split = near.map((c) => ({ ...c, ...this.#joint([...c.before, ...c.tail.slice(0, k)].slice(-PREDICT_SAMPLES), c.tail.slice(k)) }));
+        later = (this.#bestSwap(split)?.gain ?? 0) > found.gain;
       }
+      if (!later) this.#applySwap(found.group, found.perm, since, at, decisions);
+    }
+  }
+
+  /** Where a person's path before a split puts them at the split, and where a track's path after it puts it then. */
+  #joint(before: readonly PersonSample[], after: readonly PersonSample[]): { from: { x: number; y: number }; to: { x: number; y: number } } {
+    const o = this.options;
+    const splitAt = after[0]!.at;
+    const last = before.at(-1)!;
+    // Seen just before: moving on as they were; back from a dropout: where last seen.
+    const from = splitAt - last.at <= RECENT_MS ? lineAt(before, splitAt, o.maxSpeedMps) : { x: last.x, y: last.y };
+    return { from, to: lineAt(after, splitAt, o.maxSpeedMps) };
+  }
+
+  /**
+   * Among nearby persons, the ids that strayed from their own person's path (by half of
+   * `swapMinSeparationM`) reassigned to join the paths best: the assignment and how much better
+   * it joins them than the tracker's (metres, summed over the persons).
+   */
+  #bestSwap(near: readonly SwapCandidate[]): { group: SwapCandidate[]; perm: number[]; gain: number } | undefined {
+    const group = near.filter((c) => distance(c.from, c.to) >= this.options.swapMinSeparationM / 2);
+    if (group.length < 2) return undefined;
+    // cost[i][j]: the gap at the split between person i's path before it and person j's track after it.
+    const cost = group.map((a) => group.map((b) => distance(a.from, b.to)));
+    const kept = group.reduce((sum, _, i) => sum + cost[i]![i]!, 0);
+    let best: { group: SwapCandidate[]; perm: number[]; gain: number } | undefined;
+    for (const perm of permutations(group.length)) {
+      if (perm.every((j, i) => j === i)) continue;
+      // Persons seen closer than swapMinSeparationM cannot be told apart by position: their ids stay.
+      if (perm.some((j, i) => j !== i && distance(justSeen(group[i]!.before), justSeen(group[j]!.before)) < this.options.swapMinSeparationM)) continue;
+      const gain = kept - perm.reduce((sum, j, i) => sum + cost[i]![j]!, 0);
+      if (best === undefined || gain > best.gain) best = { group, perm, gain };
+    }
+    return best;
+  }
+
+  /** Person i takes the window's samples (and the track) of person perm[i]; recorded as pairwise swaps. */
+  #applySwap(group: readonly SwapCandidate[], perm: readonly number[], since: number, at: number, decisions: TrackDecision[]): void {
+    const frames = group[0]!.tail.length;
+    group.forEach((c, i) => {
+      c.person.samples.splice(c.person.samples.length - frames, frames, ...group[perm[i]!]!.tail);
+      this.#trackToPerson.set(group[perm[i]!]!.trackId, c.person.id);
+    });
+    // Decomposed into swaps of two: `track[k]` is the track person k holds as the tracks change hands.
+    const track = group.map((c) => c.trackId);
+    for (let i = 0; i < group.length; i++) {
+      const j = track.indexOf(group[perm[i]!]!.trackId);
+      if (j === i) continue;
+      decisions.push({ kind: 'swapped', trackIds: [track[i]!, track[j]!], personIds: [group[i]!.person.id, group[j]!.person.id], since, at });
+      [track[i], track[j]] = [track[j]!, track[i]!];
     }
   }
 
@@ -348,13 +411,94 @@ export class TrackBook {
   }
 }
 
-/** Where the person was just seen: the mean of their last two sightings, if the last is at most 0.3 s old (else undefined). */
-function lastSeen(person: Person, at: number): { x: number; y: number } | undefined {
-  const s = person.samples;
-  const last = s.at(-1);
-  if (last === undefined || at - last.at > 300) return undefined;
-  const before = s.at(-2);
-  return before === undefined || last.at - before.at > 300 ? { x: last.x, y: last.y } : { x: (last.x + before.x) / 2, y: (last.y + before.y) / 2 };
+/** Samples before a possible swap that predict a person's motion (0.6 s at 10 fps). */
+const PREDICT_SAMPLES = 6;
+/** A person seen this recently before the window is moving as before; seen longer ago (a dropout), they are only where they were last seen. */
+const RECENT_MS = 300;
+/** A track's path after a split is a line through at least this many frames. */
+const MIN_WINDOW_FRAMES = 3;
+
+interface SwapCandidate {
+  person: Person;
+  trackId: string;
+  /** The person's samples before the window (up to PREDICT_SAMPLES) and in it (one per frame). */
+  before: PersonSample[];
+  tail: PersonSample[];
+  /** Where the person's path before the window puts them at its first frame. */
+  from: { x: number; y: number };
+  /** Where the track's path in the window puts it at its first frame. */
+  to: { x: number; y: number };
+}
+
+/** A least-squares line through the samples (speed capped at `maxSpeedMps`), evaluated at `t`. */
+function lineAt(samples: readonly PersonSample[], t: number, maxSpeedMps: number): { x: number; y: number } {
+  const n = samples.length;
+  const mt = mean(samples.map((s) => s.at));
+  const mx = mean(samples.map((s) => s.x));
+  const my = mean(samples.map((s) => s.y));
+  let stt = 0;
+  let stx = 0;
+  let sty = 0;
+  for (const s of samples) {
+    stt += (s.at - mt) ** 2;
+    stx += (s.at - mt) * (s.x - mx);
+    sty += (s.at - mt) * (s.y - my);
+  }
+  let [vx, vy] = n < 3 || stt <= 0 ? [0, 0] : [stx / stt, sty / stt];
+  const speed = Math.hypot(vx, vy) * 1_000;
+  if (speed > maxSpeedMps) [vx, vy] = [(vx * maxSpeedMps) / speed, (vy * maxSpeedMps) / speed];
+  return { x: mx + vx * (t - mt), y: my + vy * (t - mt) };
+}
+
+/** Where a person was just seen: the mean of their last two sightings (the last alone after a gap). */
+function justSeen(before: readonly PersonSample[]): { x: number; y: number } {
+  const last = before.at(-1)!;
+  const prev = before.at(-2);
+  return prev === undefined || last.at - prev.at > RECENT_MS ? last : { x: (last.x + prev.x) / 2, y: (last.y + prev.y) / 2 };
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.reduce((s, x) => s + x, 0) / xs.length;
+}
+
+/**
+ * Candidates that could have swapped ids — one person's path and another's track (or the two
+ * persons' paths) within `checkM` of each other at the window's start — as groups of two to five
+ * (a larger crowd: its five closest).
+ */
+function closeGroups(candidates: readonly SwapCandidate[], checkM: number): SwapCandidate[][] {
+  const where = candidates.map((c) => c.from);
+  const group = candidates.map((_, i) => i);
+  const root = (i: number): number => (group[i] === i ? i : (group[i] = root(group[i]!)));
+  for (let i = 0; i < candidates.length; i++) {
+    for (let j = i + 1; j < candidates.length; j++) {
+      const [a, b] = [candidates[i]!, candidates[j]!];
+      if (Math.min(distance(a.from, b.from), distance(a.from, b.to), distance(b.from, a.to)) <= checkM) group[root(i)] = root(j);
+    }
+  }
+  const out = new Map<number, number[]>();
+  candidates.forEach((_, i) => out.set(root(i), [...(out.get(root(i)) ?? []), i]));
+  return [...out.values()]
+    .filter((members) => members.length >= 2)
+    .map((members) => {
+      if (members.length <= MAX_SWAP_GROUP) return members.map((i) => candidates[i]!);
+      const centre = { x: mean(members.map((i) => where[i]!.x)), y: mean(members.map((i) => where[i]!.y)) };
+      return members
+        .sort((a, b) => distance(where[a]!, centre) - distance(where[b]!, centre))
+        .slice(0, MAX_SWAP_GROUP)
+        .map((i) => candidates[i]!);
+    });
+}
+
+/** Persons judged together for one swap (5! = 120 assignments). */
+const MAX_SWAP_GROUP = 5;
+
+/** Every ordering of 0..n-1. */
+function permutations(n: number): number[][] {
+  if (n <= 1) return [[0]];
+  const out: number[][] = [];
+  for (const rest of permutations(n - 1)) for (let k = 0; k <= rest.length; k++) out.push([...rest.slice(0, k), n - 1, ...rest.slice(k)]);
+  return out;
 }
 
 export function distance(a: { x: number; y: number }, b: { x: number; y: number }): number {

@@ -29,7 +29,7 @@ const floors: Record<string, { exact: number; f1: number }> = {
   'checkout-long-hold': { exact: 1, f1: 1 },
   'checkout-two-shoppers-same-bay': { exact: 0.95, f1: 0.99 },
   'checkout-hand-off': { exact: 0.95, f1: 0.99 },
-  'checkout-four-within-1m': { exact: 0.9, f1: 0.94 },
+  'checkout-four-within-1m': { exact: 0.96, f1: 0.99 }, // 0.9 / 0.94 before the swap repair judged a window of frames (seed 1: 93.8 % → 100 %, F1 0.946 → 1.000)
   'checkout-group-entry': { exact: 0.95, f1: 0.99 },
 };
 
