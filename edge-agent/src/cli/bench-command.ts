@@ -4,6 +4,7 @@ import { formatBrokerBench, runBrokerBench, type Qos } from '../bench/broker-ben
 import { generatorClients, type GeneratorClient } from '../bench/generator-protocol.ts';
 import { formatShelvesBench, runShelvesBench } from '../bench/shelves-bench.ts';
 import { formatCheckoutBench, runCheckoutBench } from '../bench/checkout-bench.ts';
+import { formatDashboardBench, runDashboardBench } from '../bench/dashboard-bench.ts';
 import { formatVisionBench, runVisionBench } from '../bench/vision-bench.ts';
 import { formatLabelsBench, runLabelsBench } from '../bench/labels-bench.ts';
 import { formatSyncBench, runSyncBench } from '../bench/sync-bench.ts';
@@ -14,11 +15,12 @@ const help = `storeedge bench [broker] [--devices 500] [--messages 20] [--runs 3
                        [--client raw|mqtt.js] [--mosquitto PATH | --no-reference] [--out FILE]
        storeedge bench shelves [--trays 48] [--minutes 10] [--runs 5] [--warmup 1] [--out FILE]
        storeedge bench checkout [--scenario FILE] [--seed 1] [--runs 3] [--out FILE]
+       storeedge bench dashboard [--scenario FILE] [--seed 1] [--runs 3] [--out FILE]
        storeedge bench vision [--runs 3] [--warmup 1] [--crops 512] [--matmul 1024] [--out FILE]
        storeedge bench labels [--runs 3] [--per-type 40] [--labels 20000] [--gateways 20] [--seed 1] [--out FILE]
        storeedge bench sync [--runs 3] [--stores 200] [--quick] [--mosquitto PATH] [--out FILE]`;
 
-const suites = ['broker', 'shelves', 'checkout', 'vision', 'labels', 'sync'] as const;
+const suites = ['broker', 'shelves', 'checkout', 'dashboard', 'vision', 'labels', 'sync'] as const;
 /** Flags only the broker suite takes. */
 const brokerOnly = ['devices', 'messages', 'client', 'qos', 'mosquitto', 'no-reference'] as const;
 
@@ -75,9 +77,9 @@ export async function runBenchCommand(args: string[]): Promise<number> {
     throw errors.EDGE_ERR_CLI_USAGE(`--crops and --matmul are for the vision suite\nusage: ${help}`);
   }
   if (suite === 'shelves') return runShelvesSuite(args, values);
-  if (suite === 'checkout') return runCheckoutSuite(args, values);
+  if (suite === 'checkout' || suite === 'dashboard') return runCheckoutSuite(suite, args, values);
   if (values.scenario !== undefined || values.seed !== undefined) {
-    throw errors.EDGE_ERR_CLI_USAGE(`--scenario and --seed are for the checkout suite\nusage: ${help}`);
+    throw errors.EDGE_ERR_CLI_USAGE(`--scenario and --seed are for the checkout and dashboard suites\nusage: ${help}`);
   }
   if (values.trays !== undefined || values.minutes !== undefined) {
     throw errors.EDGE_ERR_CLI_USAGE(`--trays and --minutes are for the shelves suite\nusage: ${help}`);
@@ -130,27 +132,25 @@ async function runShelvesSuite(args: string[], values: Record<string, string | b
   );
 }
 
-/** `storeedge bench checkout`: checkout latencies and CPU under the crowded scenario (bench/checkout-bench.ts). */
-async function runCheckoutSuite(args: string[], values: Record<string, string | boolean | undefined>): Promise<number> {
+/**
+ * `storeedge bench checkout`: checkout latencies and CPU under the crowded scenario (bench/checkout-bench.ts);
+ * `storeedge bench dashboard`: the manager's page in Chromium while that scenario runs (bench/dashboard-bench.ts).
+ */
+async function runCheckoutSuite(suite: 'checkout' | 'dashboard', args: string[], values: Record<string, string | boolean | undefined>): Promise<number> {
   for (const flag of [...brokerOnly, 'trays', 'minutes', 'warmup'] as const) {
-    if (values[flag] !== undefined && values[flag] !== false) throw errors.EDGE_ERR_CLI_USAGE(`--${flag} is not a flag of the checkout suite\nusage: ${help}`);
+    if (values[flag] !== undefined && values[flag] !== false) throw errors.EDGE_ERR_CLI_USAGE(`--${flag} is not a flag of the ${suite} suite\nusage: ${help}`);
   }
   const runs = positiveInt('--runs', values.runs as string | undefined, 3, 100);
   const seed = values.seed === undefined ? 1 : positiveInt('--seed', values.seed as string, 1, 1_000_000_000);
-  return runSuite(
-    'checkout',
-    args,
-    values.out as string | undefined,
-    (signal) =>
-      runCheckoutBench({
-        ...(values.scenario !== undefined ? { scenario: values.scenario as string } : {}),
-        seed,
-        runs,
-        progress: (line) => process.stderr.write(`bench: ${line}\n`),
-        signal,
-      }),
-    formatCheckoutBench,
-  );
+  const options = (signal: AbortSignal) => ({
+    ...(values.scenario !== undefined ? { scenario: values.scenario as string } : {}),
+    seed,
+    runs,
+    progress: (line: string) => process.stderr.write(`bench: ${line}\n`),
+    signal,
+  });
+  if (suite === 'dashboard') return runSuite('dashboard', args, values.out as string | undefined, (signal) => runDashboardBench(options(signal)), formatDashboardBench);
+  return runSuite('checkout', args, values.out as string | undefined, (signal) => runCheckoutBench(options(signal)), formatCheckoutBench);
 }
 
 /** `storeedge bench vision`: recogniser crops/s and GFLOP/s beside a MatMul peak measured in the same run (bench/vision-bench.ts). */

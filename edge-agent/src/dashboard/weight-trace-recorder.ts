@@ -6,15 +6,9 @@ export interface WeightTrace {
   grams: number[];
 }
 
-/** What the review page shows of a shelf change besides the review item itself. */
-export interface ChangeEvidence {
+/** What the review page shows of a shelf change besides the review item itself: where and when (the change's own fields), and more. */
+export interface ChangeEvidence extends Pick<ShelfChange, 'trayId' | 'deviceId' | 'channel' | 'deltaG' | 'startAt' | 'settledAt'> {
   changeId: string;
-  trayId: string;
-  deviceId: string;
-  channel: number;
-  deltaG: number;
-  startAt: number;
-  settledAt: number;
   /** Every explanation the weight pipeline gave, best first. */
   candidates: Array<{ sku: string; quantity: number; confidence: number }>;
   misplaced: boolean;

@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { chromiumPath, launchChromium } from '../../src/dashboard/chromium.ts';
 
-/** Debian's Chromium (`apt-get install chromium`); the tests never download a browser. */
-export const chromiumPath = '/usr/bin/chromium';
+export { chromiumPath, launchChromium };
 
 /**
  * Whether the browser tests can run here. Without /usr/bin/chromium they are skipped with a
@@ -17,16 +18,13 @@ export function chromiumAvailable(): boolean {
   return false;
 }
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-}
-
-/** Where the tests put the screenshots docs/dashboard.md shows. */
-export const screenshotDir = resolve(import.meta.dirname, '../../../docs/dashboard');
+/**
+ * Where the tests put their screenshots: docs/dashboard/ (the ones docs/dashboard.md shows) with
+ * STOREEDGE_UPDATE_SCREENSHOTS=1, else a temporary folder — a plain `npm test` leaves the
+ * checkout as it was.
+ */
+export const screenshotDir =
+  process.env.STOREEDGE_UPDATE_SCREENSHOTS === '1' ? resolve(import.meta.dirname, '../../../docs/dashboard') : resolve(tmpdir(), 'storeedge-dashboard-screenshots');
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(screenshotDir, { recursive: true });

@@ -71,10 +71,15 @@ async function show(ctx) {
   const root = h('section', { class: `page page-${page.id}`, 'aria-labelledby': 'page-title' });
   replace(main, h('h1', { id: 'page-title' }, page.title), root);
   const shown = ++showing;
+  delete main.dataset.ready;
   const mounted = (await page.mount({ ...ctx, root, param })) ?? null;
   // Another route was chosen while this page loaded: it never becomes the current one.
   if (shown !== showing) mounted?.unmount?.();
-  else current = mounted;
+  else {
+    current = mounted;
+    // The page has its data on screen (tests and `storeedge bench dashboard` wait for this).
+    main.dataset.ready = page.id;
+  }
 }
 
 async function start() {
