@@ -559,6 +559,8 @@ export class StoreAgent {
       labels: this.#labels!,
       orders: this.#orders!,
       setQueueDepth: (queue, depth) => this.metrics.queueDepth.set({ queue }, depth),
+      frames: this.frames,
+      model: () => this.inventory.model,
     };
   }
 }

@@ -3,6 +3,7 @@ import { extname, join, relative, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { errors } from '../errors.ts';
 import type { AgentApi } from '../http/api.ts';
+import { ReviewCropRecorder } from './review-crops.ts';
 import { WeightTraceRecorder } from './weight-trace-recorder.ts';
 
 const assetsDir = join(import.meta.dirname, 'assets');
@@ -77,10 +78,19 @@ export function registerDashboard(app: FastifyInstance, api: AgentApi): void {
   });
 
   const traces = new WeightTraceRecorder();
-  const detach = traces.attach(api.bus);
-  app.addHook('onClose', async () => detach());
+  const crops = new ReviewCropRecorder({ frames: api.frames, model: () => api.model() });
+  const detach = [traces.attach(api.bus), crops.attach(api.bus)];
+  app.addHook('onClose', async () => detach.forEach((off) => off()));
   app.get<{ Params: { id: string } }>('/api/review/:id/evidence', (request) => {
     const review = api.checkout.review(request.params.id);
-    return { reviewId: review.id, changeId: review.changeId, evidence: traces.evidence(review.changeId) ?? null };
+    const views = crops.crops(review.changeId).map(({ cameraId, when, atMs }, index) => ({ index, cameraId, when, atMs, url: `/api/review/${encodeURIComponent(review.id)}/crops/${index}` }));
+    return { reviewId: review.id, changeId: review.changeId, evidence: traces.evidence(review.changeId) ?? null, crops: views };
+  });
+  app.get<{ Params: { id: string; index: string } }>('/api/review/:id/crops/:index', (request, reply) => {
+    const review = api.checkout.review(request.params.id);
+    const crop = /^\d{1,3}$/.test(request.params.index) ? crops.crops(review.changeId)[Number(request.params.index)] : undefined;
+    if (crop === undefined) throw errors.EDGE_ERR_NOT_FOUND(`review ${review.id} has no camera crop ${request.params.index}`);
+    // Pictures from the shop floor: never cached by the browser or anything in between.
+    return reply.type('image/jpeg').header('cache-control', 'no-store').send(crop.jpeg);
   });
 }

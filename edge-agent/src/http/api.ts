@@ -1,7 +1,7 @@
 import type { LabelsApi } from '../labels/api.ts';
 import type { PricingApi } from '../pricing/routes.ts';
 import type { CheckoutService } from '../checkout/checkout-service.ts';
-import type { DeviceKind } from '@storeedge/device-drivers';
+import type { DeviceKind, FrameStore, StoreModel } from '@storeedge/device-drivers';
 import type { DeviceStatus } from '../ingest/device-status.ts';
 import type { BrokerAddresses } from '../broker/device-plane.ts';
 import type { EventBus, StoreAlert } from '../events.ts';
@@ -68,4 +68,7 @@ export interface AgentApi {
   readonly orders: OrdersApi;
   /** Called by the event stream to publish its own queue depth. */
   setQueueDepth(queue: string, depth: number): void;
+  /** The cameras' recent frames (the review page's crops) and the store model in force. */
+  readonly frames: Pick<FrameStore, 'nearest' | 'pinhole'>;
+  model(): StoreModel | null;
 }

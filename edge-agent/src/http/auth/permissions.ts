@@ -42,6 +42,7 @@ export const permissions: readonly Permission[] = [
   rule('GET', '/api/receipts/:id', 'staff'),
   rule('GET', '/api/review', 'staff'),
   rule('GET', '/api/review/:id/evidence', 'staff'),
+  rule('GET', '/api/review/:id/crops/:index', 'staff'),
   rule('GET', '/api/prices', 'staff'),
   rule('GET', '/api/prices/:sku', 'staff'),
   rule('GET', '/api/labels', 'staff'),

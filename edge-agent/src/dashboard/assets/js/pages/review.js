@@ -35,11 +35,22 @@ export default {
       reload.request();
     };
 
-    /** The shelf change behind the item: its weight trace and the products its weight fits (GET /api/review/:id/evidence). */
+    /** The bay cameras' view of the tray just before the change and just after it (cut when it settled; none without cameras). */
+    const cropsBlock = (crops) =>
+      crops.length === 0
+        ? ''
+        : h('figure', { class: 'crops' },
+            h('div', { class: 'crop-row' }, crops.map((c) =>
+              h('img', { src: c.url, width: '160', height: '160', alt: `Camera ${c.cameraId}, ${c.when === 'before' ? 'just before the change' : 'just after it'}, ${time(c.atMs)}` }))),
+            h('figcaption', { class: 'meta' }, crops.map((c) => `${c.when} (${c.cameraId}, ${time(c.atMs)})`).join(' · ')));
+
+    /** The shelf change behind the item: its weight trace, the products its weight fits and the camera crops (GET /api/review/:id/evidence). */
     const evidenceBlock = (item) => {
       const box = h('div', { class: 'evidence' }, h('p', { class: 'meta' }, 'Loading the weight trace…'));
-      const fill = (ev) => {
-        if (ev === null) return replace(box, h('p', { class: 'meta' }, 'No weight trace kept for this change (the agent restarted since).'));
+      const fill = (answer) => {
+        const ev = answer?.evidence ?? null;
+        const crops = cropsBlock(answer?.crops ?? []);
+        if (ev === null) return replace(box, h('p', { class: 'meta' }, 'No weight trace kept for this change (the agent restarted since).'), crops);
         const title = `Weight on tray ${ev.trayId}: ${ev.deltaG.toFixed(0)} g between ${time(ev.startAt)} and ${time(ev.settledAt)}`;
         replace(
           box,
@@ -49,6 +60,7 @@ export default {
             ? table('Candidate products by weight', ['Product', 'Units', 'Weight fit'], ev.candidates, (c) =>
                 h('tr', {}, h('td', {}, productName(names, c.sku)), h('td', { class: 'num' }, -c.quantity), h('td', { class: 'num' }, pct(c.confidence))))
             : h('p', { class: 'meta' }, ev.misplaced ? 'No product of this tray explains the weight (misplaced item?).' : 'No candidate products.'),
+          crops,
         );
       };
       if (evidence.has(item.id)) fill(evidence.get(item.id));
@@ -56,8 +68,8 @@ export default {
         api
           .get(`/api/review/${encodeURIComponent(item.id)}/evidence`)
           .then((r) => {
-            evidence.set(item.id, r.evidence);
-            fill(r.evidence);
+            evidence.set(item.id, r);
+            fill(r);
           })
           .catch(() => fill(null));
       return box;
