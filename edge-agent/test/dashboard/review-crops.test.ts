@@ -1,38 +1,11 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { bayCameras, encodeCameraFrame, FrameStore, storeModel, type StoreModelInput } from '@storeedge/device-drivers';
+import { bayCameras, encodeCameraFrame, FrameStore } from '@storeedge/device-drivers';
 import { ReviewCropRecorder } from '../../src/dashboard/review-crops.ts';
+import { checkoutModel } from '../checkout/checkout-fixture.ts';
 
-/** One placed gondola, one bay, two trays: the bay's default camera looks at it from across the aisle. */
-const model = storeModel.parse({
-  catalog: [
-    { sku: 'cola', gtin: '04006381333931', name: 'Cola', unitWeightG: 350, unitWeightSigmaG: 2, priceMinor: 129 },
-    { sku: 'chips', gtin: '04006381333948', name: 'Chips', unitWeightG: 160, unitWeightSigmaG: 3, priceMinor: 199 },
-  ],
-  zones: [{ id: 'z1' }],
-  gondolas: [
-    {
-      id: 'g1',
-      zone: 'z1',
-      placement: { x: 2, y: 5, axis: 'x', side: -1, bayWidthM: 1 },
-      bays: [
-        {
-          id: 'b1',
-          shelves: [
-            {
-              id: 's1',
-              heightM: 1.1,
-              trays: [
-                { id: 't1', device: 'shelf-1', channel: 0, facings: [{ sku: 'cola', capacity: 10, minLevel: 2, initial: 8 }] },
-                { id: 't2', device: 'shelf-1', channel: 1, facings: [{ sku: 'chips', capacity: 10, minLevel: 2, initial: 8 }] },
-              ],
-            },
-          ],
-        },
-      ],
-    },
-  ],
-} satisfies StoreModelInput);
+/** The checkout fixture's store: one placed gondola, one bay, three trays; the bay's default camera looks at it from across the aisle. */
+const model = checkoutModel;
 
 const calibration = bayCameras(model).get('b1')!;
 
