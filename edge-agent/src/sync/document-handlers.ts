@@ -53,6 +53,8 @@ export interface StoreParts {
 /** What a planogram document asks of the store (`Planograms`, planogram.ts). */
 export interface PlanogramTarget {
   plan(body: PlanogramBody, header: DocumentHeader, now: number): DocumentPlan | Refusal;
+  /** The planogram waiting for its effective time, if any (GET /api/health `sync.planogram`). */
+  pending?(): { docId: string; version: number; effectiveFrom: number } | null;
 }
 
 /** What a model-release document asks of the store (`ModelReleases`, model-release.ts). */

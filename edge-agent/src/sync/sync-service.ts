@@ -63,6 +63,8 @@ export interface SyncHealth {
     retryAt: number | null;
   };
   documents: DownlinkStatus;
+  /** A planogram waiting for its effective time (docs/sync.md "Planograms"), or null. */
+  planogram: { docId: string; version: number; effectiveFrom: number } | null;
 }
 
 /** The retained `up/status` payload (the last will says `offline`). */
@@ -214,6 +216,7 @@ export class SyncService extends EventEmitter<SyncServiceEvents> {
         retryAt: relay.retryAt,
       },
       documents: this.applier.status(),
+      planogram: this.#o.parts?.planograms?.pending?.() ?? null,
     };
   }
 

@@ -135,11 +135,13 @@ describe.skipIf(skipWithoutMosquitto)('planograms and model releases from HQ thr
     expect(agent.inventory.modelSource).toMatchObject({ kind: 'config' });
     expect(tagIds()).toEqual(['esl-0001']);
     expect(agent.prices.history('muesli-750')).toEqual([]);
+    expect(agent.sync!.health().planogram).toEqual({ docId: doc.id, version: doc.version, effectiveFrom });
 
     clock.runUntil(effectiveFrom - 1_000);
     expect(agent.inventory.modelSource).toMatchObject({ kind: 'config' });
     clock.runUntil(effectiveFrom);
     expect(agent.inventory.modelSource).toMatchObject({ kind: 'planogram', version: String(doc.version) });
+    expect(agent.sync!.health().planogram).toBeNull();
     expect(agent.inventory.model!.catalog.map((c) => c.sku)).toContain('muesli-750');
     expect(agent.prices.unitPriceAt('muesli-750', clock.now()).priceMinor).toBe(429);
     // The label service re-read the model: the new tags joined and are to show their prices.
