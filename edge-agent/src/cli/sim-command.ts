@@ -175,6 +175,7 @@ export async function runScenario(scenario: ScenarioFile, options: ScenarioRunOp
       );
     }
     let checkoutSummary: Record<string, unknown> | undefined;
+    let reviewReasons: ReviewReasons = {};
     if (checkoutRun) {
       const byDevice = await connectDevices(agent, clients, [
         ...checkoutRun.shelfDeviceIds.map((id) => [id, 'shelf'] as const),
@@ -202,7 +203,7 @@ export async function runScenario(scenario: ScenarioFile, options: ScenarioRunOp
         // HQ outages (scenario `network`) start and end as the device time passes them.
         { settleTailMs: 45_000, staff: staffThroughApi(agent.httpUrl, staffAuth), ...(hqLink ? { onTime: (simMs: number) => hqLink!.onTime(simMs) } : {}) },
       )) as unknown as Record<string, unknown>;
-      await resolveReviews(agent, checkoutRun);
+      reviewReasons = await resolveReviews(agent, checkoutRun);
     }
     let labelsOutcome: LabelsOutcome | undefined;
     if (labelsRun) {
@@ -231,7 +232,7 @@ export async function runScenario(scenario: ScenarioFile, options: ScenarioRunOp
     if (checkoutRun) {
       const checkout = checkoutRun.evaluate(checkoutOutcome(agent, payment));
       report.visits = checkout.visits;
-      report.checkout = checkout as unknown as Record<string, unknown>;
+      report.checkout = { ...checkout, review: { ...checkout.review, byReason: reviewReasons } } as unknown as Record<string, unknown>;
     }
     if (shelfRun) {
       const stock = (await (await fetch(`${agent.httpUrl}/api/stock`, { headers: staffAuth })).json()) as {
@@ -341,14 +342,20 @@ function staffThroughApi(api: string, auth: { authorization: string }): StaffAct
   };
 }
 
+/** Review items by the checkout's reason: how many, and how many the checkout's own proposal got right. */
+type ReviewReasons = Record<string, { items: number; proposalRight: number }>;
+
 /**
  * The store manager at the end of the run: every open review item is decided from what the
  * clip shows — the simulator answers which visits really took or put back what at that tray
- * then (a human with the video) — restricted to the item's candidate sessions.
+ * then (a human with the video) — restricted to the item's candidate sessions. Returns the
+ * items by reason, and whether the checkout's proposal matched the decision (the report's
+ * `checkout.review.byReason`: where reviews come from and which of them were needless).
  */
-async function resolveReviews(agent: StoreAgent, run: CheckoutScenarioRun): Promise<void> {
+async function resolveReviews(agent: StoreAgent, run: CheckoutScenarioRun): Promise<ReviewReasons> {
   const tokens = agent.checkout.visitTokens();
   const sessionOf = new Map([...tokens].map(([sessionId, token]) => [token, sessionId]));
+  const byReason: ReviewReasons = {};
   for (const item of agent.checkout.reviews({ state: 'open' })) {
     const review = agent.checkout.review(item.id);
     const change = (agent.ledger.getByKey(`review:${review.changeId}`)?.payload as { change: { startAt: number; settledAt: number } } | undefined)?.change;
@@ -359,8 +366,14 @@ async function resolveReviews(agent: StoreAgent, run: CheckoutScenarioRun): Prom
         const sessionId = sessionOf.get(a.token);
         return sessionId !== undefined && review.sessionIds.includes(sessionId) ? [{ sessionId, sku: a.sku, quantity: a.quantity }] : [];
       });
+    const key = (l: { sessionId: string; sku: string; quantity: number }) => `${l.sessionId} ${l.sku} ${l.quantity}`;
+    const right = [...lines.map(key)].sort().join('|') === [...review.proposal.map(key)].sort().join('|');
+    const stats = (byReason[review.reason] ??= { items: 0, proposalRight: 0 });
+    stats.items++;
+    if (right) stats.proposalRight++;
     agent.checkout.resolveReview(review.id, { lines, actor: 'sim-manager' });
   }
+  return byReason;
 }
 
 /** What the agent charged, in the evaluation's terms: receipts by payment token, cart additions with their store-clock time. */
@@ -458,7 +471,7 @@ interface CheckoutReportView {
   receipts: { exactMatchRate: number; overcharge: number; undercharge: number; missing: number; wrong: number };
   items: { precision: number; recall: number; f1: number };
   attribution: { byCrowding: Record<string, number | null> };
-  review: { rate: number; unreviewedErrorRate: number; tradeOff: Array<{ threshold: number; reviewRate: number; unreviewedErrorRate: number }> };
+  review: { rate: number; unreviewedErrorRate: number; tradeOff: Array<{ threshold: number; reviewRate: number; unreviewedErrorRate: number }>; byReason?: ReviewReasons };
   latency: { pickToCartMs: { p50: number | null; p95: number | null; p99: number | null }; exitToReceiptMs: { p50: number | null; p95: number | null; p99: number | null } };
   cases: Record<string, { units: number; f1: number }>;
 }
@@ -477,6 +490,7 @@ function formatCheckout(c: CheckoutReportView): string[] {
     `items          precision ${pct(c.items.precision)}  recall ${pct(c.items.recall)}  F1 ${c.items.f1.toFixed(4)}`,
     `attribution    by crowding  ${crowd}`,
     `review         reviewed ${pct(c.review.rate)}  unreviewed wrong ${pct(c.review.unreviewedErrorRate)}  trade-off ${c.review.tradeOff.map((t) => `${t.threshold}: ${pct(t.reviewRate)}/${pct(t.unreviewedErrorRate)}`).join('  ')}`,
+    `review items   ${Object.entries(c.review.byReason ?? {}).map(([reason, r]) => `${reason} ${r.items} (proposal right ${r.proposalRight})`).join(', ') || 'none'}`,
     `latency        pick→cart p50 ${ms(c.latency.pickToCartMs.p50)} p95 ${ms(c.latency.pickToCartMs.p95)} p99 ${ms(c.latency.pickToCartMs.p99)}  exit→receipt p50 ${ms(c.latency.exitToReceiptMs.p50)} p95 ${ms(c.latency.exitToReceiptMs.p95)} p99 ${ms(c.latency.exitToReceiptMs.p99)}`,
     `cases (F1)     ${cases}`,
   ];

@@ -46,7 +46,14 @@ export interface LatencyStats {
   p95: number | null;
   p99: number | null;
   n: number;
+  /** Samples per LATENCY_BIN_MS bin (bin k holds [k, k + 1) × bin; the last bin, LATENCY_BINS − 1, everything from there on and below 0 the first): several runs' percentiles can be pooled from these. */
+  histogram: number[];
 }
+
+/** Width of a latency histogram bin. */
+export const LATENCY_BIN_MS = 100;
+/** Bins at most (the last one open-ended: ≥ 60 s). */
+export const LATENCY_BINS = 601;
 
 export interface CaseScore {
   /** Truth units of the case: surviving tagged pick units + tagged put-back / misplace units. */
@@ -505,7 +512,13 @@ function ratio(numerator: number, denominator: number, whenEmpty: number): numbe
 function percentiles(samples: readonly number[]): LatencyStats {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (p: number): number | null => (sorted.length === 0 ? null : sorted[Math.max(1, Math.ceil((p * sorted.length) / 100)) - 1]!);
-  return { p50: at(50), p95: at(95), p99: at(99), n: sorted.length };
+  const histogram: number[] = [];
+  for (const ms of sorted) {
+    const bin = Math.min(LATENCY_BINS - 1, Math.max(0, Math.floor(ms / LATENCY_BIN_MS)));
+    while (histogram.length <= bin) histogram.push(0);
+    histogram[bin]!++;
+  }
+  return { p50: at(50), p95: at(95), p99: at(99), n: sorted.length, histogram };
 }
 
 function round4(value: number): number {

@@ -118,9 +118,11 @@ describe('evaluateCheckout', () => {
     expect(r.review.unreviewedErrorRate).toBe(0);
     expect(r.review.reviewed).toBe(0);
     // Latencies 0, 200, 300, 500: nearest rank p50 = 2nd, p95 = p99 = 4th.
-    expect(r.latency.pickToCartMs).toEqual({ p50: 200, p95: 500, p99: 500, n: 4 });
+    expect(r.latency.pickToCartMs).toMatchObject({ p50: 200, p95: 500, p99: 500, n: 4 });
+    // …and per 100 ms bin, so runs can be pooled: [0, 100) 1, [200, 300) 1, [300, 400) 1, [500, 600) 1.
+    expect(r.latency.pickToCartMs.histogram).toEqual([1, 0, 1, 1, 0, 1]);
     // v1 exits at 60 000 and gets its receipt at 64 000; v2 at 90 000 and 100 000.
-    expect(r.latency.exitToReceiptMs).toEqual({ p50: 4_000, p95: 10_000, p99: 10_000, n: 2 });
+    expect(r.latency.exitToReceiptMs).toMatchObject({ p50: 4_000, p95: 10_000, p99: 10_000, n: 2 });
     expect(r.errors).toEqual([]);
     expect(r.unpricedSkus).toEqual([]);
   });
@@ -135,7 +137,7 @@ describe('evaluateCheckout', () => {
     expect(r.attribution.byCrowding).toEqual({ '0': 1, '1': 1, '2': null, '3+': null });
     expect(r.cases.single).toEqual({ units: 2, precision: 1, recall: 0.5, f1: 0.6667 });
     expect(r.review.unreviewedErrorRate).toBe(0.3333);
-    expect(r.latency.exitToReceiptMs).toEqual({ p50: 4_000, p95: 4_000, p99: 4_000, n: 1 });
+    expect(r.latency.exitToReceiptMs).toMatchObject({ p50: 4_000, p95: 4_000, p99: 4_000, n: 1 });
     expect(r.errors).toEqual([{ token: 'v2', missing: true, reviewed: false, truth: [{ sku: 'C', quantity: 1 }], charged: [] }]);
   });
 
@@ -165,7 +167,7 @@ describe('evaluateCheckout', () => {
     expect(r.cases.single).toEqual({ units: 2, precision: 0.5, recall: 0.5, f1: 0.5 });
     expect(r.cases['hand-off']).toEqual({ units: 1, precision: 0, recall: 0, f1: 0 });
     expect(r.cases['multi-unit']).toEqual({ units: 2, precision: 1, recall: 1, f1: 1 });
-    expect(r.latency.pickToCartMs).toEqual({ p50: null, p95: null, p99: null, n: 0 });
+    expect(r.latency.pickToCartMs).toMatchObject({ p50: null, p95: null, p99: null, n: 0 });
   });
 
   it('uses the first receipt of a token, counts duplicates, unknown tokens and wrong totals', () => {
@@ -237,7 +239,7 @@ describe('evaluateCheckout', () => {
       { threshold: 0.95, reviewRate: 0.75, unreviewedErrorRate: 0 }, // w4 too
     ]);
     // Exit→receipt: reviewed w2 excluded; 1 000, 2 000, 3 000 ms.
-    expect(r.latency.exitToReceiptMs).toEqual({ p50: 2_000, p95: 3_000, p99: 3_000, n: 3 });
+    expect(r.latency.exitToReceiptMs).toMatchObject({ p50: 2_000, p95: 3_000, p99: 3_000, n: 3 });
     expect(r.errors.map((e) => e.token)).toEqual(['w3']);
   });
 
@@ -265,8 +267,8 @@ describe('evaluateCheckout', () => {
     it('reports nearest-rank percentiles of pick→cart (clamped at 0, unmatched picks excluded) and exit→receipt', () => {
       const r = evaluateCheckout(truth, outcomeAt(E), { epochMs: E, catalog: latencyCatalog });
       // Samples 0, 100, …, 2 000 (n = 21): p50 = 11th = 1 000, p95 = 20th = 1 900, p99 = 21st = 2 000.
-      expect(r.latency.pickToCartMs).toEqual({ p50: 1_000, p95: 1_900, p99: 2_000, n: 21 });
-      expect(r.latency.exitToReceiptMs).toEqual({ p50: 12_345, p95: 12_345, p99: 12_345, n: 1 });
+      expect(r.latency.pickToCartMs).toMatchObject({ p50: 1_000, p95: 1_900, p99: 2_000, n: 21 });
+      expect(r.latency.exitToReceiptMs).toMatchObject({ p50: 12_345, p95: 12_345, p99: 12_345, n: 1 });
       expect(r.receipts.totalMismatches).toBe(0);
     });
 
@@ -294,7 +296,7 @@ describe('evaluateCheckout', () => {
         opts,
       );
       // First pick → 1 800 (300 ms); second → 5 500 (100 ms early, clamped to 0).
-      expect(r.latency.pickToCartMs).toEqual({ p50: 0, p95: 300, p99: 300, n: 2 });
+      expect(r.latency.pickToCartMs).toMatchObject({ p50: 0, p95: 300, p99: 300, n: 2 });
     });
   });
 });
