@@ -1,5 +1,5 @@
 import type { TrayPoint } from '@storeedge/device-drivers';
-import type { Person } from './track-book.ts';
+import type { Person, PersonSample } from './track-book.ts';
 
 /**
  * Who handled a tray: each person's hands are scored over the change's time window by how
@@ -18,7 +18,7 @@ export interface AttributionOptions {
   lagMs: number;
 }
 
-export const defaultAttributionOptions: AttributionOptions = { kernelM: 0.15, leadMs: 500, lagMs: 300 };
+export const defaultAttributionOptions: AttributionOptions = { kernelM: 0.1, leadMs: 500, lagMs: 300 };
 
 export interface Candidate {
   sessionId: string;
@@ -74,4 +74,58 @@ export function candidatesAt(
     bySession.set(person.sessionId, c);
   }
   return [...bySession.values()].sort((a, b) => b.score - a.score);
+}
+
+export interface UnseenOptions {
+  /** A lost person counts when their torso was this close (horizontally) to the tray where last seen and, if back in view, where seen again. */
+  reachM: number;
+  /** …lost for at least this long (the tracker's frames come every 0.1 s)… */
+  minGapMs: number;
+  /** …last seen at most this long before the window (and, if back, seen again at most this long after it). */
+  maxGapMs: number;
+}
+
+export const defaultUnseenOptions: UnseenOptions = { reachM: 1, minGapMs: 400, maxGapMs: 5_000 };
+
+export interface Unseen {
+  sessionId: string;
+  personId: string;
+  /** Seen again (near the tray) after the gap, not only before it. */
+  back: boolean;
+}
+
+/**
+ * Bound persons the tracker lost while the tray changed: a gap in their frames that overlaps the
+ * change (from `leadMs` before it began until it settled), last seen before it within arm's reach
+ * of the tray, and — if back in view — seen again within reach again. A change no visible hand
+ * explains may be theirs (a track dropout hides a person, hands and all, for a second or three).
+ */
+export function unseenAt(
+  persons: Iterable<Person>,
+  tray: TrayPoint,
+  window: { startAt: number; settledAt: number },
+  options: AttributionOptions = defaultAttributionOptions,
+  unseen: UnseenOptions = defaultUnseenOptions,
+): Unseen[] {
+  const from = window.startAt - options.leadMs;
+  const to = window.settledAt;
+  const near = (s: { x: number; y: number }) => Math.hypot(s.x - tray.x, s.y - tray.y) <= unseen.reachM;
+  const out: Unseen[] = [];
+  for (const person of persons) {
+    if (person.sessionId === null) continue;
+    const samples = person.samples;
+    for (let k = 0; k < samples.length; k++) {
+      const before = samples[k]!;
+      if (before.at >= to) break;
+      const after: PersonSample | undefined = samples[k + 1];
+      const end = after?.at ?? Number.POSITIVE_INFINITY;
+      // The gap (before, end) must overlap [from, to], be long enough, and start no longer than maxGapMs before the window.
+      if (end <= from || end - before.at < unseen.minGapMs || from - before.at > unseen.maxGapMs) continue;
+      if (after === undefined && !person.gone) continue;
+      if (!near(before) || (after !== undefined && (after.at - to > unseen.maxGapMs || !near(after)))) continue;
+      out.push({ sessionId: person.sessionId, personId: person.id, back: after !== undefined });
+      break;
+    }
+  }
+  return out;
 }

@@ -6,7 +6,7 @@ import { weightCandidates, uniqueFit } from '../inventory/weight-match.ts';
 import type { Ledger, LedgerEvent } from '../ledger/index.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { candidatesAt, type Candidate } from './attribution.ts';
+import { candidatesAt, unseenAt, type Candidate } from './attribution.ts';
 import { checkoutEventTypes as types, type CartChanged, type ChangeDecided, type ChangeDeferred, type PersonBound, type ReceiptCorrected, type ReceiptIssued, type ReviewOpened, type ReviewResolved, type SessionExited, type SessionOpened, type PaymentResult, type CartLineProposal, type PersonExited, type RefundResult } from './ledger-events.ts';
 import type { PaymentService } from './payment.ts';
 import type { PriceBook } from '../pricing/price-book.ts';
@@ -21,6 +21,13 @@ const REACHED_SCORE = 0.5;
 /** Two hands this close in one tracker frame touch (a hand-over); a hand this close to a tray point is at the shelf. Tracker σ is 5 cm per axis. */
 const HAND_OFF_REACH_M = 0.25;
 const HAND_AT_TRAY_M = 0.25;
+/** A hand-over can begin this long before the giver's pick settled on the load cells. */
+const HAND_OFF_LOOKBACK_MS = 1_500;
+/** Attribution confidence of a change to a person the tracker lost beside the tray while it changed: seen again beside it, or not (yet). */
+const LOST_BACK_CONFIDENCE = 0.9;
+const LOST_CONFIDENCE = 0.6;
+/** Attribution confidence factor when the person at the tray may be another visit's (a doubtful stitch). */
+const DOUBT_CONFIDENCE = 0.5;
 
 export type SessionState = 'open' | 'exiting' | 'in-review' | 'closed';
 
@@ -389,19 +396,34 @@ export class CheckoutService {
     if (change.deltaG > 0 && [...this.#o.pendingRestocks(change.trayId).values()].some((n) => n > 0)) return; // staff restocking
     // Sessions whose hands came near the tray at all (a review names only these); charged only when clearly there.
     const all = candidatesAt(this.#book.persons(), tray, change, s.attribution).filter((c) => this.#sessions.has(c.sessionId) && c.score >= s.minCandidateScore);
-    const live = all.filter((c) => this.#sessions.get(c.sessionId)!.state !== 'closed');
-    const best = live[0];
+    let live = all.filter((c) => this.#sessions.get(c.sessionId)!.state !== 'closed');
+    let best = live[0];
+    let attribution: number;
     if (best === undefined || best.score < s.minAttributionScore) {
-      if (all.length > 0 && live.length === 0) this.#o.metrics.rejects.inc({ code: 'EDGE_ERR_CHECKOUT_SESSION_CLOSED' });
-      if (change.deltaG < 0 && (change.quantity !== 0 || change.misplaced)) {
-        // Taken by someone the tracker does not see bound to a visit: nobody to charge; the inventory has the pick.
-        this.#o.metrics.rejects.inc({ code: 'EDGE_ERR_CHECKOUT_UNATTRIBUTED' });
-        if (live.length > 0) this.#openReview(change, live, [], 0, 'nobody-clearly-at-tray');
+      // Nobody visible clearly there: perhaps someone the tracker lost for a moment, right beside the tray.
+      const lost = change.quantity !== 0 || change.misplaced ? this.#lostAtTray(change, tray, live) : undefined;
+      if (lost === undefined) {
+        if (all.length > 0 && live.length === 0) this.#o.metrics.rejects.inc({ code: 'EDGE_ERR_CHECKOUT_SESSION_CLOSED' });
+        if (change.deltaG < 0 && (change.quantity !== 0 || change.misplaced)) {
+          // Taken by someone the tracker does not see bound to a visit: nobody to charge; the inventory has the pick.
+          this.#o.metrics.rejects.inc({ code: 'EDGE_ERR_CHECKOUT_UNATTRIBUTED' });
+          if (live.length > 0) this.#openReview(change, live, [], 0, 'nobody-clearly-at-tray');
+        }
+        return;
       }
-      return;
+      best = lost.candidate;
+      attribution = lost.confidence;
+      live = [best, ...live];
+    } else {
+      const second = live[1]?.score ?? 0;
+      attribution = best.score / (best.score + second);
     }
-    const second = live[1]?.score ?? 0;
-    const attribution = best.score / (best.score + second);
+    // The person at the tray may be another visit's (a doubtful stitch after both were lost from view): a manager decides.
+    const doubt = this.#doubtAt(best, change);
+    if (doubt.length > 0) {
+      attribution *= DOUBT_CONFIDENCE;
+      live = [...live, ...doubt.filter((id) => !live.some((c) => c.sessionId === id)).map((sessionId) => ({ sessionId, score: 0, closestM: Number.NaN, persons: [] }))];
+    }
 
     // Same SKU, same tray, same time: two sessions both clearly at the tray, as many units as hands.
     const strong = live.filter((c) => c.score >= s.minAttributionScore && c.score >= s.sharedScoreRatio * best.score);
@@ -444,15 +466,16 @@ export class CheckoutService {
         }
         return this.#commitLines(change, [{ sessionId: session.id, sku: change.sku, quantity: -units }], confidence * (seen?.p ?? 1), 'put-back', live, seen?.verdict);
       }
-      // The same weight, another SKU the putter holds: a unit put on the wrong tray that weighs like this tray's SKU.
+      // Handed over: the one other session that holds it — or, of several, the one whose hands met the putter's away from the shelves.
+      const holders = [...this.#sessions.values()].filter((x) => x.id !== session.id && this.#stillHolds(x, change.sku!, units));
+      const givers = holders.length > 1 ? this.#giver(holders, session.id, change.sku, change.startAt) : holders;
+      // The same weight, another SKU the putter holds: a unit put on the wrong tray that weighs like this tray's SKU —
+      // unless a visit holding this very SKU was seen handing something to the putter (then it is that unit, back on its own tray).
       const lookalike = this.#fitHeld(session, change.deltaG, change.sku);
-      if (lookalike !== null) {
+      if (lookalike !== null && (givers.length !== 1 || this.#giver(givers, session.id, change.sku, change.startAt).length === 0)) {
         this.#addForeign(change.trayId, lookalike.sku, lookalike.units);
         return this.#commitLines(change, [{ sessionId: session.id, sku: lookalike.sku, quantity: -lookalike.units }], confidence * 0.95, 'put-back-lookalike', live);
       }
-      // Handed over: the one other session that holds it — or, of several, the one whose hands met the putter's away from the shelves.
-      const holders = [...this.#sessions.values()].filter((x) => x.id !== session.id && this.#stillHolds(x, change.sku!, units));
-      const givers = holders.length > 1 ? holders.filter((h) => this.#handsMet(h.id, session.id, change.startAt)) : holders;
       if (givers.length === 1) {
         const holder = givers[0]!;
         // The picker has left already: the unit comes off their receipt as a refund.
@@ -507,6 +530,35 @@ export class CheckoutService {
         ...(vision ? { vision } : {}),
       });
     }
+  }
+
+  /** Open visits the candidate's persons may be mixed up with at the time of the change (track-book `Person.doubt`). */
+  #doubtAt(candidate: Candidate, change: ShelfChange): string[] {
+    const out = new Set<string>();
+    for (const id of candidate.persons) {
+      const doubt = this.#book.person(id)?.doubt;
+      if (doubt === undefined || doubt.since > change.settledAt) continue;
+      for (const sessionId of doubt.sessions) if (sessionId !== candidate.sessionId && this.#sessions.get(sessionId)?.state !== 'closed') out.add(sessionId);
+    }
+    return [...out];
+  }
+
+  /**
+   * The visit of the one person the tracker lost beside the tray while it changed (attribution.ts
+   * `unseenAt`), when no visible hand was in the tray: charged with LOST_BACK_CONFIDENCE when they
+   * were seen again beside it, else LOST_CONFIDENCE (a review). Undefined when there is no such
+   * visit or more than one.
+   */
+  #lostAtTray(change: ShelfChange, tray: TrayPoint, visible: readonly Candidate[]): { candidate: Candidate; confidence: number } | undefined {
+    if (visible.some((c) => c.closestM <= HAND_AT_TRAY_M)) return undefined;
+    const lost = unseenAt(this.#book.persons(), tray, change, this.#o.settings.attribution).filter((u) => this.#sessions.get(u.sessionId)?.state !== 'closed' && !visible.some((c) => c.sessionId === u.sessionId));
+    const sessions = new Set(lost.map((u) => u.sessionId));
+    if (sessions.size !== 1) return undefined;
+    const sessionId = lost[0]!.sessionId;
+    return {
+      candidate: { sessionId, score: this.#o.settings.minAttributionScore, closestM: Number.NaN, persons: lost.map((u) => u.personId) },
+      confidence: lost.some((u) => u.back) ? LOST_BACK_CONFIDENCE : LOST_CONFIDENCE,
+    };
   }
 
   // ── vision ────────────────────────────────────────────────────────────────────────────
@@ -620,7 +672,7 @@ export class CheckoutService {
 
   #onTrackDecision(d: TrackDecision): void {
     if (d.kind === 'entered' || d.kind === 'stitched') {
-      this.#append<PersonBound>(types.personBound, `person:${d.trackId}:${d.personId}`, { personId: d.personId, trackId: d.trackId, sessionId: d.sessionId, how: d.kind, at: d.at });
+      this.#append<PersonBound>(types.personBound, `person:${d.trackId}:${d.personId}`, { personId: d.personId, trackId: d.trackId, sessionId: d.sessionId, how: d.kind, at: d.at, ...(d.kind === 'stitched' && d.doubtWith ? { doubtWith: d.doubtWith } : {}) });
     } else if (d.kind === 'swapped') {
       this.#append<PersonBound>(types.personBound, `person:${d.trackIds[0]}:${d.personIds[1]}:${d.at}`, { personId: d.personIds[1], trackId: d.trackIds[0], sessionId: this.#book.person(d.personIds[1])?.sessionId ?? null, how: 'swapped', at: d.at });
       this.#append<PersonBound>(types.personBound, `person:${d.trackIds[1]}:${d.personIds[0]}:${d.at}`, { personId: d.personIds[0], trackId: d.trackIds[1], sessionId: this.#book.person(d.personIds[0])?.sessionId ?? null, how: 'swapped', at: d.at });
@@ -744,29 +796,41 @@ export class CheckoutService {
   }
 
   /**
-   * Did a hand of session `a` meet a hand of session `b` (within HAND_OFF_REACH_M in one frame),
-   * before `before` and away from every tray? A hand-over needs that; two hands at one tray do not count.
+   * Of several visits holding the SKU put back, the one that handed it to the putter: the one
+   * whose hands were at the putter's hands, away from the shelves, in clearly the most tracker
+   * frames since it first took the SKU (a hand-over lasts a moment; people standing side by side
+   * touch hands now and then too, so one frame does not make a giver). None when it is not clear.
    */
-  #handsMet(a: string, b: string, before: number): boolean {
+  #giver(holders: readonly Session[], putter: string, sku: string, before: number): Session[] {
+    const frames = holders
+      .map((h) => {
+        const picks = h.lines.filter((l) => l.sku === sku && l.quantity > 0).map((l) => l.evidenceAt);
+        return { holder: h, frames: picks.length === 0 ? 0 : this.#handOverFrames(h.id, putter, Math.min(...picks) - HAND_OFF_LOOKBACK_MS, before) };
+      })
+      .sort((x, y) => y.frames - x.frames);
+    const [first, second] = frames;
+    return first !== undefined && first.frames >= 2 && (second?.frames ?? 0) * 3 <= first.frames ? [first.holder] : [];
+  }
+
+  /** Tracker frames in [from, before) in which a hand of session `a` was within HAND_OFF_REACH_M of one of session `b`'s, both away from the shelves. */
+  #handOverFrames(a: string, b: string, from: number, before: number): number {
     const trays = [...this.#trays.values()];
     const awayFromShelves = (h: Point3) => trays.every((t) => Math.hypot(h.x - t.x, h.y - t.y, h.z - t.z) > HAND_AT_TRAY_M);
+    let n = 0;
     for (const p of this.#book.personsOf(a)) {
       for (const q of this.#book.personsOf(b)) {
         let j = 0;
         for (const sp of p.samples) {
+          if (sp.at < from) continue;
           if (sp.at >= before) break;
           while (j < q.samples.length && q.samples[j]!.at < sp.at) j++;
           const sq = q.samples[j];
           if (sq === undefined || sq.at !== sp.at) continue;
-          for (const hp of sp.hands) {
-            for (const hq of sq.hands) {
-              if (Math.hypot(hp.x - hq.x, hp.y - hq.y, hp.z - hq.z) <= HAND_OFF_REACH_M && awayFromShelves(hp) && awayFromShelves(hq)) return true;
-            }
-          }
+          if (sp.hands.some((hp) => sq.hands.some((hq) => Math.hypot(hp.x - hq.x, hp.y - hq.y, hp.z - hq.z) <= HAND_OFF_REACH_M && awayFromShelves(hp) && awayFromShelves(hq)))) n++;
         }
       }
     }
-    return false;
+    return n;
   }
 
   /**
@@ -946,6 +1010,7 @@ export class CheckoutService {
         const p = event.payload as PersonBound;
         if (this.#replaying) {
           this.#book.restore(p.trackId, p.personId, p.sessionId, p.at);
+          if (p.doubtWith) this.#book.markDoubt([p.personId, ...p.doubtWith], p.at);
           if (p.how === 'entered' && p.sessionId !== null) this.#book.consumeEntry(p.sessionId);
         }
         const session = p.sessionId === null ? undefined : this.#sessions.get(p.sessionId);

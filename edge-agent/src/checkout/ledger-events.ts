@@ -34,6 +34,8 @@ export interface PersonBound {
   sessionId: string | null;
   how: 'entered' | 'stitched' | 'swapped';
   at: number;
+  /** A doubtful stitch: other visits' persons that had vanished about as near (all of them may be mixed up from `at` on). */
+  doubtWith?: string[];
 }
 
 /** A person of a visit left through the exit lane. */

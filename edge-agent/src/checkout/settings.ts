@@ -37,7 +37,7 @@ export const checkoutSettingsSchema = z.strictObject({
     })
     .default({}),
   /** Who was at a tray (edge-agent/src/checkout/attribution.ts). */
-  attribution: z.strictObject({ kernelM: z.number().positive(), leadMs: z.number().nonnegative(), lagMs: z.number().nonnegative() }).default({ kernelM: 0.15, leadMs: 500, lagMs: 300 }),
+  attribution: z.strictObject({ kernelM: z.number().positive(), leadMs: z.number().nonnegative(), lagMs: z.number().nonnegative() }).default({ kernelM: 0.1, leadMs: 500, lagMs: 300 }),
   /** Identifying a unit by weight among a shopper's cart items (put on a wrong tray). */
   weightMatch: z
     .strictObject({

@@ -38,6 +38,14 @@ export interface Person {
   /** Vanished from the frames (dropout or exit); `exitedAt` set when it was at an exit lane. */
   gone: boolean;
   exitedAt: number | null;
+  /**
+   * From `since` on this person may be someone else: a new track was stitched to them, or to
+   * another visit's person, while both had vanished close together (the nearer last sighting
+   * need not be the right one). `sessions` are the visits they may have been mixed up with.
+   */
+  doubt?: { since: number; sessions: string[] };
+  /** The last time a new track continued this person: when, where it appeared, and where and when the person was last seen before. */
+  stitch?: { at: number; to: { x: number; y: number }; from: { x: number; y: number }; lostAt: number };
 }
 
 export interface TrackBookOptions {
@@ -79,7 +87,8 @@ export const defaultTrackBookOptions: TrackBookOptions = {
 /** What the book decided while reading a frame (the checkout records these). */
 export type TrackDecision =
   | { kind: 'entered'; personId: string; sessionId: string; trackId: string; at: number }
-  | { kind: 'stitched'; personId: string; sessionId: string | null; trackId: string; at: number }
+  /** `doubtWith`: other visits' persons who had vanished about as near (the stitch may have picked the wrong one). */
+  | { kind: 'stitched'; personId: string; sessionId: string | null; trackId: string; at: number; doubtWith?: string[] }
   /** From the frame at `since` on, the track that fed `personIds[0]` was `personIds[1]` and the other way round (decided at `at`). */
   | { kind: 'swapped'; trackIds: [string, string]; personIds: [string, string]; since: number; at: number }
   | { kind: 'exited'; personId: string; sessionId: string | null; at: number }
@@ -171,6 +180,16 @@ export class TrackBook {
     return true;
   }
 
+  /** These persons (of different visits) may be mixed up with each other from `since` on (see `Person.doubt`). */
+  markDoubt(personIds: readonly string[], since: number): void {
+    const persons = personIds.flatMap((id) => this.#persons.get(id) ?? []);
+    for (const p of persons) {
+      const others = persons.filter((q) => q !== p && q.sessionId !== null && q.sessionId !== p.sessionId).map((q) => q.sessionId!);
+      if (others.length === 0) continue;
+      p.doubt = { since: Math.min(p.doubt?.since ?? since, since), sessions: [...new Set([...(p.doubt?.sessions ?? []), ...others])] };
+    }
+  }
+
   /** Restores a binding recorded before a restart: track id → person → session. */
   restore(trackId: string, personId: string, sessionId: string | null, _at: number): void {
     let person = this.#persons.get(personId);
@@ -245,8 +264,7 @@ export class TrackBook {
       decisions.push({ kind: 'entered', personId: person.id, sessionId: entry.sessionId, trackId, at });
       return person;
     }
-    let best: Person | undefined;
-    let bestD = Number.POSITIVE_INFINITY;
+    const near: Array<{ person: Person; d: number }> = [];
     for (const person of this.#persons.values()) {
       // Vanished (or missing from this frame while not yet declared gone): a dropout may continue under a new id.
       if (visible.has(person) || person.exitedAt !== null || !(person.lastAt < at)) continue;
@@ -254,20 +272,48 @@ export class TrackBook {
       if (last === undefined || at - person.lastAt > this.options.stitchMs) continue;
       const d = distance(here, last);
       const reach = 0.5 + (this.options.maxSpeedMps * (at - person.lastAt)) / 1_000;
-      if (d <= reach && d < bestD) {
-        best = person;
-        bestD = d;
-      }
+      if (d <= reach) near.push({ person, d });
     }
+    near.sort((a, b) => a.d - b.d);
+    const best = near[0]?.person;
     if (best !== undefined) {
       this.#trackToPerson.set(trackId, best.id);
-      decisions.push({ kind: 'stitched', personId: best.id, sessionId: best.sessionId, trackId, at });
+      // Another visit's person vanished about as near, or came back a moment ago about as near: by position either
+      // could be this one. Both are in doubt from then on.
+      const rivals = best.sessionId === null ? [] : this.#stitchRivals(best, near, here, at);
+      const last = best.samples.at(-1)!;
+      best.stitch = { at, to: here, from: { x: last.x, y: last.y }, lostAt: best.lastAt };
+      if (rivals.length > 0) this.markDoubt([best.id, ...rivals.map((r) => r.id)], Math.min(at, ...rivals.map((r) => (r.stitch !== undefined && at - r.stitch.at <= this.options.stitchMs ? r.stitch.at : at))));
+      decisions.push({ kind: 'stitched', personId: best.id, sessionId: best.sessionId, trackId, at, ...(rivals.length > 0 ? { doubtWith: rivals.map((r) => r.id) } : {}) });
       return best;
     }
     const person = this.#create(null, at);
     this.#trackToPerson.set(trackId, person.id);
     decisions.push({ kind: 'unbound', personId: person.id, trackId, at });
     return person;
+  }
+
+  /**
+   * Other visits' persons a new track at `here` could continue about as well as `best` (within
+   * STITCH_DOUBT_M in summed distance): one that vanished as well, or one a new track continued
+   * a moment ago — when that track and this one could have continued each other's person instead.
+   */
+  #stitchRivals(best: Person, near: ReadonlyArray<{ person: Person; d: number }>, here: { x: number; y: number }, at: number): Person[] {
+    const o = this.options;
+    const bestLast = best.samples.at(-1)!;
+    const dBest = distance(here, bestLast);
+    const reaches = (from: { x: number; y: number }, to: { x: number; y: number }, ms: number) => ms > 0 && distance(from, to) <= 0.5 + (o.maxSpeedMps * ms) / 1_000;
+    const out = near.slice(1).filter((r) => r.d - dBest <= STITCH_DOUBT_M && r.person.sessionId !== null && r.person.sessionId !== best.sessionId).map((r) => r.person);
+    for (const a of this.#persons.values()) {
+      const st = a.stitch;
+      if (a === best || out.includes(a) || st === undefined || at - st.at > o.stitchMs || a.sessionId === null || a.sessionId === best.sessionId) continue;
+      // Swapped: a's new track continues best, this one continues a.
+      if (!reaches(bestLast, st.to, st.at - best.lastAt) || !reaches(st.from, here, at - st.lostAt)) continue;
+      const kept = distance(st.to, st.from) + dBest;
+      const swapped = distance(st.to, bestLast) + distance(here, st.from);
+      if (swapped - kept <= STITCH_DOUBT_M) out.push(a);
+    }
+    return out;
   }
 
   /**
@@ -411,6 +457,8 @@ export class TrackBook {
   }
 }
 
+/** A new track is a doubtful continuation when another visit's vanished person was at most this much farther from it than the one it continues. */
+const STITCH_DOUBT_M = 1;
 /** Samples before a possible swap that predict a person's motion (0.6 s at 10 fps). */
 const PREDICT_SAMPLES = 6;
 /** A person seen this recently before the window is moving as before; seen longer ago (a dropout), they are only where they were last seen. */

@@ -132,6 +132,67 @@ describe('TrackBook: dropouts', () => {
   });
 });
 
+describe('TrackBook: doubtful stitches', () => {
+  /** Two shoppers of different visits (s1: a, s2: b) stand at (2, 2) and (2 + gapM, 2) and both vanish. */
+  function lostTogether(gapM = 0.4) {
+    const s = bookScene();
+    s.book.expectEntry('s1', 'gate-in', T0, 1);
+    s.book.expectEntry('s2', 'gate-in', T0, 1);
+    s.scene.put('a', -0.4, 0).put('b', 0.4, 0).frame();
+    s.scene.walk({ a: { x: 2, y: 2 }, b: { x: 2 + gapM, y: 2 } });
+    s.scene.advance(500);
+    s.scene.drop('a').drop('b');
+    s.scene.advance(1_000);
+    s.decisions.length = 0;
+    const [pa, pb] = [s.book.personsOf('s1')[0]!, s.book.personsOf('s2')[0]!];
+    return { ...s, pa, pb };
+  }
+
+  it('a new track about as near two vanished persons of different visits continues the nearer, and both are in doubt from then on', () => {
+    const { book, decisions, scene, pa, pb } = lostTogether();
+    scene.put('n1', 2.1, 2.1).frame(); // 0.14 m from a's last sighting, 0.42 m from b's
+    const at = scene.t;
+    expect(decisions).toEqual([{ kind: 'stitched', personId: pa.id, sessionId: 's1', trackId: 'n1', at, doubtWith: [pb.id] }]);
+    expect(book.person(pa.id)!.doubt).toEqual({ since: at, sessions: ['s2'] });
+    expect(book.person(pb.id)!.doubt).toEqual({ since: at, sessions: ['s1'] });
+  });
+
+  it('a second new track that could as well have continued the person the first one did puts both in doubt (one walked on, one stood)', () => {
+    const { book, decisions, scene, pa, pb } = lostTogether(1.4);
+    // b comes back where b stood (1.45 m from a's last sighting: no doubt yet)…
+    scene.put('n1', 3.45, 2).frame();
+    const first = scene.t;
+    expect(decisions).toEqual([{ kind: 'stitched', personId: pb.id, sessionId: 's2', trackId: 'n1', at: first }]);
+    expect(book.person(pb.id)!.doubt).toBeUndefined();
+    // …then a, 2.6 m on: a walked past b (2.65 m in all) or b walked on and a is the one who stood (2.65 m too).
+    scene.advance(300);
+    scene.put('n2', 4.6, 2).frame();
+    expect(decisions.at(-1)).toEqual({ kind: 'stitched', personId: pa.id, sessionId: 's1', trackId: 'n2', at: scene.t, doubtWith: [pb.id] });
+    expect(book.person(pa.id)!.doubt).toEqual({ since: first, sessions: ['s2'] });
+    expect(book.person(pb.id)!.doubt).toEqual({ since: first, sessions: ['s1'] });
+  });
+
+  it('no doubt when the other vanished person is clearly farther, or of the same visit', () => {
+    const far = lostTogether(1.4);
+    far.scene.put('n1', 1.9, 2).frame(); // 0.1 m from a, 1.5 m from b
+    far.scene.advance(200);
+    far.scene.put('n2', 3.4, 2).frame(); // where b stood
+    expect(far.decisions).toMatchObject([{ kind: 'stitched', personId: far.pa.id }, { kind: 'stitched', personId: far.pb.id }]);
+    expect(far.decisions.map((d) => (d.kind === 'stitched' ? d.doubtWith : 'other'))).toEqual([undefined, undefined]);
+    expect(far.book.persons().map((p) => p.doubt)).toEqual([undefined, undefined]);
+
+    const s = bookScene();
+    s.book.expectEntry('s1', 'gate-in', T0, 2);
+    s.scene.put('a', -0.4, 0).put('b', 0.4, 0).frame();
+    s.scene.walk({ a: { x: 2, y: 2 }, b: { x: 2.4, y: 2 } });
+    s.scene.drop('a').drop('b').advance(1_000);
+    s.decisions.length = 0;
+    s.scene.put('n1', 2.2, 2).frame();
+    expect(s.decisions).toMatchObject([{ kind: 'stitched', sessionId: 's1' }]);
+    expect(s.book.persons().map((p) => p.doubt)).toEqual([undefined, undefined]);
+  });
+});
+
 describe('TrackBook: identity swaps', () => {
   /**
    * Two shoppers (s1: track a, s2: track b) walk towards and past each other at 1 m/s, 0.3 m
