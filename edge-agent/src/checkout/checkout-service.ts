@@ -470,11 +470,14 @@ export class CheckoutService {
       const holders = [...this.#sessions.values()].filter((x) => x.id !== session.id && this.#stillHolds(x, change.sku!, units));
       const givers = holders.length > 1 ? this.#giver(holders, session.id, change.sku, change.startAt) : holders;
       // The same weight, another SKU the putter holds: a unit put on the wrong tray that weighs like this tray's SKU —
-      // unless a visit holding this very SKU was seen handing something to the putter (then it is that unit, back on its own tray).
+      // unless a visit holding this very SKU may have handed it to the putter (their hands met): then it may as well be
+      // that unit, back on its own tray. Hands also meet when people stand side by side, so that is for a manager to decide.
       const lookalike = this.#fitHeld(session, change.deltaG, change.sku);
-      if (lookalike !== null && (givers.length !== 1 || this.#giver(givers, session.id, change.sku, change.startAt).length === 0)) {
-        this.#addForeign(change.trayId, lookalike.sku, lookalike.units);
-        return this.#commitLines(change, [{ sessionId: session.id, sku: lookalike.sku, quantity: -lookalike.units }], confidence * 0.95, 'put-back-lookalike', live);
+      if (lookalike !== null) {
+        const handedOver = givers.length === 1 && this.#giver(givers, session.id, change.sku, change.startAt).length === 1;
+        if (!handedOver) this.#addForeign(change.trayId, lookalike.sku, lookalike.units);
+        const candidates = handedOver ? [...live, { sessionId: givers[0]!.id, score: 0, closestM: Number.NaN, persons: [] }] : live;
+        return this.#commitLines(change, [{ sessionId: session.id, sku: lookalike.sku, quantity: -lookalike.units }], confidence * (handedOver ? 0.5 : 0.95), handedOver ? 'put-back-lookalike-or-handed-over' : 'put-back-lookalike', candidates);
       }
       if (givers.length === 1) {
         const holder = givers[0]!;
