@@ -469,15 +469,13 @@ export class CheckoutService {
       // Handed over: the one other session that holds it — or, of several, the one whose hands met the putter's away from the shelves.
       const holders = [...this.#sessions.values()].filter((x) => x.id !== session.id && this.#stillHolds(x, change.sku!, units));
       const givers = holders.length > 1 ? this.#giver(holders, session.id, change.sku, change.startAt) : holders;
-      // The same weight, another SKU the putter holds: a unit put on the wrong tray that weighs like this tray's SKU —
-      // unless a visit holding this very SKU may have handed it to the putter (their hands met): then it may as well be
-      // that unit, back on its own tray. Hands also meet when people stand side by side, so that is for a manager to decide.
+      // The same weight, another SKU the putter holds: a unit put on the wrong tray that weighs like this tray's SKU. (It may
+      // also be a unit of this SKU handed over by its holder; hands meeting does not tell — people standing side by side
+      // touch hands too — see docs/checkout.md "Hand-offs".)
       const lookalike = this.#fitHeld(session, change.deltaG, change.sku);
       if (lookalike !== null) {
-        const handedOver = givers.length === 1 && this.#giver(givers, session.id, change.sku, change.startAt).length === 1;
-        if (!handedOver) this.#addForeign(change.trayId, lookalike.sku, lookalike.units);
-        const candidates = handedOver ? [...live, { sessionId: givers[0]!.id, score: 0, closestM: Number.NaN, persons: [] }] : live;
-        return this.#commitLines(change, [{ sessionId: session.id, sku: lookalike.sku, quantity: -lookalike.units }], confidence * (handedOver ? 0.5 : 0.95), handedOver ? 'put-back-lookalike-or-handed-over' : 'put-back-lookalike', candidates);
+        this.#addForeign(change.trayId, lookalike.sku, lookalike.units);
+        return this.#commitLines(change, [{ sessionId: session.id, sku: lookalike.sku, quantity: -lookalike.units }], confidence * 0.95, 'put-back-lookalike', live);
       }
       if (givers.length === 1) {
         const holder = givers[0]!;
