@@ -7,7 +7,7 @@ embedding (cosine) and a SKU HQ adds later needs only its catalogue pairs, not r
 Data: before/after tray crops the simulator renders (simulators/src/vision/shelf-change-dataset.ts).
 Training classes are the SKUs of the training export; held-out SKUs are never in it (the
 script refuses an export that has one). The validation export (another seed, the whole store
-catalogue) is only measured, never trained on or used to pick a checkpoint: the last epoch is
+catalogue) is only measured, never trained on or used to pick a checkpoint: the last step is
 exported.
 
 Loss: cross-entropy on the change kind, plus CosFace (Wang et al. 2018, arXiv:1801.09414) on
@@ -35,16 +35,22 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 NAME = "shelf-change"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 KINDS = ["appeared", "disappeared", "none"]
 EMBEDDING = 64
 CHANNELS = 96
 HEADS = 4
+# The embedding's own branch (from 1.2.0): channels of its three convolutions (40 x 40, then 20 x 20 twice).
+BRANCH = (32, 96, 128)
 MEAN = 0.5
 STD = 0.25
 SCALE = 20.0
 MARGIN = 0.25
 KIND_WEIGHT = 3.0
+# The SKU (CosFace) loss weight: 1 while the kind settles, then raised linearly to SKU_WEIGHT_END
+# between these shares of the run (from 1.2.0).
+SKU_WEIGHT_END = 2.0
+SKU_WEIGHT_RAMP = (0.3, 0.6)
 # Training event pairs where a passing shopper covers more than this share of the tray's crop in
 # either frame are left out (what changed is not in the pixels); the test scores the same way.
 MAX_HIDDEN_SHARE = 0.5
@@ -68,6 +74,7 @@ def parse_args():
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--minutes", type=float, default=0.0, help="train for this wall-clock budget instead of --epochs: the one-cycle schedule (and the SKU loss ramp) follows the share of the budget spent, and training stops when it is spent (on a shared machine the epochs one can afford are not known in advance)")
     p.add_argument("--threads", type=int, default=0, help="torch threads; 0: 1 while the recogniser's training or export runs, else 2")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--remeasure", default="", help="measure the checkpoint next to this record (shelf-change-record.json) on --val again and rewrite --out's manifest metrics and card (after a change to classification only)")
@@ -106,27 +113,55 @@ def conv(cin, cout, stride):
 
 class ShelfChange(nn.Module):
     """(n, 6, S, S) before/after pair -> (kind logits (n, 3), embedding (n, 64) unit vectors).
-    The difference after - before is computed inside and stacked with both frames (9 channels);
-    six 3 x 3 convolutions, the first at full resolution (a flavour's stripe is 1-3 px), then
-    stride 2 three times (80 -> 10 px); the kind from mean- and max-pooled features, the
-    embedding from attention pooling (HEADS softmax maps over the cells), so it follows the
-    unit that changed wherever on the tray it stands."""
+    The difference after - before is computed inside and stacked with both frames (9 channels).
+    Trunk: six 3 x 3 convolutions, the first at full resolution (a flavour's stripe is 1-3 px),
+    then stride 2 three times (80 -> 10 px); the kind from its mean- and max-pooled features.
+    The embedding has its own branch besides (from 1.2.0): three 3 x 3 convolutions on the same
+    9 channels down to 20 x 20 (four times the trunk's cells), attention-pooled (HEADS softmax
+    maps) with a learned bias towards the cells where the frames differ (log of the pooled
+    |after - before|), so it looks at the unit that changed rather than the row behind it; its
+    pooled features and the trunk's attention-pooled ones go through one linear layer and L2
+    normalisation."""
 
     def __init__(self):
         super().__init__()
         self.features = nn.Sequential(conv(9, 16, 1), conv(16, 32, 2), conv(32, 48, 2), conv(48, 64, 1), conv(64, CHANNELS, 2), conv(CHANNELS, CHANNELS, 1))
         self.kind = nn.Sequential(nn.Linear(2 * CHANNELS, 64), nn.ReLU(inplace=True), nn.Linear(64, len(KINDS)))
         self.attention = nn.Conv2d(CHANNELS, HEADS, 1)
-        self.embed = nn.Linear(CHANNELS * HEADS, EMBEDDING)
+        a, b, c = BRANCH
+        self.branch = nn.Sequential(conv(9, a, 2), conv(a, b, 2), conv(b, c, 1))
+        self.branch_attention = nn.Conv2d(c, HEADS, 1)
+        self.difference_bias = nn.Parameter(torch.ones(1, HEADS, 1, 1))
+        self.embed = nn.Linear((CHANNELS + c) * HEADS, EMBEDDING)
 
     def forward(self, x):
         before, after = x[:, :3], match_gain(x[:, :3], x[:, 3:])
-        features = self.features(torch.cat([before, after, after - before], dim=1))
+        stack = torch.cat([before, after, after - before], dim=1)
+        features = self.features(stack)
         flat = features.flatten(2)  # n x C x cells
         kind = self.kind(torch.cat([flat.mean(dim=2), flat.amax(dim=2)], dim=1))
         weights = torch.softmax(self.attention(features).flatten(2), dim=2)  # n x HEADS x cells
         pooled = torch.bmm(weights, flat.transpose(1, 2))  # n x HEADS x C
-        return kind, F.normalize(self.embed(pooled.flatten(1)), dim=1)
+        branch = self.branch(stack)  # n x c x 20 x 20
+        difference = F.avg_pool2d((after - before).abs().sum(dim=1, keepdim=True), 4)  # the branch strides 2 twice
+        logits = self.branch_attention(branch) + self.difference_bias * torch.log(difference + 0.05)
+        branch_weights = torch.softmax(logits.flatten(2), dim=2)
+        branch_pooled = torch.bmm(branch_weights, branch.flatten(2).transpose(1, 2))  # n x HEADS x c
+        return kind, F.normalize(self.embed(torch.cat([pooled.flatten(1), branch_pooled.flatten(1)], dim=1)), dim=1)
+
+
+def one_cycle(progress, max_lr):
+    """The learning rate at `progress` (0-1) of the run: torch's OneCycleLR shape (cosine from
+    max_lr / 25 up to max_lr over the first 15 %, then cosine down to max_lr / 25 / 1e4)."""
+    initial, final, warm = max_lr / 25, max_lr / 25 / 1e4, 0.15
+    if progress < warm:
+        return initial + (max_lr - initial) * (1 - math.cos(math.pi * progress / warm)) / 2
+    return final + (max_lr - final) * (1 + math.cos(math.pi * min(1.0, (progress - warm) / (1 - warm)))) / 2
+
+
+def sku_weight(progress):
+    lo, hi = SKU_WEIGHT_RAMP
+    return 1.0 + (SKU_WEIGHT_END - 1.0) * min(1.0, max(0.0, (progress - lo) / (hi - lo)))
 
 
 def match_gain(before, after):
@@ -357,16 +392,31 @@ def main():
     parameters = list(model.parameters()) + list(head.parameters())
     optimiser = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=5e-4)
     steps = args.epochs * math.ceil(len(keep) / args.batch)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=args.lr, total_steps=steps, pct_start=0.15)
+    budget = args.minutes * 60
+
+    training_started = time.time()
+
+    def progress(step):
+        """Share of the run done: of the steps, or with --minutes of the wall-clock budget."""
+        return (time.time() - training_started) / budget if budget else step / steps
 
     history = []
-    for epoch in range(args.epochs):
+    step, done = 0, False
+    for epoch in range(10_000 if budget else args.epochs):
+        if done:
+            break
         threads()
         model.train()
         order = torch.randperm(len(keep), generator=generator)
         total_kind, total_sku, batches = 0.0, 0.0, 0
         epoch_started = time.time()
         for start in range(0, len(order), args.batch):
+            share = progress(step)
+            if share >= 1:
+                done = True  # the --minutes budget is spent: stop mid-epoch
+                break
+            for group in optimiser.param_groups:
+                group["lr"] = one_cycle(share, args.lr)
             idx = order[start : start + args.batch]
             x = augment(to_input(train_pairs[idx.numpy()]), generator)
             swap = torch.rand(len(idx), generator=generator) < 0.5
@@ -376,25 +426,28 @@ def main():
             loss_kind = F.cross_entropy(kind_logits, kinds)
             changed = labels >= 0
             loss_sku = head(embedding[changed], labels[changed]) if changed.any() else torch.zeros(())
-            loss = KIND_WEIGHT * loss_kind + loss_sku
+            loss = KIND_WEIGHT * loss_kind + sku_weight(share) * loss_sku
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            schedule.step()
+            step += 1
             total_kind += loss_kind.item()
             total_sku += loss_sku.item()
             batches += 1
             if epoch == 0 and batches == 50:
                 per_epoch = (time.time() - epoch_started) / 50 * math.ceil(len(keep) / args.batch)
                 print(f"  ~{per_epoch / 60:.1f} min per epoch at {torch.get_num_threads()} thread(s)", flush=True)
-        entry = {"epoch": epoch + 1, "kindLoss": total_kind / batches, "skuLoss": total_sku / batches}
-        if epoch % args.eval_every == args.eval_every - 1 or epoch == args.epochs - 1:
+        if batches == 0:
+            break
+        last = done or progress(step) >= 1 or (not budget and epoch == args.epochs - 1)
+        entry = {"epoch": round(epoch + batches / math.ceil(len(keep) / args.batch), 2), "kindLoss": total_kind / batches, "skuLoss": total_sku / batches}
+        if epoch % args.eval_every == args.eval_every - 1 or last:
             result = evaluate(model, val_pairs, val_rows, val_description)
             g = result["groups"]
             entry.update({"accuracy": rate(g["all"]), "kind": rate(g["kindOnly"]), "heldOutSku": rate(g["heldOutSku"])})
         history.append(entry)
         extra = f", validation accuracy {entry['accuracy']:.3f} (kind {entry['kind']:.3f}, never-seen SKUs {entry['heldOutSku']:.3f})" if "accuracy" in entry else ""
-        print(f"epoch {epoch + 1}/{args.epochs}: kind loss {entry['kindLoss']:.3f}, sku loss {entry['skuLoss']:.3f}{extra} ({time.time() - started:.0f} s)", flush=True)
+        print(f"epoch {entry['epoch']}/{'budget' if budget else args.epochs}: lr {one_cycle(min(1.0, progress(step)), args.lr):.2e}, kind loss {entry['kindLoss']:.3f}, sku loss {entry['skuLoss']:.3f}{extra} ({time.time() - started:.0f} s)", flush=True)
 
     minutes = (time.time() - started) / 60
     os.makedirs(args.out, exist_ok=True)
@@ -449,12 +502,13 @@ def main():
             "script": "models/train/shelf_change.py",
             "trainSeed": description["seed"],
             "validationSeed": val_description["seed"],
-            "epochs": args.epochs + args.previous_epochs,
+            "epochs": history[-1]["epoch"] + args.previous_epochs,
             "minutes": round(minutes + args.previous_minutes, 1),
-            "runs": ([{"epochs": args.previous_epochs, "minutes": args.previous_minutes, "maxLr": "see card"}] if args.init else []) + [{"epochs": args.epochs, "minutes": round(minutes, 1), "maxLr": args.lr}],
+            "runs": ([{"epochs": args.previous_epochs, "minutes": args.previous_minutes, "maxLr": "see card"}] if args.init else []) + [{"epochs": history[-1]["epoch"], "minutes": round(minutes, 1), "maxLr": args.lr} | ({"budgetMinutes": args.minutes} if args.minutes else {})],
             "pairs": len(keep),
             "leftOutHidden": hidden,
             "kindWeight": KIND_WEIGHT,
+            "skuWeight": {"start": 1.0, "end": SKU_WEIGHT_END, "rampShareOfRun": list(SKU_WEIGHT_RAMP)},
             "siblingForeign": description.get("siblingForeign", 0),
             "classes": len(classes),
             "storeSkusSeen": store_seen,
@@ -568,6 +622,10 @@ def model_card(manifest, description, val_description, result, history, args):
         ("backRowKind", "… kind alone"),
         ("allPairs", "all pairs, a passing shopper over the tray counted too"),
     ] if key in g)
+    budget_note = f"{t['epochs']} epochs, "
+    if getattr(args, "minutes", 0):
+        budget_note = (f"a wall-clock budget of {args.minutes:g} min (`--minutes`: the schedule follows the share of the budget spent;"
+                       f" {t['epochs']} epochs fitted in it), ")
     both_ways_note = ""
     if manifest.get("inference", {}).get("playedBothWays"):
         both_ways_note = ("Each pair is classified forwards and played backwards, combined (manifest `inference`, "
@@ -634,13 +692,18 @@ the difference): the ratio of the channel means over the whole crop, then again 
 look unchanged under that gain (weights exp(−(|Δ| / {GAIN_TOLERANCE})²), so the unit that changed counts
 little), clamped to 0.5–2. On the validation export's unoccluded "nothing changed" pairs this takes
 the median per-pixel |after − before| from 19 to 3.8 levels. Then the difference after − before is
-stacked with both frames (9 channels); six 3 × 3 convolutions with batch norm and ReLU (16–{CHANNELS} channels; the first
-at full resolution, then stride 2 three times to {size // 8} × {size // 8}); kind head on mean- and max-pooled
-features (MLP), embedding head on attention pooling ({HEADS} softmax maps over the cells) → linear →
-L2 normalisation. {sum(p.numel() for p in ShelfChange().parameters())} parameters, {manifest['bytes']} bytes of ONNX.
-Loss: {manifest['training'].get('kindWeight', 1.0)} × cross-entropy on the kind + CosFace (scale {SCALE}, margin {MARGIN}) over the {t['classes']} training SKUs
-on pairs where something changed. AdamW (weight decay 5e-4), one-cycle learning rate to {args.lr},
-batch {args.batch}, {t['epochs']} epochs, one run from scratch, on one CPU thread (sharing a 2-core machine with other jobs): {t['minutes']} min.{runs_note} The last epoch is exported; no
+stacked with both frames (9 channels). Trunk: six 3 × 3 convolutions with batch norm and ReLU (16–{CHANNELS} channels; the first
+at full resolution, then stride 2 three times to {size // 8} × {size // 8}); kind head on its mean- and max-pooled
+features (MLP). The embedding has its own branch on the same 9 channels (from 1.2.0): three 3 × 3 convolutions
+({BRANCH[0]}, {BRANCH[1]}, {BRANCH[2]} channels; stride 2, 2, 1 to {size // 4} × {size // 4}), attention-pooled ({HEADS} softmax maps) with a learned
+bias towards the cells where the frames differ (+ b · log(mean |after − before| + 0.05) in each map's logits), so
+it looks at the unit that changed rather than the full row behind it; its pooled features and the trunk's
+attention-pooled ones ({HEADS} maps over the {size // 8} × {size // 8} cells) → linear → L2 normalisation.
+{sum(p.numel() for p in ShelfChange().parameters())} parameters, {manifest['bytes']} bytes of ONNX.
+Loss: {manifest['training'].get('kindWeight', 1.0)} × cross-entropy on the kind + w × CosFace (scale {SCALE}, margin {MARGIN}) over the {t['classes']} training SKUs
+on pairs where something changed; w is 1 while the kind settles and rises linearly to {SKU_WEIGHT_END} between {SKU_WEIGHT_RAMP[0]:.0%} and {SKU_WEIGHT_RAMP[1]:.0%}
+of the run. AdamW (weight decay 5e-4), one-cycle learning rate to {args.lr},
+batch {args.batch}, {budget_note}one run from scratch, on one CPU thread (sharing a 2-core machine with other jobs): {t['minutes']} min.{runs_note} The last step is exported; no
 checkpoint is picked on validation data.
 
 | epoch | kind loss | SKU loss | validation accuracy | kind | never-seen SKUs |
