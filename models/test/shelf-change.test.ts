@@ -33,11 +33,11 @@ const FRAME_PAIRS = 160;
 const TARGET = 0.97;
 /**
  * What the committed model must not fall below (a regression floor) while the target is not met:
- * model 1.1.0 measures 0.813 on this render (1.0.0 measured 0.758). MODEL_CARD.md: still far from
- * the target — the SKU of a unit put on the wrong tray is now the larger loss, then changes
+ * model 1.2.0 measures 0.844 on this render (1.1.0 0.813, 1.0.0 0.758). MODEL_CARD.md: still far
+ * from the target — the SKU of a unit put on the wrong tray is the larger loss, then changes
  * missed ('none'). When a model meets the target, the floor becomes the target.
  */
-const FLOOR = 0.8;
+const FLOOR = 0.83;
 const MAX_HIDDEN_SHARE = 0.5;
 
 const tray = (rgb: Buffer) => ({ width: SHELF_CHANGE_CROP_PX, height: SHELF_CHANGE_CROP_PX, rgb });
