@@ -27,8 +27,8 @@ const floors: Record<string, { exact: number; f1: number }> = {
   'checkout-same-weight-swap': { exact: 0.95, f1: 0.98 },
   'checkout-multi-unit': { exact: 1, f1: 1 },
   'checkout-long-hold': { exact: 1, f1: 1 },
-  'checkout-two-shoppers-same-bay': { exact: 0.95, f1: 0.99 },
-  'checkout-hand-off': { exact: 0.95, f1: 0.99 },
+  'checkout-two-shoppers-same-bay': { exact: 0.96, f1: 0.99 }, // seed 1: 96.7 % → 100 % since a pick by a shopper the tracker lost beside the tray is theirs (2026-12-06)
+  'checkout-hand-off': { exact: 0.96, f1: 0.99 },
   'checkout-four-within-1m': { exact: 0.96, f1: 0.99 }, // 0.9 / 0.94 before the swap repair judged a window of frames (seed 1: 93.8 % → 100 %, F1 0.946 → 1.000)
   'checkout-group-entry': { exact: 0.95, f1: 0.99 },
 };
