@@ -303,15 +303,35 @@ export class CheckoutService {
     const review = this.review(id);
     if (review.state !== 'open') throw errors.EDGE_ERR_CHECKOUT_REVIEW_CLOSED(`review item "${id}" is already resolved`);
     const lines = input.lines === 'accept' ? review.proposal : input.lines;
+    // A candidate that has left already (the giver of a unit put back later) can only be refunded on its receipt.
+    const refunds = new Map<string, Map<string, number>>();
     for (const line of lines) {
       if (!review.sessionIds.includes(line.sessionId)) {
         throw errors.EDGE_ERR_BAD_REQUEST(`session "${line.sessionId}" is not a candidate of review item "${id}" (candidates: ${review.sessionIds.join(', ')})`);
       }
       if (this.#model?.catalog.every((c) => c.sku !== line.sku)) throw errors.EDGE_ERR_BAD_REQUEST(`unknown SKU "${line.sku}"`);
+      const session = this.#sessions.get(line.sessionId);
+      if (session?.state !== 'closed' || line.quantity === 0) continue;
+      if (line.quantity > 0 || session.receiptId === null) throw errors.EDGE_ERR_BAD_REQUEST(`session "${line.sessionId}" has left and has its receipt: it can only be refunded (a negative quantity), not charged more`);
+      const perSku = refunds.get(line.sessionId) ?? new Map<string, number>();
+      perSku.set(line.sku, (perSku.get(line.sku) ?? 0) - line.quantity);
+      refunds.set(line.sessionId, perSku);
+    }
+    for (const [sessionId, perSku] of refunds) {
+      const receipt = this.receipt(this.#sessions.get(sessionId)!.receiptId!);
+      for (const [sku, quantity] of perSku) {
+        const on = receipt.lines.filter((l) => l.sku === sku).reduce((n, l) => n + l.quantity, 0);
+        const already = receipt.corrections.flatMap((c) => c.lines).filter((l) => l.sku === sku).reduce((n, l) => n + l.quantity, 0);
+        if (quantity + already > on) throw errors.EDGE_ERR_BAD_REQUEST(`refund of ${quantity} × ${sku} to session "${sessionId}": its receipt has ${on}, ${already} already refunded`);
+      }
     }
     this.#append<ReviewResolved>(types.reviewResolved, `review-resolved:${id}`, { reviewId: id, lines, actor: input.actor, at: this.#clock });
+    for (const [sessionId, perSku] of refunds) {
+      const lines = [...perSku].map(([sku, quantity]) => ({ sku, quantity }));
+      this.correctReceipt(this.#sessions.get(sessionId)!.receiptId!, { lines, reason: `review ${id}: ${review.reason}`, actor: input.actor, changeId: review.changeId });
+    }
     for (const [i, line] of lines.entries()) {
-      if (line.quantity === 0) continue;
+      if (line.quantity === 0 || refunds.has(line.sessionId)) continue;
       this.#append<CartChanged>(types.cartChanged, `cart:${review.changeId}:review:${i}:${line.sessionId}:${line.sku}`, {
         sessionId: line.sessionId,
         changeId: review.changeId,
@@ -422,7 +442,7 @@ export class CheckoutService {
     const doubt = this.#doubtAt(best, change);
     if (doubt.length > 0) {
       attribution *= DOUBT_CONFIDENCE;
-      live = [...live, ...doubt.filter((id) => !live.some((c) => c.sessionId === id)).map((sessionId) => ({ sessionId, score: 0, closestM: Number.NaN, persons: [] }))];
+      live = [...live, ...doubt.filter((id) => !live.some((c) => c.sessionId === id)).map(asCandidate)];
     }
 
     // Same SKU, same tray, same time: two sessions both clearly at the tray, as many units as hands.
@@ -469,23 +489,38 @@ export class CheckoutService {
       // Handed over: the one other session that holds it — or, of several, the one whose hands met the putter's away from the shelves.
       const holders = [...this.#sessions.values()].filter((x) => x.id !== session.id && this.#stillHolds(x, change.sku!, units));
       const givers = holders.length > 1 ? this.#giver(holders, session.id, change.sku, change.startAt) : holders;
-      // The same weight, another SKU the putter holds: a unit put on the wrong tray that weighs like this tray's SKU. (It may
-      // also be a unit of this SKU handed over by its holder; hands meeting does not tell — people standing side by side
-      // touch hands too — see docs/checkout.md "Hand-offs".)
+      // The same weight, another SKU the putter holds: a unit put on the wrong tray that weighs like this tray's SKU — or a
+      // unit of this SKU a holder handed over. Hands meeting alone does not tell (people standing side by side touch hands
+      // too): without a holder whose hands clearly met the putter's it is the look-alike; with one, the camera decides, and
+      // without a camera a manager does (docs/checkout.md "Hand-offs").
       const lookalike = this.#fitHeld(session, change.deltaG, change.sku);
       if (lookalike !== null) {
-        this.#addForeign(change.trayId, lookalike.sku, lookalike.units);
-        return this.#commitLines(change, [{ sessionId: session.id, sku: lookalike.sku, quantity: -lookalike.units }], confidence * 0.95, 'put-back-lookalike', live);
+        const giver = this.#giver(holders, session.id, change.sku, change.startAt)[0];
+        const putBackLookalike = [{ sessionId: session.id, sku: lookalike.sku, quantity: -lookalike.units }];
+        if (giver === undefined) {
+          this.#addForeign(change.trayId, lookalike.sku, lookalike.units);
+          return this.#commitLines(change, putBackLookalike, confidence * 0.95, 'put-back-lookalike', live);
+        }
+        const seen = this.#byVision(new Map([[change.sku, units], [lookalike.sku, lookalike.units]]), vision);
+        if (seen === undefined) {
+          return this.#openReview(change, [...live, asCandidate(giver.id)], putBackLookalike, confidence * 0.5, 'put-back-lookalike-or-handed-over');
+        }
+        if (seen.sku !== change.sku) {
+          this.#addForeign(change.trayId, lookalike.sku, lookalike.units);
+          return this.#commitLines(change, putBackLookalike, confidence * seen.p, 'put-back-lookalike', live, seen.verdict);
+        }
+        if (giver.state === 'closed') return this.#refundHandedOver(change, giver, units, confidence * 0.9 * seen.p);
+        return this.#commitLines(change, [{ sessionId: giver.id, sku: change.sku, quantity: -units }], confidence * 0.9 * seen.p, 'put-back-handed-over', [...live, asCandidate(giver.id)], seen.verdict);
       }
       if (givers.length === 1) {
         const holder = givers[0]!;
         // The picker has left already: the unit comes off their receipt as a refund.
         if (holder.state === 'closed') return this.#refundHandedOver(change, holder, units, confidence * 0.9);
-        return this.#commitLines(change, [{ sessionId: holder.id, sku: change.sku, quantity: -units }], confidence * 0.9, 'put-back-handed-over', [...live, { sessionId: holder.id, score: 0, closestM: Number.NaN, persons: [] }]);
+        return this.#commitLines(change, [{ sessionId: holder.id, sku: change.sku, quantity: -units }], confidence * 0.9, 'put-back-handed-over', [...live, asCandidate(holder.id)]);
       }
       // Several hold it (or nobody): a manager decides; every holder is a candidate.
       const reason = holders.length === 0 ? 'put-back-not-in-any-cart' : 'put-back-several-holders';
-      return this.#openReview(change, [...live, ...holders.map((h) => ({ sessionId: h.id, score: 0, closestM: Number.NaN, persons: [] }))], [], confidence * 0.5, reason);
+      return this.#openReview(change, [...live, ...holders.map((h) => asCandidate(h.id))], [], confidence * 0.5, reason);
     }
 
     // Misplaced: no SKU of the tray explains Δ.
@@ -627,7 +662,9 @@ export class CheckoutService {
   }
 
   #openReview(change: ShelfChange, candidates: readonly Candidate[], proposal: CartLineProposal[], confidence: number, reason: string): void {
-    const sessionIds = [...new Set([...proposal.map((p) => p.sessionId), ...candidates.map((c) => c.sessionId)])].filter((id) => this.#sessions.get(id)?.state !== 'closed');
+    // A visit that has left is named only with its receipt (a holder that handed a unit over): a manager can refund it.
+    const named = (id: string) => this.#sessions.get(id)?.state !== 'closed' || (this.#sessions.get(id)?.receiptId ?? null) !== null;
+    const sessionIds = [...new Set([...proposal.map((p) => p.sessionId), ...candidates.map((c) => c.sessionId)])].filter(named);
     if (sessionIds.length === 0) return;
     this.#append<ReviewOpened>(types.reviewOpened, `review:${change.id}`, {
       reviewId: `r-${createHash('sha256').update(change.id).digest('hex').slice(0, 12)}`,
@@ -968,7 +1005,7 @@ export class CheckoutService {
     // Changes that were waiting for the camera when the process died: a manager decides them (never lost, never guessed).
     for (const [changeId, deferred] of this.#deferred) {
       this.#deferred.delete(changeId);
-      const candidates = deferred.sessionIds.map((sessionId) => ({ sessionId, score: 0, closestM: Number.NaN, persons: [] }));
+      const candidates = deferred.sessionIds.map(asCandidate);
       this.#openReview(deferred.change as ShelfChange, candidates, [], 0, 'decision-interrupted');
       this.#append<ChangeDecided>(types.changeDecided, `decided:${changeId}`, { changeId, at: this.#clock });
     }
@@ -1168,6 +1205,11 @@ export class CheckoutService {
 }
 
 /** Tokens are looked up by hash: the map does not keep them in the clear longer than the session row does. */
+/** A visit a review names (or a line goes to) that no hand at the tray put forward: a holder, a giver, a visit in doubt. */
+function asCandidate(sessionId: string): Candidate {
+  return { sessionId, score: 0, closestM: Number.NaN, persons: [] };
+}
+
 function tokenKey(token: string): string {
   return createHash('sha256').update(token).digest('hex').slice(0, 32);
 }

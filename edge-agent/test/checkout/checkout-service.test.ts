@@ -1,9 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { storeModel } from '@storeedge/device-drivers';
 import type { ReceiptView } from '../../src/checkout/checkout-service.ts';
 import { checkoutEventTypes } from '../../src/checkout/ledger-events.ts';
 import { SimulatedPaymentService } from '../../src/checkout/payment.ts';
+import type { VisionEvidenceSource } from '../../src/checkout/vision-evidence.ts';
 import { errorOf } from '../helpers/error-of.ts';
 import {
+  checkoutModelInput,
   checkoutRig,
   ENTRY,
   EXIT,
@@ -14,6 +17,7 @@ import {
   skuChange,
   standAt,
   tracksEvent,
+  tray,
   type CheckoutRig,
   type CheckoutRigOptions,
 } from './checkout-fixture.ts';
@@ -272,6 +276,112 @@ describe('CheckoutService: people the tracker lost or may have mixed up', () => 
     expect(cartOf(r, c)).toEqual([]);
     expect(r.service.session(a).lines.at(-1)).toMatchObject({ changeId: 'c3', reason: 'put-back-handed-over', quantity: -1 });
     expect(r.service.reviews()).toEqual([]);
+  });
+});
+
+describe('CheckoutService: a unit put back that weighs like one the putter holds', () => {
+  // The water tray holds lemonade instead: 350 g, like cola — weight cannot tell the two apart.
+  const lemonModel = storeModel.parse({
+    ...checkoutModelInput,
+    catalog: [...checkoutModelInput.catalog, { sku: 'lemon', gtin: '04006381333962', name: 'Lemonade 330 ml', unitWeightG: 350, unitWeightSigmaG: 2, priceMinor: 139 }],
+    gondolas: (checkoutModelInput.gondolas ?? []).map((g) => ({
+      ...g,
+      bays: g.bays.map((b) => ({ ...b, shelves: b.shelves.map((sh) => ({ ...sh, trays: sh.trays.map((t) => (t.id === 't3' ? { ...t, facings: [{ ...t.facings[0]!, sku: 'lemon' }] } : t)) })) })),
+    })),
+  });
+  /** A shelf camera that says the unit in the hand is `sku` (0.95) — or, with `sku` undefined, a store without cameras. */
+  const camera = (sku: string): VisionEvidenceSource => ({
+    available: () => true,
+    identify: async (q) => ({ cameraId: 'cam-1', frameAtMs: q.atMs, modelVersion: '1.0.0', probabilities: (skus) => new Map(skus.map((s) => [s, s === sku ? 0.95 : 0.05 / Math.max(1, skus.length - 1)])) }),
+  });
+  /**
+   * Alice takes a cola, Carol a lemonade; Alice hands Carol something (hands together 0.7 s, in
+   * the aisle) — or they only stand side by side — and Carol puts a 350 g unit on the cola tray,
+   * her hand coming in from her body. Was it Alice's cola (handed over) or Carol's lemonade (on the
+   * wrong tray)?
+   */
+  async function putBackAfterMeeting(r: CheckoutRig, handsMet: boolean, aliceLeaves = false) {
+    const alice = enter(r, 'tok-alice-000001', ['a']);
+    const carol = enter(r, 'tok-carol-000003', ['c']);
+    shop(r, 'a', 't1', 'c1', 'cola', -1);
+    shop(r, 'c', 't3', 'c2', 'lemon', -1);
+    await r.service.settled();
+    r.scene.walk({ a: { x: 2, y: 3 }, c: { x: 2.5, y: 3 } });
+    const meet = { x: 2.25, y: 3, z: 1 };
+    r.scene.put('a', 2, 3, [handsMet ? meet : { x: 2, y: 3.2, z: 0.9 }]).put('c', 2.5, 3, [handsMet ? meet : { x: 2.5, y: 3.2, z: 0.9 }]);
+    r.scene.advance(700);
+    r.scene.put('a', 2, 3).put('c', 2.5, 3);
+    if (aliceLeaves) {
+      leave(r, 'a');
+      r.scene.advance(2_000);
+      await r.service.settled();
+    }
+    r.scene.walk({ c: standAt('t1') });
+    const p = tray('t1');
+    const body = r.scene.tracks.get('c')!;
+    for (let k = 1; k <= 10; k++) {
+      const f = k / 10;
+      body.hands = [{ x: p.x, y: body.y + (p.y - body.y) * f, z: 0.9 + (p.z - 0.9) * f }];
+      r.scene.advance(100);
+    }
+    r.bus.emit('shelf.change', skuChange('c3', 't1', 'cola', 1, r.scene.reach('c', 't1')));
+    await r.service.settled();
+    return { alice, carol };
+  }
+
+  it('without a hand-over in sight it is her look-alike on the wrong tray', async () => {
+    const r = rig({ model: lemonModel });
+    const { alice, carol } = await putBackAfterMeeting(r, false);
+    expect(cartOf(r, alice)).toEqual([{ sku: 'cola', quantity: 1 }]);
+    expect(cartOf(r, carol)).toEqual([]);
+    expect(r.service.session(carol).lines.at(-1)).toMatchObject({ changeId: 'c3', reason: 'put-back-lookalike', sku: 'lemon', quantity: -1 });
+    expect(r.service.reviews()).toEqual([]);
+  });
+
+  it('after a hand-over and without a camera a manager decides, naming both; the look-alike is the proposal', async () => {
+    const r = rig({ model: lemonModel });
+    const { alice, carol } = await putBackAfterMeeting(r, true);
+    const [item] = r.service.reviews({ state: 'open' });
+    expect(item).toMatchObject({ changeId: 'c3', reason: 'put-back-lookalike-or-handed-over', proposal: [{ sessionId: carol, sku: 'lemon', quantity: -1 }] });
+    expect([...item!.sessionIds].sort()).toEqual([alice, carol].sort());
+    expect(cartOf(r, alice)).toEqual([{ sku: 'cola', quantity: 1 }]);
+    expect(cartOf(r, carol)).toEqual([{ sku: 'lemon', quantity: 1 }]);
+    r.service.resolveReview(item!.id, { lines: [{ sessionId: alice, sku: 'cola', quantity: -1 }], actor: 'manager' });
+    expect(cartOf(r, alice)).toEqual([]);
+    expect(cartOf(r, carol)).toEqual([{ sku: 'lemon', quantity: 1 }]);
+  });
+
+  it('after a hand-over the camera decides: the cola comes off the giver\'s cart, or the lemonade off the putter\'s', async () => {
+    for (const seen of ['cola', 'lemon']) {
+      const r = rig({ model: lemonModel, vision: camera(seen) });
+      const { alice, carol } = await putBackAfterMeeting(r, true);
+      expect(r.service.reviews()).toEqual([]);
+      if (seen === 'cola') {
+        expect(cartOf(r, alice)).toEqual([]);
+        expect(cartOf(r, carol)).toEqual([{ sku: 'lemon', quantity: 1 }]);
+        expect(r.service.session(alice).lines.at(-1)).toMatchObject({ changeId: 'c3', reason: 'put-back-handed-over', sku: 'cola', quantity: -1 });
+      } else {
+        expect(cartOf(r, alice)).toEqual([{ sku: 'cola', quantity: 1 }]);
+        expect(cartOf(r, carol)).toEqual([]);
+        expect(r.service.session(carol).lines.at(-1)).toMatchObject({ changeId: 'c3', reason: 'put-back-lookalike', sku: 'lemon', quantity: -1 });
+      }
+    }
+  });
+
+  it('a giver who has left is named in the review with her receipt; the manager\'s decision refunds it, and she cannot be charged more', async () => {
+    const r = rig({ model: lemonModel });
+    const { alice, carol } = await putBackAfterMeeting(r, true, true);
+    const receiptId = r.service.session(alice).receiptId!;
+    expect(r.service.session(alice).state).toBe('closed');
+    const [item] = r.service.reviews({ state: 'open' });
+    expect([...item!.sessionIds].sort()).toEqual([alice, carol].sort());
+    expect(errorOf(() => r.service.resolveReview(item!.id, { lines: [{ sessionId: alice, sku: 'cola', quantity: 1 }], actor: 'manager' }))).toMatchObject({ code: 'EDGE_ERR_BAD_REQUEST' });
+    expect(errorOf(() => r.service.resolveReview(item!.id, { lines: [{ sessionId: alice, sku: 'cola', quantity: -2 }], actor: 'manager' }))).toMatchObject({ code: 'EDGE_ERR_BAD_REQUEST' });
+    expect(r.service.receipt(receiptId).corrections).toEqual([]);
+    r.service.resolveReview(item!.id, { lines: [{ sessionId: alice, sku: 'cola', quantity: -1 }], actor: 'manager' });
+    expect(r.service.receipt(receiptId).corrections).toMatchObject([{ changeId: 'c3', actor: 'manager', lines: [{ sku: 'cola', quantity: 1 }] }]);
+    expect(r.service.review(item!.id).state).toBe('resolved');
+    expect(cartOf(r, carol)).toEqual([{ sku: 'lemon', quantity: 1 }]);
   });
 });
 
