@@ -503,7 +503,8 @@ export class CheckoutService {
         }
         const seen = this.#byVision(new Map([[change.sku, units], [lookalike.sku, lookalike.units]]), vision);
         if (seen === undefined) {
-          return this.#openReview(change, [...live, asCandidate(giver.id)], putBackLookalike, confidence * 0.5, 'put-back-lookalike-or-handed-over');
+          const handedOver = [{ sessionId: giver.id, sku: change.sku, quantity: -units }];
+          return this.#openReview(change, [...live, asCandidate(giver.id)], putBackLookalike, confidence * 0.5, 'put-back-lookalike-or-handed-over', [handedOver]);
         }
         if (seen.sku !== change.sku) {
           this.#addForeign(change.trayId, lookalike.sku, lookalike.units);
@@ -661,7 +662,7 @@ export class CheckoutService {
       .map((c) => c.sessionId);
   }
 
-  #openReview(change: ShelfChange, candidates: readonly Candidate[], proposal: CartLineProposal[], confidence: number, reason: string): void {
+  #openReview(change: ShelfChange, candidates: readonly Candidate[], proposal: CartLineProposal[], confidence: number, reason: string, alternatives?: CartLineProposal[][]): void {
     // A visit that has left is named only with its receipt (a holder that handed a unit over): a manager can refund it.
     const named = (id: string) => this.#sessions.get(id)?.state !== 'closed' || (this.#sessions.get(id)?.receiptId ?? null) !== null;
     const sessionIds = [...new Set([...proposal.map((p) => p.sessionId), ...candidates.map((c) => c.sessionId)])].filter(named);
@@ -673,6 +674,7 @@ export class CheckoutService {
       reason,
       sessionIds,
       proposal,
+      ...(alternatives === undefined ? {} : { alternatives }),
       confidence: round3(confidence),
       change: { deltaG: change.deltaG, sku: change.sku, quantity: change.quantity, confidence: change.confidence, startAt: change.startAt, settledAt: change.settledAt },
       openedAt: this.#clock,
@@ -1087,7 +1089,7 @@ export class CheckoutService {
       }
       case types.reviewOpened: {
         const p = event.payload as ReviewOpened;
-        this.#reviews.set(p.reviewId, { id: p.reviewId, state: 'open', changeId: p.changeId, trayId: p.trayId, reason: p.reason, sessionIds: p.sessionIds, proposal: p.proposal, confidence: p.confidence, openedAt: p.openedAt, resolution: null });
+        this.#reviews.set(p.reviewId, { id: p.reviewId, state: 'open', changeId: p.changeId, trayId: p.trayId, reason: p.reason, sessionIds: p.sessionIds, proposal: p.proposal, ...(p.alternatives ? { alternatives: p.alternatives } : {}), confidence: p.confidence, openedAt: p.openedAt, resolution: null });
         for (const id of p.sessionIds) this.#sessions.get(id)?.reviews.add(p.reviewId);
         this.#decided.add(p.changeId);
         break;

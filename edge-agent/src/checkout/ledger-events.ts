@@ -107,6 +107,8 @@ export interface ReviewOpened {
   sessionIds: string[];
   /** The best guess, if there is one. */
   proposal: CartLineProposal[];
+  /** Other readings the checkout weighed (a unit handed over by another visit instead of the putter's look-alike); absent when none. */
+  alternatives?: CartLineProposal[][];
   confidence: number;
   change: { deltaG: number; sku: string | null; quantity: number; confidence: number; startAt: number; settledAt: number };
   openedAt: number;

@@ -342,11 +342,16 @@ describe('CheckoutService: a unit put back that weighs like one the putter holds
     const r = rig({ model: lemonModel });
     const { alice, carol } = await putBackAfterMeeting(r, true);
     const [item] = r.service.reviews({ state: 'open' });
-    expect(item).toMatchObject({ changeId: 'c3', reason: 'put-back-lookalike-or-handed-over', proposal: [{ sessionId: carol, sku: 'lemon', quantity: -1 }] });
+    expect(item).toMatchObject({
+      changeId: 'c3',
+      reason: 'put-back-lookalike-or-handed-over',
+      proposal: [{ sessionId: carol, sku: 'lemon', quantity: -1 }],
+      alternatives: [[{ sessionId: alice, sku: 'cola', quantity: -1 }]],
+    });
     expect([...item!.sessionIds].sort()).toEqual([alice, carol].sort());
     expect(cartOf(r, alice)).toEqual([{ sku: 'cola', quantity: 1 }]);
     expect(cartOf(r, carol)).toEqual([{ sku: 'lemon', quantity: 1 }]);
-    r.service.resolveReview(item!.id, { lines: [{ sessionId: alice, sku: 'cola', quantity: -1 }], actor: 'manager' });
+    r.service.resolveReview(item!.id, { lines: item!.alternatives![0]!, actor: 'manager' });
     expect(cartOf(r, alice)).toEqual([]);
     expect(cartOf(r, carol)).toEqual([{ sku: 'lemon', quantity: 1 }]);
   });

@@ -85,6 +85,7 @@ export default {
       return h('div', { class: 'actions', role: 'group', 'aria-label': `Decide review ${item.id}` },
         item.proposal.length ? button(`Accept: ${describe(item.proposal)}`, 'accept', 'primary accept') : '',
         others.map((id) => button(`Charge ${id} instead`, [{ sessionId: id, sku: guess.sku, quantity: guess.quantity }], 'secondary')),
+        (item.alternatives ?? []).map((lines) => button(`Instead: ${describe(lines)}`, lines, 'secondary alternative')),
         button('Nobody took anything', [], 'secondary nobody'));
     };
 
