@@ -35,10 +35,15 @@ export interface CameraFrameStats {
 }
 
 export const frameStoreOptions = z.strictObject({
-  /** Each camera keeps the frames captured within this many ms of its newest one. Default 3000. */
-  windowMs: z.number().int().positive().max(600_000).default(3_000),
-  /** …and at most this many frames (3 s at 30 fps). Default 90. */
-  maxFramesPerCamera: z.number().int().min(1).max(10_000).default(90),
+  /**
+   * Each camera keeps the frames captured within this many ms of its newest one. Default 10000:
+   * the checkout asks about a hand up to ~1.5 s before a shelf change settles, and the change
+   * reaches it later still when the weight pipeline lags the cameras (3 s lost a fifth of the
+   * looks in a loaded simulation run).
+   */
+  windowMs: z.number().int().positive().max(600_000).default(10_000),
+  /** …and at most this many frames (10 s at 30 fps). Default 300. */
+  maxFramesPerCamera: z.number().int().min(1).max(10_000).default(300),
   /** Frames per camera waiting for validation; when full, the oldest waiting frame is dropped. Default 4. */
   queueLimit: z.number().int().min(1).max(1_000).default(4),
   /** JPEG validations (decodes) in flight at once, over all cameras; one per camera at a time. Default 2. */
