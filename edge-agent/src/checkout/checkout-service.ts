@@ -13,7 +13,7 @@ import type { PriceBook } from '../pricing/price-book.ts';
 import { priceCart, type PriceBookItem, type Promotion } from './pricing.ts';
 import type { CheckoutSettings } from './settings.ts';
 import { TrackBook, type Point3, type TrackDecision } from './track-book.ts';
-import { fuseVision, handLooks, type VisionEvidenceSource, type VisionReading, type VisionVerdict } from './vision-evidence.ts';
+import { fuseVision, handLooks, handStillAt, MAX_LOOKS, type VisionEvidenceSource, type VisionReading, type VisionVerdict } from './vision-evidence.ts';
 
 const stream = 'checkout';
 /** A visit's hands "reached" a tray over a window when their attribution score there is at least this (half a close sample). */
@@ -28,6 +28,16 @@ const LOST_BACK_CONFIDENCE = 0.9;
 const LOST_CONFIDENCE = 0.6;
 /** Attribution confidence factor when the person at the tray may be another visit's (a doubtful stitch). */
 const DOUBT_CONFIDENCE = 0.5;
+/**
+ * A unit taken is looked at as the hand comes out of the shelf; a change that settles while the
+ * hand is still in (several units, a hand resting there) waits at most this long (store time)
+ * for it before it is decided by weight alone.
+ */
+const HAND_WAIT_MS = 3_000;
+/** …and its looks may come this much later still (up to three tracker frames after the hand left). */
+const LOOK_AFTER_WAIT_MS = 500;
+
+type Look = { atMs: number; point: Point3 };
 
 export type SessionState = 'open' | 'exiting' | 'in-review' | 'closed';
 
@@ -162,6 +172,8 @@ export class CheckoutService {
   /** Shelf changes waiting for vision, and the chain that decides them (and any after them) in order. */
   #waiting = 0;
   #chain: Promise<void> = Promise.resolve();
+  /** Changes whose hand was still in the shelf when they settled: their looks, once it has come out (or at `until`). */
+  readonly #awaitingHand: Array<{ change: ShelfChange; until: number; resolve: (looks: Look[]) => void }> = [];
   /** SKUs with another catalogue SKU of the same weight (within the weight match): weight alone cannot name them. */
   #twins: Set<string> | null = null;
 
@@ -224,6 +236,7 @@ export class CheckoutService {
     }
     this.#advance(event.payload.at);
     for (const d of decisions) this.#onTrackDecision(d);
+    this.#lookForHands(event.payload.at);
     this.#tick();
   }
 
@@ -232,8 +245,11 @@ export class CheckoutService {
     this.#advance(change.settledAt);
     if (this.#decided.has(change.id)) return;
     this.#decided.add(change.id);
-    const looks = this.#o.vision?.available() === true ? this.#visionLooks(change) : [];
-    if (looks.length === 0 && this.#waiting === 0) {
+    const asking = this.#o.vision?.available() === true && this.#wantsVision(change);
+    const looks = asking ? this.#visionLooks(change) : [];
+    // A unit taken while the hand is still in the shelf: the look at it on its way out comes later (at most HAND_WAIT_MS).
+    const waitForHand = asking && looks.length === 0 && change.deltaG < 0 && this.#handStillIn(change);
+    if (looks.length === 0 && !waitForHand && this.#waiting === 0) {
       this.#fuse(change);
       this.#tick();
       return;
@@ -242,7 +258,8 @@ export class CheckoutService {
     // Recorded first, so a restart before the decision sends the change to review instead of losing it.
     this.#append<ChangeDeferred>(types.changeDeferred, `deferred:${change.id}`, { changeId: change.id, change, sessionIds: this.#nearSessions(change), at: this.#clock });
     this.#waiting++;
-    const readings = Promise.all(looks.map((look) => this.#o.vision!.identify({ trayId: change.trayId, ...look }).catch(() => undefined)));
+    const looked = waitForHand ? new Promise<Look[]>((resolve) => this.#awaitingHand.push({ change, until: change.settledAt + HAND_WAIT_MS, resolve })) : Promise.resolve(looks);
+    const readings = looked.then((ready) => Promise.all(ready.map((look) => this.#o.vision!.identify({ trayId: change.trayId, ...look }).catch(() => undefined))));
     this.#chain = this.#chain
       .then(async () => {
         const answers = (await readings).filter((r): r is VisionReading => r !== undefined);
@@ -258,7 +275,22 @@ export class CheckoutService {
 
   /** Resolves once every shelf change received so far has been decided (vision answers included). */
   async settled(): Promise<void> {
+    // Changes still waiting for a hand to leave the shelf are looked at with what the tracker has shown so far.
+    this.#lookForHands(Number.POSITIVE_INFINITY);
     while (this.#waiting > 0) await this.#chain;
+  }
+
+  /** Changes waiting for the hand to come out of the shelf: asked about once it has (or once `now` passed their wait). */
+  #lookForHands(now: number): void {
+    if (this.#awaitingHand.length === 0) return;
+    for (const entry of [...this.#awaitingHand]) {
+      const looks = this.#visionLooks(entry.change, HAND_WAIT_MS + LOOK_AFTER_WAIT_MS);
+      // The hand on its way out: up to MAX_LOOKS frames of it (they come one per tracker frame).
+      const enough = looks.length >= MAX_LOOKS || (looks.length > 0 && now - looks[0]!.atMs >= LOOK_AFTER_WAIT_MS);
+      if (!enough && now < entry.until) continue;
+      this.#awaitingHand.splice(this.#awaitingHand.indexOf(entry), 1);
+      entry.resolve(looks);
+    }
   }
 
   // ── API ───────────────────────────────────────────────────────────────────────────────
@@ -601,22 +633,38 @@ export class CheckoutService {
   // ── vision ────────────────────────────────────────────────────────────────────────────
 
   /**
-   * Where to look for a change weight may not name: a SKU with a same-weight twin in the
-   * catalogue, or a change no SKU of the tray explains. The hand of the best-placed person as
-   * it left the tray (unit taken) or came to it (unit put down); none when nobody was clearly there.
+   * Where to look for a change weight may not name (`#wantsVision`): the hand of the best-placed
+   * person as it left the tray (unit taken) or came to it (unit put down); none when nobody was
+   * clearly there, or the hand has not left yet (then the change waits for it, `#lookForHands`).
+   * `lagMs`: how long after the change settled the hand may leave.
    */
-  #visionLooks(change: ShelfChange): Array<{ atMs: number; point: Point3 }> {
-    if (change.sku !== null && !change.misplaced && !this.#twinSkus().has(change.sku)) return [];
+  #visionLooks(change: ShelfChange, lagMs?: number): Look[] {
     const tray = this.#trays.get(change.trayId);
     if (tray === undefined) return [];
     const best = candidatesAt(this.#book.persons(), tray, change, this.#o.settings.attribution)[0];
     if (best === undefined) return [];
     for (const id of best.persons) {
       const person = this.#book.person(id);
-      const looks = person === undefined ? [] : handLooks(person, tray, change, change.deltaG < 0);
+      const looks = person === undefined ? [] : handLooks(person, tray, change, change.deltaG < 0, lagMs);
       if (looks.length > 0) return looks;
     }
     return [];
+  }
+
+  /** A SKU with a same-weight twin in the catalogue, or a change no SKU of the tray explains: weight may not name it. */
+  #wantsVision(change: ShelfChange): boolean {
+    return change.sku === null || change.misplaced || this.#twinSkus().has(change.sku);
+  }
+
+  /** Is a hand of the best-placed person still at the tray (the unit not out of the shelf yet)? */
+  #handStillIn(change: ShelfChange): boolean {
+    const tray = this.#trays.get(change.trayId);
+    if (tray === undefined) return false;
+    const best = candidatesAt(this.#book.persons(), tray, change, this.#o.settings.attribution)[0];
+    return best !== undefined && best.persons.some((id) => {
+      const person = this.#book.person(id);
+      return person !== undefined && handStillAt(person, tray);
+    });
   }
 
   #twinSkus(): Set<string> {

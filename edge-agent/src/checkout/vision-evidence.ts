@@ -52,10 +52,10 @@ const LOOK_LAG_MS = 1_500;
  * way in, holding it). The hand is the one that was at the tray; samples where it is still on
  * the tray (the unit among the others) or already back by the body are not used.
  */
-export function handLooks(person: Person, tray: Point3, window: { startAt: number; settledAt: number }, taking: boolean): Array<{ atMs: number; point: Point3 }> {
+export function handLooks(person: Person, tray: Point3, window: { startAt: number; settledAt: number }, taking: boolean, lagMs = LOOK_LAG_MS): Array<{ atMs: number; point: Point3 }> {
   const rows: Array<{ at: number; hands: readonly Point3[]; d: number[] }> = [];
   for (const s of person.samples) {
-    if (s.at < window.startAt - LOOK_LEAD_MS || s.at > window.settledAt + LOOK_LAG_MS) continue;
+    if (s.at < window.startAt - LOOK_LEAD_MS || s.at > window.settledAt + lagMs) continue;
     rows.push({ at: s.at, hands: s.hands, d: s.hands.map((h) => Math.hypot(h.x - tray.x, h.y - tray.y, h.z - tray.z)) });
   }
   const atTray = rows.map((r, i) => ({ i, hand: r.d.indexOf(Math.min(...r.d)), d: Math.min(...r.d) })).filter((r) => r.d <= AT_TRAY_M);
@@ -72,6 +72,12 @@ export function handLooks(person: Person, tray: Point3, window: { startAt: numbe
     if (d >= LOOK_FROM_M) looks.push({ atMs: row.at, point: hand });
   }
   return looks;
+}
+
+/** Is a hand of the person at the tray in their latest sample (a unit taken, the hand not out of the shelf yet)? */
+export function handStillAt(person: Person, tray: Point3): boolean {
+  const last = person.samples.at(-1);
+  return last !== undefined && last.hands.some((h) => Math.hypot(h.x - tray.x, h.y - tray.y, h.z - tray.z) <= AT_TRAY_M);
 }
 
 /**

@@ -373,6 +373,40 @@ describe('CheckoutService: a unit put back that weighs like one the putter holds
     }
   });
 
+  it('a unit taken while the hand is still in the shelf is looked at as the hand comes out; a hand that stays is decided by weight after 3 s', async () => {
+    for (const handComesOut of [true, false]) {
+      const asked: number[] = [];
+      const cam: VisionEvidenceSource = { available: () => true, identify: async (q) => (asked.push(q.atMs), camera('cola').identify(q)) };
+      const r = rig({ model: lemonModel, vision: cam });
+      const alice = enter(r, 'tok-alice-000001', ['a']);
+      r.scene.walk({ a: standAt('t1') });
+      const p = tray('t1');
+      const body = r.scene.tracks.get('a')!;
+      body.hands = [{ x: p.x, y: p.y, z: p.z }];
+      r.scene.advance(1_000);
+      // The weight settles with the hand still in the shelf (a cola has a same-weight twin: the camera is wanted).
+      const settledAt = r.scene.t - 100;
+      r.bus.emit('shelf.change', skuChange('c1', 't1', 'cola', -1, { startAt: settledAt - 700, settledAt }));
+      r.scene.advance(1_000);
+      expect(asked).toEqual([]);
+      expect(cartOf(r, alice)).toEqual([]);
+      if (handComesOut) {
+        for (const back of [0.2, 0.35, 0.45]) {
+          body.hands = [{ x: p.x, y: p.y - back, z: p.z }];
+          r.scene.advance(100);
+        }
+        await r.service.settled();
+        expect(asked).toHaveLength(3);
+        expect(Math.min(...asked)).toBeGreaterThan(settledAt + 1_000);
+      } else {
+        r.scene.advance(2_000);
+        await r.service.settled();
+        expect(asked).toEqual([]);
+      }
+      expect(cartOf(r, alice)).toEqual([{ sku: 'cola', quantity: 1 }]);
+    }
+  });
+
   it('a giver who has left is named in the review with her receipt; the manager\'s decision refunds it, and she cannot be charged more', async () => {
     const r = rig({ model: lemonModel });
     const { alice, carol } = await putBackAfterMeeting(r, true, true);
