@@ -39,6 +39,10 @@ const AT_TRAY_M = 0.12;
 /** Crops are cut where the hand is this far from the tray: out of the shelf, not yet down by the body. */
 const LOOK_FROM_M = 0.08;
 const LOOK_TO_M = 0.5;
+/** A hand moves at most this far between two tracker frames (0.1 s; tracker σ 5 cm per axis): a hand farther from where it was is another. */
+const MAX_HAND_STEP_M = 0.35;
+/** Frames in a row without the followed hand (a hand dropout, the other hand only) before the look gives up. */
+const MAX_SKIPPED_FRAMES = 2;
 /** At most this many looks per change; their verdicts are combined (geometric mean). */
 export const MAX_LOOKS = 3;
 /** Looks are searched this far around the change's window. */
@@ -63,13 +67,22 @@ export function handLooks(person: Person, tray: Point3, window: { startAt: numbe
   const anchor = taking ? atTray.at(-1)! : atTray[0]!;
   const looks: Array<{ atMs: number; point: Point3 }> = [];
   const step = taking ? 1 : -1;
-  for (let i = anchor.i + step; i >= 0 && i < rows.length && looks.length < MAX_LOOKS; i += step) {
+  // The hand is followed by where it was a frame before (the tracker's hands carry no identity, and one may be missing
+  // from a frame): a frame without a hand that near is skipped, not taken for the end of the reach.
+  let last = rows[anchor.i]!.hands[anchor.hand]!;
+  let skipped = 0;
+  for (let i = anchor.i + step; i >= 0 && i < rows.length && looks.length < MAX_LOOKS && skipped <= MAX_SKIPPED_FRAMES; i += step) {
     const row = rows[i]!;
-    const d = row.d[anchor.hand];
-    const hand = row.hands[anchor.hand];
-    if (d === undefined || hand === undefined) break;
+    const near = row.hands.map((h, k) => ({ h, k, jump: Math.hypot(h.x - last.x, h.y - last.y, h.z - last.z) })).sort((a, b) => a.jump - b.jump)[0];
+    if (near === undefined || near.jump > MAX_HAND_STEP_M * (skipped + 1)) {
+      skipped++;
+      continue;
+    }
+    skipped = 0;
+    last = near.h;
+    const d = row.d[near.k]!;
     if (d > LOOK_TO_M) break;
-    if (d >= LOOK_FROM_M) looks.push({ atMs: row.at, point: hand });
+    if (d >= LOOK_FROM_M) looks.push({ atMs: row.at, point: near.h });
   }
   return looks;
 }

@@ -46,6 +46,20 @@ describe('handLooks', () => {
     }
   });
 
+  it('follows the hand by where it was: a frame that lost it (or shows only the other hand) right after it left the tray is skipped', () => {
+    const window = { startAt: 1_000, settledAt: 2_500 };
+    for (const lost of ['dropped', 'swapped']) {
+      const person = reacher();
+      // At 2.1 s (the first sample out of the shelf) the tracker shows only the left hand, or the two in the other order.
+      const sample = person.samples.find((x) => x.at === 2_100)!;
+      sample.hands = lost === 'dropped' ? [sample.hands[0]!] : [sample.hands[1]!, sample.hands[0]!];
+      const out = handLooks(person, TRAY, window, true);
+      expect(out.length).toBe(MAX_LOOKS);
+      expect(out.every((l) => Math.abs(l.point.x - TRAY.x) < 1e-9)).toBe(true); // the right hand, never the left
+      if (lost === 'dropped') expect(out.map((l) => l.atMs)).toEqual([2_200, 2_300, 2_400]);
+    }
+  });
+
   it('has nowhere to look when the hand never came to the tray', () => {
     expect(handLooks(reacher(), { x: 5, y: 5, z: 1.1 }, { startAt: 1_000, settledAt: 2_500 }, true)).toEqual([]);
   });
