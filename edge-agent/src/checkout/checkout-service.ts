@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { trayPoints, type GateScanPayload, type StoreModel, type TrayPoint, type TracksPayload } from '@storeedge/device-drivers';
+import { trayPlacements, trayPoints, type GateScanPayload, type StoreModel, type TrayPoint, type TracksPayload } from '@storeedge/device-drivers';
 import { errors } from '../errors.ts';
 import type { DeviceEvent, EventBus, ShelfChange } from '../events.ts';
 import { weightCandidates, uniqueFit } from '../inventory/weight-match.ts';
@@ -362,7 +362,10 @@ export class CheckoutService {
       const lines = [...perSku].map(([sku, quantity]) => ({ sku, quantity }));
       this.correctReceipt(this.#sessions.get(sessionId)!.receiptId!, { lines, reason: `review ${id}: ${review.reason}`, actor: input.actor, changeId: review.changeId });
     }
+    const traySkus = this.#traySkus(review.trayId);
     for (const [i, line] of lines.entries()) {
+      const foreign = traySkus !== undefined && !traySkus.has(line.sku);
+      if (line.quantity !== 0 && foreign) this.#addForeign(review.trayId, line.sku, -line.quantity);
       if (line.quantity === 0 || refunds.has(line.sessionId)) continue;
       this.#append<CartChanged>(types.cartChanged, `cart:${review.changeId}:review:${i}:${line.sessionId}:${line.sku}`, {
         sessionId: line.sessionId,
@@ -372,6 +375,7 @@ export class CheckoutService {
         quantity: line.quantity,
         confidence: 1,
         reason: 'review',
+        ...(foreign ? { foreign: true as const } : {}),
         evidenceAt: review.openedAt,
         at: this.#clock,
       });
@@ -1131,7 +1135,7 @@ export class CheckoutService {
         const session = this.#sessions.get(p.sessionId);
         session?.lines.push({ changeId: p.changeId, trayId: p.trayId, sku: p.sku, quantity: p.quantity, confidence: p.confidence, reason: p.reason, evidenceAt: p.evidenceAt, addedAt: p.at });
         if (p.reason === 'put-on-wrong-tray' || p.reason === 'put-back-lookalike') this.#addForeignReplay(p.trayId, p.sku, -p.quantity);
-        if (p.reason === 'pick-misplaced-unit') this.#addForeignReplay(p.trayId, p.sku, -p.quantity);
+        if (p.reason === 'pick-misplaced-unit' || p.foreign) this.#addForeignReplay(p.trayId, p.sku, -p.quantity);
         this.#decided.add(p.changeId);
         break;
       }
@@ -1197,6 +1201,12 @@ export class CheckoutService {
   }
 
   // ── helpers ───────────────────────────────────────────────────────────────────────────
+
+  /** The SKUs the store model faces on a tray; undefined when no model or no such tray. */
+  #traySkus(trayId: string): Set<string> | undefined {
+    const placed = this.#model === null ? undefined : trayPlacements(this.#model).find((p) => p.tray.id === trayId);
+    return placed === undefined ? undefined : new Set(placed.tray.facings.map((f) => f.sku));
+  }
 
   #cart(session: Session): Map<string, number> {
     const cart = new Map<string, number>();

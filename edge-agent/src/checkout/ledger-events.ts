@@ -68,6 +68,8 @@ export interface CartChanged {
   at: number;
   /** What the shelf camera saw, when it was asked (a same-weight look-alike, a unit on a wrong tray). */
   vision?: VisionVerdict;
+  /** A manager's line (`review`) for a unit of a SKU the tray does not hold: it now lies on that tray (quantity < 0) or was taken from it. */
+  foreign?: true;
 }
 
 /**

@@ -356,6 +356,27 @@ describe('CheckoutService: a unit put back that weighs like one the putter holds
     expect(cartOf(r, carol)).toEqual([{ sku: 'lemon', quantity: 1 }]);
   });
 
+  it("a manager's decision that the look-alike was put on the wrong tray leaves it there for the next pick, after a restart too", async () => {
+    let r = rig({ model: lemonModel });
+    const { carol } = await putBackAfterMeeting(r, true);
+    const [item] = r.service.reviews({ state: 'open' });
+    r.service.resolveReview(item!.id, { lines: 'accept', actor: 'manager' });
+    expect(cartOf(r, carol)).toEqual([]);
+    // Bob, then (after a restart) Dave takes a 350 g unit from the cola tray: the lemonade lying there could be it.
+    const reasonOf = (rr: CheckoutRig, sessionId: string, changeId: string) =>
+      rr.service.session(sessionId).lines.find((l) => l.changeId === changeId)?.reason ?? rr.service.reviews({ state: 'open' }).find((x) => x.changeId === changeId)?.reason;
+    const bob = enter(r, 'tok-bob-00000002', ['b']);
+    shop(r, 'b', 't1', 'c4', 'cola', -1);
+    await r.service.settled();
+    expect(reasonOf(r, bob, 'c4')).toBe('pick-beside-lookalike');
+    r = r.restart();
+    rigs.push(r);
+    const dave = enter(r, 'tok-dave-00000004', ['d']);
+    shop(r, 'd', 't1', 'c5', 'cola', -1);
+    await r.service.settled();
+    expect(reasonOf(r, dave, 'c5')).toBe('pick-beside-lookalike');
+  });
+
   it('after a hand-over the camera decides: the cola comes off the giver\'s cart, or the lemonade off the putter\'s', async () => {
     for (const seen of ['cola', 'lemon']) {
       const r = rig({ model: lemonModel, vision: camera(seen) });
