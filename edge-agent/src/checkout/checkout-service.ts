@@ -572,7 +572,7 @@ export class CheckoutService {
       this.#addForeign(change.trayId, fit.sku, fit.units);
       return this.#commitLines(change, [{ sessionId: session.id, sku: fit.sku, quantity: -fit.units }], attribution * fitConfidence(fit.z), 'put-on-wrong-tray', live);
     }
-    const onTray = this.#foreign.get(change.trayId) ?? new Map<string, number>();
+    const onTray = this.#foreignOn(change.trayId);
     const catalog = this.#catalog();
     const fit = uniqueFit(
       weightCandidates(
@@ -742,8 +742,8 @@ export class CheckoutService {
 
   /** Foreign units on this tray that weigh like its SKU (the pick could be one of them), or null. */
   #foreignLookalike(trayId: string, sku: string): { sku: string; units: number } | null {
-    const onTray = this.#foreign.get(trayId);
-    if (onTray === undefined) return null;
+    const onTray = this.#foreignOn(trayId);
+    if (onTray.size === 0) return null;
     const catalog = this.#catalog();
     const own = catalog.get(sku);
     if (own === undefined) return null;
@@ -752,6 +752,21 @@ export class CheckoutService {
       if (n > 0 && item && weightCandidates(own.unitWeightG, [item], this.#o.settings.weightMatch).length > 0) return { sku: other, units: n };
     }
     return null;
+  }
+
+  /**
+   * Units of other SKUs believed to lie on the tray: those the checkout decided, plus the best
+   * guesses of its open review items there (a look-alike put back, until a manager says otherwise).
+   */
+  #foreignOn(trayId: string): Map<string, number> {
+    const onTray = new Map(this.#foreign.get(trayId) ?? []);
+    let traySkus: Set<string> | undefined;
+    for (const review of this.#reviews.values()) {
+      if (review.state !== 'open' || review.trayId !== trayId || review.proposal.length === 0) continue;
+      traySkus ??= this.#traySkus(trayId);
+      for (const p of review.proposal) if (traySkus !== undefined && !traySkus.has(p.sku)) onTray.set(p.sku, Math.max(0, (onTray.get(p.sku) ?? 0) - p.quantity));
+    }
+    return onTray;
   }
 
   #addForeign(trayId: string, sku: string, units: number): void {

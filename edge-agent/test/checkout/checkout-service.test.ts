@@ -356,6 +356,17 @@ describe('CheckoutService: a unit put back that weighs like one the putter holds
     expect(cartOf(r, carol)).toEqual([{ sku: 'lemon', quantity: 1 }]);
   });
 
+  it('while a manager has not decided, the next pick from that tray is weighed against the look-alike the review proposes lies there', async () => {
+    const r = rig({ model: lemonModel });
+    await putBackAfterMeeting(r, true);
+    expect(r.service.reviews({ state: 'open' })).toHaveLength(1);
+    const bob = enter(r, 'tok-bob-00000002', ['b']);
+    shop(r, 'b', 't1', 'c4', 'cola', -1);
+    await r.service.settled();
+    const reason = r.service.session(bob).lines.find((l) => l.changeId === 'c4')?.reason ?? r.service.reviews({ state: 'open' }).find((x) => x.changeId === 'c4')?.reason;
+    expect(reason).toBe('pick-beside-lookalike');
+  });
+
   it("a manager's decision that the look-alike was put on the wrong tray leaves it there for the next pick, after a restart too", async () => {
     let r = rig({ model: lemonModel });
     const { carol } = await putBackAfterMeeting(r, true);
