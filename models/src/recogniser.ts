@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import sharp from 'sharp';
 import { z } from 'zod';
+import { RECOGNISER_COSFACE_SCALE } from './hand-crop.ts';
 import { loadVerifiedModel, modelErrors, modelManifest, type VerifiedModel } from './manifest.ts';
 
 /**
@@ -116,6 +117,23 @@ export class ProductRecogniser {
     return (await this.embed(images)).map((embedding) => gallery.nearest(embedding, k));
   }
 
+  /**
+   * The `k` best SKUs for each hand seen through several crops — the windows around its tracked
+   * position (RECOGNISER_HAND_WINDOWS, device-drivers `cropFrameWindows`), of one frame or more —
+   * best first: `ProductGallery.nearestOfViews` over the crops' embeddings (the agent's
+   * VisionService scores a hand the same way). `temperature` defaults to the CosFace scale.
+   */
+  async recogniseViews(views: readonly (readonly RecogniserImage[])[], gallery: ProductGallery, k = 5, temperature = RECOGNISER_COSFACE_SCALE): Promise<ProductMatch[][]> {
+    const embeddings = await this.embed(views.flat());
+    const out: ProductMatch[][] = [];
+    let start = 0;
+    for (const view of views) {
+      out.push(gallery.nearestOfViews(embeddings.slice(start, start + view.length), k, temperature));
+      start += view.length;
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     await this.#session.release();
   }
@@ -190,6 +208,52 @@ export class ProductGallery {
       for (let i = 0; i < this.dimensions; i++) dot += v[i]! * embedding[i]!;
       return { sku, score: dot };
     });
+    return scores.sort((a, b) => b.score - a.score).slice(0, k);
+  }
+
+  /**
+   * The `k` SKUs most likely to be the unit seen in several crops of it (unit-length embeddings:
+   * windows around a hand, frames), best first. Each crop votes with its softmax of
+   * temperature × cosine over the gallery, and a SKU's score is the log of its mean vote over
+   * temperature, plus the crops' mean log-partition over temperature:
+   *
+   *   score(s) = (ln mean_i exp(T·cos_i(s) − L_i) + mean_i L_i) / T,   L_i = ln Σ_s' exp(T·cos_i(s'))
+   *
+   * so one crop scores its cosines exactly (as `nearest`), and a softmax of T × score over any
+   * candidate set is the crops' mean vote restricted to those candidates, normalised. A crop
+   * whose window a neighbour's facing fills votes for it only once, and confidently right crops
+   * outvote it.
+   */
+  nearestOfViews(embeddings: readonly Float32Array[], k = 5, temperature = RECOGNISER_COSFACE_SCALE): ProductMatch[] {
+    if (embeddings.length === 0) throw modelErrors.MDL_ERR_INPUT_INVALID('gallery: no crops to score');
+    if (embeddings.length === 1) return this.nearest(embeddings[0]!, k);
+    const n = this.#skus.length;
+    // ln Σ_i exp(T·cos_i(s) − L_i) per SKU, accumulated in log space (no underflow for SKUs no crop votes for).
+    const logVotes = new Float64Array(n).fill(-Infinity);
+    const logits = new Float64Array(n);
+    let meanPartition = 0;
+    for (const embedding of embeddings) {
+      if (embedding.length !== this.dimensions) throw modelErrors.MDL_ERR_INPUT_INVALID(`gallery: embeddings have ${this.dimensions} values, got ${embedding.length}`);
+      let max = -Infinity;
+      this.#skus.forEach((sku, j) => {
+        const v = this.#vectors.get(sku)!;
+        let dot = 0;
+        for (let i = 0; i < this.dimensions; i++) dot += v[i]! * embedding[i]!;
+        logits[j] = temperature * dot;
+        if (logits[j]! > max) max = logits[j]!;
+      });
+      let sum = 0;
+      for (let j = 0; j < n; j++) sum += Math.exp(logits[j]! - max);
+      const partition = max + Math.log(sum);
+      meanPartition += partition / embeddings.length;
+      for (let j = 0; j < n; j++) {
+        const a = logVotes[j]!;
+        const b = logits[j]! - partition;
+        logVotes[j] = a === -Infinity ? b : Math.max(a, b) + Math.log1p(Math.exp(-Math.abs(a - b)));
+      }
+    }
+    const logCount = Math.log(embeddings.length);
+    const scores = this.#skus.map((sku, j) => ({ sku, score: (logVotes[j]! - logCount + meanPartition) / temperature }));
     return scores.sort((a, b) => b.score - a.score).slice(0, k);
   }
 }

@@ -4,8 +4,9 @@ import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RECOGNISER_CROP_PX, recogniserGalleryCrops, recogniserQueryCrops, type LabelledCrop } from '@storeedge/simulators/vision/dataset.ts';
 import { heldOutSkus, recogniserCatalog } from '@storeedge/simulators/vision/recogniser-catalog.ts';
+import { RECOGNISER_HAND_WINDOWS } from '../src/hand-crop.ts';
 import { ModelError } from '../src/manifest.ts';
-import { ProductRecogniser, RECOGNISER_MANIFEST, type RecogniserImage } from '../src/recogniser.ts';
+import { ProductGallery, ProductRecogniser, RECOGNISER_MANIFEST, type RecogniserImage } from '../src/recogniser.ts';
 
 /**
  * The product recogniser on a held-out set rendered here, now, by the simulator — a seed no
@@ -17,6 +18,10 @@ import { ProductRecogniser, RECOGNISER_MANIFEST, type RecogniserImage } from '..
  * knob) hides the unit completely in about 5 % of crops, and no model can name what is not in
  * the pixels. The rendering knows how much was hidden (it renders each frame again without the
  * shopper); the model never sees that. The figure over all crops is printed too.
+ *
+ * A hand is looked at as the agent looks at it (VisionService.identify): the windows
+ * RECOGNISER_HAND_WINDOWS around its tracked (noisy) position, cut from the frame by
+ * `cropFrameWindows`, each voting with its softmax over the gallery (`recogniseViews`).
  */
 
 const TEST_SEED = 31;
@@ -29,16 +34,21 @@ const TARGET_SEEN = 0.97;
 const TARGET_HELD_OUT = 0.93;
 /**
  * What the committed model must not fall below (a regression floor) while a target is not met
- * yet: model 1.0.0 measures 0.965 seen / 0.960 never seen on this render. When a model meets a
- * target, its floor becomes the target. MODEL_CARD.md says where the model stands.
+ * yet; when a model meets a target, its floor becomes the target. Model 1.0.0 scored on the
+ * centre crop alone measured 0.965 seen / 0.960 never seen on this render; with the windows
+ * around the hand (RECOGNISER_HAND_WINDOWS) 0.974 (444 of 456) / 0.957 — the seen target by
+ * one crop. MODEL_CARD.md says where the model stands.
  */
-const FLOOR_SEEN = 0.96;
+const FLOOR_SEEN = TARGET_SEEN;
 const FLOOR_HELD_OUT = TARGET_HELD_OUT;
 
 const crop = (c: LabelledCrop): RecogniserImage => ({ width: RECOGNISER_CROP_PX, height: RECOGNISER_CROP_PX, rgb: c.rgb });
+/** The windows around a query's hand that lie in the frame. */
+const views = (c: LabelledCrop): RecogniserImage[] =>
+  c.windows!.filter((rgb): rgb is Buffer => rgb !== undefined).map((rgb) => ({ width: RECOGNISER_CROP_PX, height: RECOGNISER_CROP_PX, rgb }));
 
 describe('product recogniser on a fresh held-out render', () => {
-  it(`names seen SKUs ≥ ${FLOOR_SEEN * 100} % (target ${TARGET_SEEN * 100} %) and never-seen SKUs ≥ ${FLOOR_HELD_OUT * 100} % (target ${TARGET_HELD_OUT * 100} %) top-1`, { timeout: 180_000 }, async () => {
+  it(`names seen SKUs ≥ ${FLOOR_SEEN * 100} % (target ${TARGET_SEEN * 100} %) and never-seen SKUs ≥ ${FLOOR_HELD_OUT * 100} % (target ${TARGET_HELD_OUT * 100} %) top-1`, { timeout: 600_000 }, async () => {
     const started = performance.now();
     const recogniser = await ProductRecogniser.load();
     const training = recogniser.manifest as unknown as { training: { trainSeed: number; validationSeed: number; storeSkusSeen: string[]; heldOutSkus: string[] } };
@@ -57,8 +67,9 @@ describe('product recogniser on a fresh held-out render', () => {
     );
     const counts = new Map(catalog.map((item) => [item.sku, heldOut.has(item.sku) ? PER_HELD_OUT_SKU : PER_SEEN_SKU]));
     const queries: LabelledCrop[] = [];
-    for await (const q of recogniserQueryCrops({ catalog, counts, seed: TEST_SEED, conditions: 'heldout', measureHidden: true })) queries.push(q);
-    const matches = await recogniser.recognise(queries.map(crop), gallery, 1);
+    for await (const q of recogniserQueryCrops({ catalog, counts, seed: TEST_SEED, conditions: 'heldout', measureHidden: true, windows: RECOGNISER_HAND_WINDOWS }))
+      queries.push(q);
+    const matches = await recogniser.recogniseViews(queries.map(views), gallery, 1);
     await recogniser.close();
 
     const tally = { seen: [0, 0], heldOut: [0, 0], seenAll: [0, 0], heldOutAll: [0, 0] };
@@ -140,5 +151,46 @@ describe('product recogniser model integrity', () => {
     json.sha256 = 'not-a-hash';
     writeFileSync(manifest, JSON.stringify(json));
     expect((await refusal(manifest)).code).toBe('MDL_ERR_MANIFEST_INVALID');
+  });
+});
+
+describe('ProductGallery.nearestOfViews (several crops of one hand)', () => {
+  const unit = (values: number[]) => {
+    const v = Float32Array.from(values);
+    const norm = Math.hypot(...v);
+    return v.map((x) => x / norm);
+  };
+  const gallery = new ProductGallery(3);
+  gallery.set('a', [unit([1, 0, 0])]);
+  gallery.set('b', [unit([0, 1, 0])]);
+  gallery.set('c', [unit([0, 0, 1])]);
+
+  it('scores one crop by its cosines, as nearest does', () => {
+    const e = unit([0.9, 0.3, 0.1]);
+    const one = gallery.nearestOfViews([e], 3, 20);
+    const cos = gallery.nearest(e, 3);
+    one.forEach((m, i) => {
+      expect(m.sku).toBe(cos[i]!.sku);
+      expect(m.score).toBeCloseTo(cos[i]!.score, 9);
+    });
+  });
+
+  it('a softmax of T × score over candidates is the crops\' mean softmax vote restricted to them; a confident crop is not outvoted by one confused one', () => {
+    const crops = [unit([1, 0.1, 0]), unit([0.2, 1, 0]), unit([1, 0.3, 0.1])];
+    const T = 20;
+    const scores = new Map(gallery.nearestOfViews(crops, 3, T).map((m) => [m.sku, m.score]));
+    const votes = new Map<string, number>([['a', 0], ['b', 0], ['c', 0]]);
+    for (const e of crops) {
+      const cos = gallery.nearest(e, 3);
+      const z = cos.reduce((sum, m) => sum + Math.exp(T * m.score), 0);
+      for (const m of cos) votes.set(m.sku, votes.get(m.sku)! + Math.exp(T * m.score) / z / crops.length);
+    }
+    const pair = ['a', 'b'];
+    const fromScores = pair.map((sku) => Math.exp(T * scores.get(sku)!));
+    const fromVotes = pair.map((sku) => votes.get(sku)!);
+    expect(fromScores[0]! / (fromScores[0]! + fromScores[1]!)).toBeCloseTo(fromVotes[0]! / (fromVotes[0]! + fromVotes[1]!), 9);
+    expect([...scores].sort((x, y) => y[1] - x[1])[0]![0]).toBe('a');
+    // Far-off SKUs keep a finite score (log-space votes, no underflow).
+    expect(Number.isFinite(gallery.nearestOfViews(crops, 3, 1_000).at(-1)!.score)).toBe(true);
   });
 });

@@ -48,3 +48,61 @@ export async function cropFrame(jpeg: Buffer, camera: PinholeCamera, target: Cro
     .toBuffer();
   return { sizePx, rgb, square };
 }
+
+/**
+ * A window next to a target's square: shifted by `dx`, `dy` times the square's side (right,
+ * down in the image) and scaled by `scale` (default 1) about its own centre.
+ */
+export interface CropWindow {
+  dx: number;
+  dy: number;
+  scale?: number;
+}
+
+/**
+ * `cropFrame` for several windows around one target, decoding the frame once: crop i is the
+ * square of `windows[i]` (undefined when it misses the frame; every one is undefined when the
+ * target's own square does, as `cropFrame` is). A window { dx: 0, dy: 0 } gives exactly
+ * `cropFrame`'s pixels. For looking around a hand whose tracked position is a few cm off: the
+ * windows depend on the target and the calibration only.
+ */
+export async function cropFrameWindows(
+  jpeg: Buffer,
+  camera: PinholeCamera,
+  target: CropTarget,
+  windows: readonly CropWindow[],
+  sizePx = 64,
+): Promise<Array<CameraCrop | undefined>> {
+  const base = camera.squareAround(target.point, target.radiusM);
+  if (base === undefined || camera.regionAround(target.point, target.radiusM) === undefined) return windows.map(() => undefined);
+  const { data, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const frame = { width: info.width, height: info.height, channels: info.channels };
+  const out: Array<CameraCrop | undefined> = [];
+  for (const window of windows) {
+    const size = Math.max(1, Math.round(base.size * (window.scale ?? 1)));
+    const square = {
+      left: base.left + Math.round(window.dx * base.size) + Math.round((base.size - size) / 2),
+      top: base.top + Math.round(window.dy * base.size) + Math.round((base.size - size) / 2),
+      size,
+    };
+    const left = Math.max(0, square.left);
+    const top = Math.max(0, square.top);
+    const right = Math.min(frame.width, square.left + square.size);
+    const bottom = Math.min(frame.height, square.top + square.size);
+    if (right <= left || bottom <= top) {
+      out.push(undefined);
+      continue;
+    }
+    const padded = await sharp(data, { raw: frame })
+      .extract({ left, top, width: right - left, height: bottom - top })
+      .extend({ top: top - square.top, left: left - square.left, bottom: square.top + square.size - bottom, right: square.left + square.size - right, background: { r: 0, g: 0, b: 0 } })
+      .raw()
+      .toBuffer();
+    const rgb = await sharp(padded, { raw: { width: square.size, height: square.size, channels: frame.channels } })
+      .resize(sizePx, sizePx)
+      .raw()
+      .toBuffer();
+    out.push({ sizePx, rgb, square });
+  }
+  return out;
+}

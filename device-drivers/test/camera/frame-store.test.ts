@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { CameraCalibration } from '../../src/camera/calibration.ts';
-import { cropFrame } from '../../src/camera/crop.ts';
+import { cropFrame, cropFrameWindows } from '../../src/camera/crop.ts';
 import { FrameStore, type FrameStoreHooks, type FrameStoreOptionsInput, type StoredFrame } from '../../src/camera/frame-store.ts';
 import { encodeCameraFrame, type FrameSize } from '../../src/camera/frame.ts';
 import { DriverError, type Reject } from '../../src/errors.ts';
@@ -267,5 +267,24 @@ describe('FrameStore with real JPEGs (sharp)', () => {
     expect(crop?.rgb.length).toBe(16 * 16 * 3);
     expect(await store.cropNearest('cam-a', 290, target, 16, 50)).toBeUndefined();
     expect(await store.cropNearest('cam-b', 100, target)).toBeUndefined();
+  });
+
+  it('cropFrameWindows: the centre window is cropFrame byte for byte, a shifted window is cropFrame around the shifted square, and a target out of view gives none', async () => {
+    const { store } = harness({}, { verify: undefined as never });
+    const frame = await sharp({ create: { width: 32, height: 24, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+      .composite([{ input: await sharp({ create: { width: 8, height: 6, channels: 3, background: { r: 250, g: 20, b: 20 } } }).png().toBuffer(), left: 20, top: 4 }])
+      .jpeg()
+      .toBuffer();
+    store.offer('cam-a', encodeCameraFrame(100, frame));
+    await store.idle();
+    const camera = store.pinhole('cam-a')!;
+    const target = { point: { x: 0, y: 1, z: 1 }, radiusM: 0.2 };
+    const [centre, shifted, bigger] = await cropFrameWindows(frame, camera, target, [{ dx: 0, dy: 0 }, { dx: 0.5, dy: -0.25 }, { dx: 0, dy: 0, scale: 1.5 }], 16);
+    expect(centre!.rgb).toEqual((await cropFrame(frame, camera, target, 16))!.rgb);
+    const base = camera.squareAround(target.point, target.radiusM)!;
+    expect(shifted!.square).toEqual({ left: base.left + Math.round(0.5 * base.size), top: base.top + Math.round(-0.25 * base.size), size: base.size });
+    expect(shifted!.rgb).not.toEqual(centre!.rgb);
+    expect(bigger!.square.size).toBe(Math.round(base.size * 1.5));
+    expect(await cropFrameWindows(frame, camera, { point: { x: 40, y: -30, z: 1 }, radiusM: 0.2 }, [{ dx: 0, dy: 0 }])).toEqual([undefined]);
   });
 });

@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { cropFrame, type FrameStore, type StoredFrame, type StoreModel, type StorePoint } from '@storeedge/device-drivers';
+import { cropFrameWindows, type FrameStore, type StoredFrame, type StoreModel, type StorePoint } from '@storeedge/device-drivers';
 import {
   InferenceService,
   ModelError,
   modelErrors,
   ProductGallery,
+  RECOGNISER_HAND_WINDOWS,
   RECOGNISER_MANIFEST,
   type EmbedResult,
   type InferenceServiceOptions,
@@ -24,8 +25,9 @@ export type { IdentifyOutcome, VisionState } from './metrics.ts';
 /**
  * The agent's product recognition (docs/vision-agent.md): the recogniser model served by an
  * InferenceService (worker threads), a gallery built from the SKUs' catalogue images, and
- * `identify` — the crop around a tracked hand in the nearest camera frame, embedded and scored
- * against the gallery — as evidence fusion can multiply with weight likelihoods and planogram
+ * `identify` — the crops around a tracked hand in the nearest camera frame (the windows
+ * RECOGNISER_HAND_WINDOWS: the track is a few cm off), embedded and scored against the gallery —
+ * as evidence fusion can multiply with weight likelihoods and planogram
  * priors. When the model is missing or refused, or no catalogue images were given, vision is
  * off: `identify` resolves undefined (weight-only) and a 'vision-unavailable' alert is open
  * until it works again. Nothing here throws into the agent: `identify` never rejects.
@@ -78,7 +80,11 @@ export interface VisionEvidence {
   radiusM: number;
   /** The softmax temperature `probabilities` uses. */
   temperature: number;
-  /** Cosine similarity of the crop (identifyBest: of the frames' mean embedding) to each gallery SKU, best first. */
+  /**
+   * Each gallery SKU's score, best first: the crops' (every window around the hand, of every frame
+   * used) mean softmax vote as a cosine-scaled score (`ProductGallery.nearestOfViews`; a single
+   * crop's cosine similarity).
+   */
   scores: ProductMatch[];
   /** Best score minus the second best (1 with a single SKU): a small margin is a weak answer. */
   margin: number;
@@ -268,8 +274,9 @@ export class VisionService extends EventEmitter<VisionServiceEvents> {
   }
 
   /**
-   * Evidence from the frame nearest `atMs` (within maxGapMs) of the bay's camera: the crop
-   * around the hand, embedded and scored against the gallery. Undefined — never a rejection —
+   * Evidence from the frame nearest `atMs` (within maxGapMs) of the bay's camera: the crops
+   * around the hand (RECOGNISER_HAND_WINDOWS), embedded and scored against the gallery, each
+   * window voting with its softmax (`ProductGallery.nearestOfViews`). Undefined — never a rejection —
    * when vision is unavailable, there is no frame close enough, the hand is out of view, or
    * inference failed; each counted by outcome.
    */
@@ -280,8 +287,7 @@ export class VisionService extends EventEmitter<VisionServiceEvents> {
   /**
    * Like identify over several frames: up to `frames` frames captured in [atMs − spanMs, atMs]
    * (or, when there is none, the frame nearest atMs within maxGapMs), each cropped around the
-   * hand, embedded in one request; the unit embeddings are averaged and normalised — as a SKU's
-   * gallery embedding is made from its catalogue images — and that one embedding is scored.
+   * hand (every window), embedded in one request; every crop of every frame votes.
    */
   async identifyBest(input: IdentifyBestInput): Promise<VisionEvidence | undefined> {
     return this.#identify(input, {
@@ -319,14 +325,11 @@ export class VisionService extends EventEmitter<VisionServiceEvents> {
       const pinhole = this.#o.frames.pinhole(picked.cameraId)!;
       const pointAt = multi?.pointAt ?? (() => input.point);
       const crops: Array<{ rgb: Uint8Array; frame: StoredFrame }> = [];
-      if (!multi) {
-        const crop = await this.#o.frames.cropNearest(picked.cameraId, input.atMs, { point: input.point, radiusM }, size, maxGapMs);
-        if (crop) crops.push({ rgb: crop.rgb, frame: crop.frame });
-      } else {
-        for (const frame of picked.frames) {
-          const crop = await cropFrame(frame.jpeg, pinhole, { point: pointAt(frame.timestampMs), radiusM }, size);
-          if (crop) crops.push({ rgb: crop.rgb, frame });
-        }
+      // The windows around the tracked hand (the same `cropFrameWindows` the recogniser's test
+      // scores): a track a few cm off leaves the held unit off the centre crop.
+      for (const frame of picked.frames) {
+        const point = multi ? pointAt(frame.timestampMs) : input.point;
+        for (const crop of await cropFrameWindows(frame.jpeg, pinhole, { point, radiusM }, RECOGNISER_HAND_WINDOWS, size)) if (crop) crops.push({ rgb: crop.rgb, frame });
       }
       if (crops.length === 0) return done('out-of-view');
 
@@ -340,11 +343,10 @@ export class VisionService extends EventEmitter<VisionServiceEvents> {
         else await this.#galleryChain; // a swap: the gallery is being rebuilt with the new version
       }
       if (!gallery || !result) return done('unavailable');
-      const embedding = meanUnit(result.embeddings);
-      const all = gallery.gallery.nearest(embedding, gallery.gallery.skus.length);
-      const byScore = new Map(all.map((m) => [m.sku, m.score]));
       const temperature = this.#hintsOf(gallery.version).temperature;
-      const frames = crops.map((c) => c.frame.timestampMs).sort((a, b) => a - b);
+      const all = gallery.gallery.nearestOfViews(result.embeddings, gallery.gallery.skus.length, temperature);
+      const byScore = new Map(all.map((m) => [m.sku, m.score]));
+      const frames = [...new Set(crops.map((c) => c.frame.timestampMs))].sort((a, b) => a - b);
       const nearest = frames.reduce((best, t) => (Math.abs(t - input.atMs) < Math.abs(best - input.atMs) ? t : best), frames[0]!);
       return done('ok', {
         cameraId: picked.cameraId,
@@ -565,14 +567,4 @@ function checkImages(sku: string, images: readonly CatalogImage[]): readonly Cat
     if (!ok) throw modelErrors.MDL_ERR_INPUT_INVALID(`catalogue image ${i} of "${sku}" is not { width, height, rgb } with width × height × 3 RGB bytes`);
   });
   return [...images];
-}
-
-/** The normalised mean of unit embeddings (the embedding itself when there is one). */
-function meanUnit(embeddings: readonly Float32Array[]): Float32Array {
-  if (embeddings.length === 1) return embeddings[0]!;
-  const out = new Float32Array(embeddings[0]!.length);
-  for (const e of embeddings) for (let i = 0; i < out.length; i++) out[i]! += e[i]!;
-  const norm = Math.hypot(...out) || 1;
-  for (let i = 0; i < out.length; i++) out[i]! /= norm;
-  return out;
 }

@@ -8,7 +8,7 @@ import type { StorePoint } from '@storeedge/device-drivers/camera/index.ts';
 import { simulatorErrors } from '../errors.ts';
 import { Rng } from '../random.ts';
 import { catalogAppearance, productAppearance, type ProductAppearance } from './appearance.ts';
-import { cropFrame, type CameraCrop, type CropTarget } from './crop.ts';
+import { cropFrame, cropFrameWindows, type CameraCrop, type CropTarget, type CropWindow } from './crop.ts';
 import type { VisionOptionsInput } from './options.ts';
 import { heldOutSkus, isTrainingOnly, recogniserCatalog, trainingOnlyCatalog } from './recogniser-catalog.ts';
 import { SimulatedShelfCamera } from './render.ts';
@@ -106,6 +106,8 @@ export interface LabelledCrop {
    * only; a model never sees it.
    */
   hiddenShare?: number;
+  /** Query crops rendered with `windows`: the crop of each window around the same (tracked) target, in order; undefined where a window misses the frame. */
+  windows?: Array<Buffer | undefined>;
 }
 
 /** How a query frame is drawn: the scenario defaults (held-out sets), or wider ranges for training. */
@@ -122,6 +124,8 @@ export interface RecogniserQueryOptions {
   measureHidden?: boolean;
   /** Tracker noise on the hand position a crop is centred on, σ per axis, metres (default: HELD_OUT_HAND_SIGMA_M held out, 2–6 cm in training). */
   handSigmaM?: number;
+  /** Also cut these windows around each hand's tracked target (`cropFrameWindows`), from the same frame. */
+  windows?: readonly CropWindow[];
 }
 
 /**
@@ -192,6 +196,7 @@ export async function* recogniserQueryCrops(options: RecogniserQueryOptions): As
       const crop = await cropFrame(jpeg, camera.camera, target, RECOGNISER_CROP_PX);
       if (crop === undefined) throw simulatorErrors.SIM_ERR_ARGUMENT_INVALID('recogniser dataset: a hand checked to be in view has no crop');
       const out: LabelledCrop = { kind: 'query', sku: arm.holding!, rgb: crop.rgb };
+      if (options.windows !== undefined) out.windows = (await cropFrameWindows(jpeg, camera.camera, target, options.windows, RECOGNISER_CROP_PX)).map((w) => w?.rgb);
       if (twin !== undefined) {
         const clear = (await cropFrame(twin, camera.camera, target, RECOGNISER_CROP_PX))!;
         out.hiddenShare = hiddenShare(crop, clear.rgb, unitBox(camera, crop, arm.hand, look, right));
