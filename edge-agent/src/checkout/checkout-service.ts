@@ -39,6 +39,11 @@ const LOOK_AFTER_WAIT_MS = 500;
 
 type Look = { atMs: number; point: Point3 };
 
+/** Confidence factor of a put-back charged off the one other visit holding the SKU (the giver by elimination)… */
+const HANDED_OVER = 0.9;
+/** …and of one seen handing it over (hands together away from the shelves in clearly the most frames: `#giver`). */
+const HANDED_OVER_SEEN = 0.97;
+
 export type SessionState = 'open' | 'exiting' | 'in-review' | 'closed';
 
 /** A visit as the API shows it: pseudonymous, no token, no faces. */
@@ -546,14 +551,17 @@ export class CheckoutService {
           this.#addForeign(change.trayId, lookalike.sku, lookalike.units);
           return this.#commitLines(change, putBackLookalike, confidence * seen.p, 'put-back-lookalike', live, seen.verdict);
         }
-        if (giver.state === 'closed') return this.#refundHandedOver(change, giver, units, confidence * 0.9 * seen.p);
-        return this.#commitLines(change, [{ sessionId: giver.id, sku: change.sku, quantity: -units }], confidence * 0.9 * seen.p, 'put-back-handed-over', [...live, asCandidate(giver.id)], seen.verdict);
+        if (giver.state === 'closed') return this.#refundHandedOver(change, giver, units, confidence * HANDED_OVER_SEEN * seen.p);
+        return this.#commitLines(change, [{ sessionId: giver.id, sku: change.sku, quantity: -units }], confidence * HANDED_OVER_SEEN * seen.p, 'put-back-handed-over', [...live, asCandidate(giver.id)], seen.verdict);
       }
       if (givers.length === 1) {
         const holder = givers[0]!;
+        // The one holder is the giver by elimination (0.9); seen handing it over — hands together away from the shelves, the
+        // #giver rule — it is more than that.
+        const sure = (holders.length > 1 || this.#giver(holders, session.id, change.sku, change.startAt).length === 1 ? HANDED_OVER_SEEN : HANDED_OVER) * confidence;
         // The picker has left already: the unit comes off their receipt as a refund.
-        if (holder.state === 'closed') return this.#refundHandedOver(change, holder, units, confidence * 0.9);
-        return this.#commitLines(change, [{ sessionId: holder.id, sku: change.sku, quantity: -units }], confidence * 0.9, 'put-back-handed-over', [...live, asCandidate(holder.id)]);
+        if (holder.state === 'closed') return this.#refundHandedOver(change, holder, units, sure);
+        return this.#commitLines(change, [{ sessionId: holder.id, sku: change.sku, quantity: -units }], sure, 'put-back-handed-over', [...live, asCandidate(holder.id)]);
       }
       // Several hold it (or nobody): a manager decides; every holder is a candidate.
       const reason = holders.length === 0 ? 'put-back-not-in-any-cart' : 'put-back-several-holders';

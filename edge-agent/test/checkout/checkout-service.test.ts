@@ -683,6 +683,29 @@ describe('CheckoutService: exit, receipt, payment', () => {
     }
   });
 
+  it('the one holder seen handing the unit over is surer than the one holder by elimination (a weight confidence of 0.85: a line, or a review)', () => {
+    for (const seenHandingOver of [true, false]) {
+      const r = rig();
+      const alice = enter(r, 'tok-alice-000001', ['a']);
+      const carol = enter(r, 'tok-carol-000003', ['c']);
+      shop(r, 'a', 't1', 'c1', 'cola', -1);
+      r.scene.walk({ a: { x: 2, y: 3 }, c: { x: 2.5, y: 3 } });
+      const meet = { x: 2.25, y: 3, z: 1 };
+      r.scene.put('a', 2, 3, [seenHandingOver ? meet : { x: 2, y: 3.2, z: 0.9 }]).put('c', 2.5, 3, [seenHandingOver ? meet : { x: 2.5, y: 3.2, z: 0.9 }]);
+      r.scene.advance(700);
+      r.scene.put('a', 2, 3).put('c', 2.5, 3);
+      shop(r, 'c', 't1', 'c2', 'cola', 1, 0.85);
+      if (seenHandingOver) {
+        expect(cartOf(r, alice)).toEqual([]);
+        expect(r.service.reviews()).toEqual([]);
+      } else {
+        expect(cartOf(r, alice)).toEqual([{ sku: 'cola', quantity: 1 }]);
+        expect(r.service.reviews({ state: 'open' })).toMatchObject([{ changeId: 'c2', reason: 'put-back-handed-over', proposal: [{ sessionId: alice, sku: 'cola', quantity: -1 }] }]);
+      }
+      expect(cartOf(r, carol)).toEqual([]);
+    }
+  });
+
   it('a unit handed over by a visit that has left and put back by the receiver is refunded on the picker\'s receipt', () => {
     const r = rig();
     const alice = enter(r, 'tok-alice-000001', ['a']);
