@@ -241,7 +241,6 @@ export class CheckoutService {
     }
     this.#advance(event.payload.at);
     for (const d of decisions) this.#onTrackDecision(d);
-    this.#lookForHands(event.payload.at);
     this.#tick();
   }
 
@@ -1279,6 +1278,8 @@ export class CheckoutService {
 
   #advance(at: number): void {
     if (at > this.#clock) this.#clock = at;
+    // Whatever moves the store clock ends a wait for a hand that is over (the tracker may have gone quiet).
+    this.#lookForHands(this.#clock);
   }
 
   #reject(deviceId: string, code: string, message: string): void {

@@ -439,6 +439,24 @@ describe('CheckoutService: a unit put back that weighs like one the putter holds
     }
   });
 
+  it('a change waiting for the hand is decided by weight once the wait is over, even when the tracker has gone quiet', async () => {
+    const r = rig({ model: lemonModel, vision: camera('cola') });
+    const alice = enter(r, 'tok-alice-000001', ['a']);
+    r.scene.walk({ a: standAt('t1') });
+    const p = tray('t1');
+    r.scene.tracks.get('a')!.hands = [{ x: p.x, y: p.y, z: p.z }];
+    r.scene.advance(1_000);
+    const settledAt = r.scene.t - 100;
+    r.bus.emit('shelf.change', skuChange('c1', 't1', 'cola', -1, { startAt: settledAt - 700, settledAt }));
+    await flush();
+    expect(cartOf(r, alice)).toEqual([]);
+    // No tracker frame from here on; a change at another tray 4 s later moves the store clock past the wait.
+    r.bus.emit('shelf.change', skuChange('c2', 't2', 'chips', 1, { startAt: settledAt + 3_500, settledAt: settledAt + 4_000 }));
+    await flush();
+    expect(r.service.session(alice).lines.map((l) => l.changeId)).toContain('c1');
+    expect(cartOf(r, alice)).toContainEqual({ sku: 'cola', quantity: 1 });
+  });
+
   it('a giver who has left is named in the review with her receipt; the manager\'s decision refunds it, and she cannot be charged more', async () => {
     const r = rig({ model: lemonModel });
     const { alice, carol } = await putBackAfterMeeting(r, true, true);
