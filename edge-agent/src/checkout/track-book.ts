@@ -111,12 +111,6 @@ export class TrackBook {
   #now = 0;
   /** Times of the frames within `swapWindowMs`, oldest first. */
   readonly #frameTimes: number[] = [];
-  /**
-   * Persons whose window looked like a swap that a later split explains better (several swaps in
-   * consecutive frames, in a crowd): from when. Their motion is then predicted from before that
-   * frame, which may already hold another person's position.
-   */
-  readonly #unsettled = new Map<string, number>();
 
   constructor(gates: readonly Gate[], options: Partial<TrackBookOptions> = {}) {
     this.#gates = [...gates];
@@ -335,9 +329,7 @@ export class TrackBook {
    * by `swapMarginM` than the tracker's, each pair it exchanges was at least `swapMinSeparationM`
    * apart where just seen (the mean of the last two sightings before the window: a velocity
    * extrapolated there overshoots when people stop), and no later split of the window joins them
-   * better (else the swap is inside the window and is judged when the window starts there — with
-   * those persons' motion taken from before the first window, whose first frame may already show
-   * another person: several swaps in consecutive frames, in a crowd).
+   * better (else the swap is inside the window and is judged when the window starts there).
    * The samples the window recorded under the swapped ids move to their persons too, so a shelf
    * change read after the repair (about a second after the hand left the tray) sees each
    * person's own hands. Persons closer than that cannot be told apart by position at all
@@ -351,16 +343,12 @@ export class TrackBook {
     // The window: the frames since the possible swap, which is the oldest frame within swapWindowMs.
     if (times.length < MIN_WINDOW_FRAMES) return;
     const since = times[0]!;
-    for (const [id, from] of this.#unsettled) if (since - from > o.swapWindowMs) this.#unsettled.delete(id);
     const candidates: SwapCandidate[] = [];
     for (const { person, trackId } of continuing) {
       const samples = person.samples;
       const tail = samples.slice(samples.length - times.length);
       if (tail.length !== times.length || tail[0]!.at !== since) continue; // not in every frame of the window
-      const unsettled = this.#unsettled.get(person.id) ?? since;
-      let end = samples.length - times.length;
-      while (end > 0 && samples[end - 1]!.at >= unsettled) end--;
-      const before = samples.slice(Math.max(0, end - PREDICT_SAMPLES), end);
+      const before = samples.slice(Math.max(0, samples.length - times.length - PREDICT_SAMPLES), samples.length - times.length);
       const last = before.at(-1);
       if (last === undefined || since - last.at > o.stitchMs) continue;
       candidates.push({ person, trackId, before, tail, ...this.#joint(before, tail) });
@@ -376,10 +364,7 @@ export class TrackBook {
         const split = near.map((c) => ({ ...c, ...this.#joint([...c.before, ...c.tail.slice(0, k)].slice(-PREDICT_SAMPLES), c.tail.slice(k)) }));
         later = (this.#bestSwap(split)?.gain ?? 0) > found.gain;
       }
-      if (!later) {
-        this.#applySwap(found.group, found.perm, since, at, decisions);
-        for (const c of found.group) this.#unsettled.delete(c.person.id);
-      } else for (const c of found.group) if (!this.#unsettled.has(c.person.id)) this.#unsettled.set(c.person.id, since);
+      if (!later) this.#applySwap(found.group, found.perm, since, at, decisions);
     }
   }
 
