@@ -59,6 +59,18 @@ function shop(r: CheckoutRig, trackId: string, trayId: string, id: string, sku: 
   return w;
 }
 
+/**
+ * Alice (track a) and Carol (track c) meet in the aisle, 2 m from the shelf, for 0.7 s: with
+ * `handOver` their hands are together (Alice hands Carol a unit), else each hangs by its own body.
+ */
+function meetInAisle(r: CheckoutRig, handOver: boolean): void {
+  r.scene.walk({ a: { x: 2, y: 3 }, c: { x: 2.5, y: 3 } });
+  const meet = { x: 2.25, y: 3, z: 1 };
+  r.scene.put('a', 2, 3, [handOver ? meet : { x: 2, y: 3.2, z: 0.9 }]).put('c', 2.5, 3, [handOver ? meet : { x: 2.5, y: 3.2, z: 0.9 }]);
+  r.scene.advance(700);
+  r.scene.put('a', 2, 3).put('c', 2.5, 3);
+}
+
 const cartOf = (r: CheckoutRig, sessionId: string) => r.service.session(sessionId).cart;
 const eventsOf = (r: CheckoutRig, type: string) => r.ledger.events({ stream: 'checkout', type });
 
@@ -306,11 +318,7 @@ describe('CheckoutService: a unit put back that weighs like one the putter holds
     shop(r, 'a', 't1', 'c1', 'cola', -1);
     shop(r, 'c', 't3', 'c2', 'lemon', -1);
     await r.service.settled();
-    r.scene.walk({ a: { x: 2, y: 3 }, c: { x: 2.5, y: 3 } });
-    const meet = { x: 2.25, y: 3, z: 1 };
-    r.scene.put('a', 2, 3, [handsMet ? meet : { x: 2, y: 3.2, z: 0.9 }]).put('c', 2.5, 3, [handsMet ? meet : { x: 2.5, y: 3.2, z: 0.9 }]);
-    r.scene.advance(700);
-    r.scene.put('a', 2, 3).put('c', 2.5, 3);
+    meetInAisle(r, handsMet);
     if (aliceLeaves) {
       leave(r, 'a');
       r.scene.advance(2_000);
@@ -684,11 +692,7 @@ describe('CheckoutService: exit, receipt, payment', () => {
       shop(r, 'a', 't1', 'c1', 'cola', -1);
       shop(r, 'b', 't1', 'c2', 'cola', -1);
       // Alice and Carol meet in the aisle, 2 m from the shelf; their hands touch only when Alice hands the can over.
-      r.scene.walk({ a: { x: 2, y: 3 }, c: { x: 2.5, y: 3 } });
-      const meet = { x: 2.25, y: 3, z: 1 };
-      r.scene.put('a', 2, 3, [handOver ? meet : { x: 2, y: 3.2, z: 0.9 }]).put('c', 2.5, 3, [handOver ? meet : { x: 2.5, y: 3.2, z: 0.9 }]);
-      r.scene.advance(700);
-      r.scene.put('a', 2, 3).put('c', 2.5, 3);
+      meetInAisle(r, handOver);
       shop(r, 'c', 't1', 'c3', 'cola', 1);
       if (handOver) {
         expect(cartOf(r, alice)).toEqual([]);
@@ -707,11 +711,7 @@ describe('CheckoutService: exit, receipt, payment', () => {
       const alice = enter(r, 'tok-alice-000001', ['a']);
       const carol = enter(r, 'tok-carol-000003', ['c']);
       shop(r, 'a', 't1', 'c1', 'cola', -1);
-      r.scene.walk({ a: { x: 2, y: 3 }, c: { x: 2.5, y: 3 } });
-      const meet = { x: 2.25, y: 3, z: 1 };
-      r.scene.put('a', 2, 3, [seenHandingOver ? meet : { x: 2, y: 3.2, z: 0.9 }]).put('c', 2.5, 3, [seenHandingOver ? meet : { x: 2.5, y: 3.2, z: 0.9 }]);
-      r.scene.advance(700);
-      r.scene.put('a', 2, 3).put('c', 2.5, 3);
+      meetInAisle(r, seenHandingOver);
       shop(r, 'c', 't1', 'c2', 'cola', 1, 0.85);
       if (seenHandingOver) {
         expect(cartOf(r, alice)).toEqual([]);
@@ -729,10 +729,7 @@ describe('CheckoutService: exit, receipt, payment', () => {
     const alice = enter(r, 'tok-alice-000001', ['a']);
     const carol = enter(r, 'tok-carol-000003', ['c']);
     shop(r, 'a', 't1', 'c1', 'cola', -1);
-    r.scene.walk({ a: { x: 2, y: 3 }, c: { x: 2.5, y: 3 } });
-    r.scene.put('a', 2, 3, [{ x: 2.25, y: 3, z: 1 }]).put('c', 2.5, 3, [{ x: 2.25, y: 3, z: 1 }]);
-    r.scene.advance(700);
-    r.scene.put('a', 2, 3).put('c', 2.5, 3);
+    meetInAisle(r, true);
     leave(r, 'a');
     r.scene.advance(2_000);
     const receiptId = r.service.session(alice).receiptId!;
