@@ -179,6 +179,8 @@ export class CheckoutService {
   #chain: Promise<void> = Promise.resolve();
   /** Changes whose hand was still in the shelf when they settled: their looks, once it has come out (or at `until`). */
   readonly #awaitingHand: Array<{ change: ShelfChange; until: number; resolve: (looks: Look[]) => void }> = [];
+  /** The cameras' answers asked for and not yet given (inference runs in real time, not store time). */
+  readonly #asking = new Set<Promise<unknown>>();
   /** SKUs with another catalogue SKU of the same weight (within the weight match): weight alone cannot name them. */
   #twins: Set<string> | null = null;
 
@@ -263,7 +265,7 @@ export class CheckoutService {
     this.#append<ChangeDeferred>(types.changeDeferred, `deferred:${change.id}`, { changeId: change.id, change, sessionIds: this.#nearSessions(change), at: this.#clock });
     this.#waiting++;
     const looked = waitForHand ? new Promise<Look[]>((resolve) => this.#awaitingHand.push({ change, until: change.settledAt + HAND_WAIT_MS, resolve })) : Promise.resolve(looks);
-    const readings = looked.then((ready) => Promise.all(ready.map((look) => this.#o.vision!.identify({ trayId: change.trayId, ...look }).catch(() => undefined))));
+    const readings = looked.then((ready) => this.#asked(Promise.all(ready.map((look) => this.#o.vision!.identify({ trayId: change.trayId, ...look }).catch(() => undefined)))));
     this.#chain = this.#chain
       .then(async () => {
         const answers = (await readings).filter((r): r is VisionReading => r !== undefined);
@@ -277,11 +279,32 @@ export class CheckoutService {
       });
   }
 
-  /** Resolves once every shelf change received so far has been decided (vision answers included). */
+  /**
+   * Resolves once every shelf change received so far has been decided (vision answers included) —
+   * except a change whose hand is still in the shelf, and those after it: that wait ends with store
+   * time (the tracker frames still to come, at most HAND_WAIT_MS), which only further events bring,
+   * so then it resolves once the cameras have answered everything asked so far. (A harness that
+   * runs store time faster than real time awaits this after each event: ending the wait here
+   * instead would look at the hand before it came out.)
+   */
   async settled(): Promise<void> {
-    // Changes still waiting for a hand to leave the shelf are looked at with what the tracker has shown so far.
-    this.#lookForHands(Number.POSITIVE_INFINITY);
-    while (this.#waiting > 0) await this.#chain;
+    while (this.#waiting > 0) {
+      if (this.#awaitingHand.length === 0) {
+        await this.#chain;
+        continue;
+      }
+      if (this.#asking.size === 0) return;
+      await Promise.all([...this.#asking]);
+      // The changes before the waiting one are decided once their answers are in.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  #asked<T>(answers: Promise<T>): Promise<T> {
+    this.#asking.add(answers);
+    const done = () => this.#asking.delete(answers);
+    answers.then(done, done);
+    return answers;
   }
 
   /** Changes waiting for the hand to come out of the shelf: asked about once it has (or once `now` passed their wait). */
