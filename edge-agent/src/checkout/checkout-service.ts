@@ -36,6 +36,8 @@ const DOUBT_CONFIDENCE = 0.5;
 const HAND_WAIT_MS = 3_000;
 /** …and its looks may come this much later still (up to three tracker frames after the hand left). */
 const LOOK_AFTER_WAIT_MS = 500;
+/** The most a single look that goes against the priors makes sure (below any sensible review threshold). */
+const ONE_LOOK_OVERTURNS = 0.5;
 
 type Look = { atMs: number; point: Point3 };
 
@@ -712,6 +714,12 @@ export class CheckoutService {
   #byVision(priors: ReadonlyMap<string, number>, readings: readonly VisionReading[]): { sku: string; p: number; verdict: VisionVerdict } | undefined {
     const fused = fuseVision(priors, readings);
     if (fused === undefined) return undefined;
+    // One look against what weight and the tray's stock say (the candidate with the most units that could be it): one crop
+    // may show another shopper's sleeve or a unit half hidden, and the recogniser's twins look alike — it goes to a manager
+    // (same-weight-swap seed 3: the one look that named mouthwash for a toothpaste taken beside one).
+    const favoured = [...priors].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+    const overturns = favoured.length > 1 && favoured[0]![1] > favoured[1]![1] && fused.best !== favoured[0]![0];
+    const p = overturns && fused.looks < 2 ? Math.min(fused.p, ONE_LOOK_OVERTURNS) : fused.p;
     const first = readings[0]!;
     const verdict: VisionVerdict = {
       posterior: Object.fromEntries([...fused.posterior].map(([sku, p]) => [sku, round3(p)])),
@@ -720,7 +728,7 @@ export class CheckoutService {
       frames: readings.length,
       modelVersion: first.modelVersion,
     };
-    return { sku: fused.best, p: fused.p, verdict };
+    return { sku: fused.best, p, verdict };
   }
 
   /** Of several held SKUs whose weight explains Δ, the one the camera saw put down (weight alone left it open). */

@@ -98,7 +98,7 @@ export function handStillAt(person: Person, tray: Point3): boolean {
  * with the readings' probabilities: posterior ∝ prior × (geometric mean of the readings). Returns
  * undefined when no reading covers the candidates.
  */
-export function fuseVision(priors: ReadonlyMap<string, number>, readings: readonly VisionReading[]): { posterior: Map<string, number>; best: string; p: number } | undefined {
+export function fuseVision(priors: ReadonlyMap<string, number>, readings: readonly VisionReading[]): { posterior: Map<string, number>; best: string; p: number; looks: number } | undefined {
   const skus = [...priors.keys()].filter((sku) => (priors.get(sku) ?? 0) > 0);
   if (skus.length === 0 || readings.length === 0) return undefined;
   const logs = new Map(skus.map((sku) => [sku, 0]));
@@ -114,5 +114,5 @@ export function fuseVision(priors: ReadonlyMap<string, number>, readings: readon
   const total = weights.reduce((a, b) => a + b, 0);
   const posterior = new Map(skus.map((sku, i) => [sku, weights[i]! / total]));
   const [best, p] = [...posterior].sort((a, b) => b[1] - a[1])[0]!;
-  return { posterior, best, p };
+  return { posterior, best, p, looks: used };
 }

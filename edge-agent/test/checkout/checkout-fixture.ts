@@ -264,6 +264,8 @@ export interface CheckoutRigOptions {
   restocks?: Map<string, Map<string, number>>;
   /** The shelf cameras the checkout may ask (agent.vision in the agent). */
   vision?: VisionEvidenceSource;
+  /** Units of each SKU on each tray, as the shelf book counts them (unknown when absent). */
+  stock?: Map<string, Map<string, number>>;
 }
 
 /** A CheckoutService on a SQLite ledger in a temp folder, attached to its own bus, with a Scene driving its tracker. */
@@ -297,6 +299,7 @@ function buildRig(dir: string, file: string, options: CheckoutRigOptions, sceneS
     payment,
     publish: (r) => published.push(r),
     ...(options.vision ? { vision: options.vision } : {}),
+    ...(options.stock ? { unitsOnTray: (trayId: string) => options.stock!.get(trayId) ?? new Map() } : {}),
   });
   const detach = service.attach();
   const scene = new Scene((e) => bus.emit('tracker.tracks', e), sceneStart);

@@ -375,6 +375,37 @@ describe('CheckoutService: a unit put back that weighs like one the putter holds
     expect(reason).toBe('pick-beside-lookalike');
   });
 
+  it('one look that names the look-alike against the tray\'s stock goes to a manager; three that agree charge it', async () => {
+    for (const looks of [1, 3]) {
+      // The camera answers `budget` looks, then has no frame.
+      let budget = Number.POSITIVE_INFINITY;
+      const lemonSeen: VisionEvidenceSource = { available: () => true, identify: async (q) => (budget-- > 0 ? camera('lemon').identify(q) : undefined) };
+      // Two colas on their tray, and (after Carol) one lemonade.
+      const r = rig({ model: lemonModel, vision: lemonSeen, stock: new Map([['t1', new Map([['cola', 2]])]]) });
+      await putBackAfterMeeting(r, false);
+      budget = looks;
+      const bob = enter(r, 'tok-bob-00000002', ['b']);
+      shop(r, 'b', 't1', 'c4', 'cola', -1);
+      // Bob's hand comes out of the shelf, holding the unit.
+      const p = tray('t1');
+      const body = r.scene.tracks.get('b')!;
+      for (const back of [0.2, 0.35, 0.45, 0.6]) {
+        body.hands = [{ x: p.x, y: p.y - back, z: p.z }];
+        r.scene.advance(100);
+      }
+      await r.service.settled();
+      const open = r.service.reviews({ state: 'open' }).filter((x) => x.changeId === 'c4');
+      if (looks === 1) {
+        expect(open).toHaveLength(1);
+        expect(open[0]).toMatchObject({ reason: 'pick-beside-lookalike', proposal: [{ sessionId: bob, sku: 'lemon', quantity: 1 }] });
+        expect(cartOf(r, bob)).toEqual([]);
+      } else {
+        expect(open).toEqual([]);
+        expect(cartOf(r, bob)).toEqual([{ sku: 'lemon', quantity: 1 }]);
+      }
+    }
+  });
+
   it("a manager's decision that the look-alike was put on the wrong tray leaves it there for the next pick, after a restart too", async () => {
     let r = rig({ model: lemonModel });
     const { carol } = await putBackAfterMeeting(r, true);
