@@ -45,6 +45,8 @@ export const shelfChangeManifest = modelManifest.extend({
   training: z
     .object({
       trainSeed: z.number().int(),
+      /** Every seed the model was trained on, over all its runs (from 1.3.0: 1.2.0 on seed 1, then fine-tuned on 3, 4, 5); trainSeed is the first export of the last run. */
+      trainSeeds: z.array(z.number().int()).optional(),
       validationSeed: z.number().int(),
       storeSkusSeen: z.array(z.string()),
       heldOutSkus: z.array(z.string()),

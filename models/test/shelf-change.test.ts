@@ -33,11 +33,11 @@ const FRAME_PAIRS = 160;
 const TARGET = 0.97;
 /**
  * What the committed model must not fall below (a regression floor) while the target is not met:
- * model 1.2.0 measures 0.844 on this render (1.1.0 0.813, 1.0.0 0.758). MODEL_CARD.md: still far
- * from the target — the SKU of a unit put on the wrong tray is the larger loss, then changes
- * missed ('none'). When a model meets the target, the floor becomes the target.
+ * model 1.3.0 measures 0.867 on this render (1.2.0 0.844, 1.1.0 0.813, 1.0.0 0.758). MODEL_CARD.md:
+ * still far from the target — the SKU of a unit put on the wrong tray is the larger loss, then
+ * changes missed ('none'). When a model meets the target, the floor becomes the target.
  */
-const FLOOR = 0.83;
+const FLOOR = 0.86;
 const MAX_HIDDEN_SHARE = 0.5;
 
 const tray = (rgb: Buffer) => ({ width: SHELF_CHANGE_CROP_PX, height: SHELF_CHANGE_CROP_PX, rgb });
@@ -48,7 +48,8 @@ describe('shelf-change model on a fresh held-out render', () => {
     const started = performance.now();
     const model = await ShelfChangeModel.load();
     const { training } = model.manifest;
-    expect([training.trainSeed, training.validationSeed]).not.toContain(TEST_SEED);
+    expect([training.trainSeed, ...(training.trainSeeds ?? []), training.validationSeed]).not.toContain(TEST_SEED);
+    expect(training.trainSeeds ?? [training.trainSeed]).not.toContain(training.validationSeed);
     expect(model.sizePx).toBe(SHELF_CHANGE_CROP_PX);
 
     const catalog = recogniserCatalog();

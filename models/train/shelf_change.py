@@ -35,7 +35,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 NAME = "shelf-change"
-VERSION = "1.2.0"
+VERSION = "1.3.0"
 KINDS = ["appeared", "disappeared", "none"]
 EMBEDDING = 64
 CHANNELS = 96
@@ -68,7 +68,7 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.normpath(os.path.join(here, "..", ".."))
-    p.add_argument("--train", default="/tmp/shelfchange/train", help="training export (shelf-change-dataset.ts --split train)")
+    p.add_argument("--train", default="/tmp/shelfchange/train", help="training export (shelf-change-dataset.ts --split train); several, comma-separated, are trained on together (each its own seed)")
     p.add_argument("--val", default="/tmp/shelfchange/val", help="validation export (--split heldout, another seed)")
     p.add_argument("--out", default=os.path.join(root, "models/shelf-change"))
     p.add_argument("--epochs", type=int, default=10)
@@ -82,7 +82,10 @@ def parse_args():
     p.add_argument("--eval-every", type=int, default=2, help="measure the validation export every N epochs (and after the last); never used to pick anything")
     p.add_argument("--limit", type=int, default=0, help="use only this many training pairs (smoke runs)")
     p.add_argument("--init", default="", help="continue from a checkpoint this script saved (model and CosFace weights), with a new learning-rate cycle")
-    p.add_argument("--previous-epochs", type=int, default=0, help="epochs the --init checkpoint was trained for (for the manifest and card)")
+    p.add_argument("--init-onnx", default="", help="start from the weights of a model this script exported (e.g. the committed shelf-change.onnx, when its checkpoint is gone): batch norm was folded into the convolutions on export, so each one is re-split from the convolution's output statistics on training pairs (the network computes what the ONNX does), and the CosFace weights start as each training SKU's mean embedding")
+    p.add_argument("--init-version", default="", help="the version of the --init or --init-onnx model (for the manifest and card)")
+    p.add_argument("--previous-seeds", default="", help="training seeds of the --init or --init-onnx model, comma-separated (listed in the manifest's trainSeeds, which a test must avoid)")
+    p.add_argument("--previous-epochs", type=float, default=0, help="epochs the --init checkpoint was trained for (for the manifest and card)")
     p.add_argument("--previous-minutes", type=float, default=0.0, help="minutes the --init checkpoint took (for the manifest and card)")
     return p.parse_args()
 
@@ -148,6 +151,140 @@ class ShelfChange(nn.Module):
         branch_weights = torch.softmax(logits.flatten(2), dim=2)
         branch_pooled = torch.bmm(branch_weights, branch.flatten(2).transpose(1, 2))  # n x HEADS x c
         return kind, F.normalize(self.embed(torch.cat([pooled.flatten(1), branch_pooled.flatten(1)], dim=1)), dim=1)
+
+
+def read_onnx(path):
+    """Initializers (name -> numpy array) and nodes (op, inputs) of an ONNX file, read with a minimal
+    protobuf reader (Debian's python3 has no onnx package): ModelProto.graph (7), GraphProto.node (1)
+    and .initializer (5); TensorProto dims (1), data_type (2), float_data (4), name (8), raw_data (9)."""
+
+    def varint(b, i):
+        r = shift = 0
+        while True:
+            c = b[i]
+            i += 1
+            r |= (c & 0x7F) << shift
+            shift += 7
+            if c < 0x80:
+                return r, i
+
+    def fields(b):
+        i, out = 0, []
+        while i < len(b):
+            key, i = varint(b, i)
+            number, wire = key >> 3, key & 7
+            if wire == 0:
+                value, i = varint(b, i)
+            elif wire == 1:
+                value, i = b[i : i + 8], i + 8
+            elif wire == 5:
+                value, i = b[i : i + 4], i + 4
+            elif wire == 2:
+                n, i = varint(b, i)
+                value, i = b[i : i + n], i + n
+            else:
+                raise ValueError(f"{path}: protobuf wire type {wire}")
+            out.append((number, wire, value))
+        return out
+
+    with open(path, "rb") as f:
+        graph = [v for n, _, v in fields(f.read()) if n == 7][0]
+    initializers, nodes = {}, []
+    for number, _, value in fields(graph):
+        if number == 5:
+            dims, name, raw, floats, dtype = [], "", None, [], 1
+            for n, wire, v in fields(value):
+                if n == 1 and wire == 0:
+                    dims.append(v)
+                elif n == 1:
+                    j = 0
+                    while j < len(v):
+                        d, j = varint(v, j)
+                        dims.append(d)
+                elif n == 2:
+                    dtype = v
+                elif n == 4:
+                    floats += list(np.frombuffer(v, dtype="<f4"))
+                elif n == 8:
+                    name = v.decode()
+                elif n == 9:
+                    raw = v
+            if dtype != 1:
+                continue  # only float weights are needed
+            array = np.frombuffer(raw, dtype="<f4").copy() if raw is not None else np.array(floats, dtype=np.float32)
+            initializers[name] = array.reshape(dims)
+        elif number == 1:
+            op, inputs = "", []
+            for n, _, v in fields(value):
+                if n == 1:
+                    inputs.append(v.decode())
+                elif n == 4:
+                    op = v.decode()
+            nodes.append((op, inputs))
+    return initializers, nodes
+
+
+@torch.no_grad()
+def init_from_onnx(model, head, path, pairs, skus, generator):
+    """Loads an exported model's weights. torch's ONNX export folds each batch norm into the
+    convolution before it (W' = W g / s, b' = beta - m g / s), which cannot be undone; so each
+    conv + batch norm block gets W' and a batch norm that adds b' to the statistics of W' x on
+    training pairs: running mean m, variance v, g = sqrt(v + eps), beta = b' + m. In eval mode the
+    network then computes exactly what the ONNX does; in training mode (batch statistics) nearly.
+    The CosFace weights start as each training SKU's mean embedding (changed pairs)."""
+    initializers, nodes = read_onnx(path)
+    convs = {}
+    for op, inputs in nodes:
+        if op == "Conv" and len(inputs) == 3 and inputs[1] in initializers:
+            convs.setdefault(tuple(initializers[inputs[1]].shape), []).append((initializers[inputs[1]], initializers[inputs[2]]))
+    blocks = [block for block in list(model.features) + list(model.branch)]
+    for block in blocks:
+        weight, bias = convs[tuple(block[0].weight.shape)].pop(0)
+        block[0].weight.copy_(torch.from_numpy(weight))
+        bn = block[1]
+        bn.running_mean.zero_()
+        bn.running_var.fill_(1 - bn.eps)
+        bn.weight.fill_(1)
+        bn.bias.copy_(torch.from_numpy(bias))
+    state = model.state_dict()
+    for name in ["kind.0.weight", "kind.0.bias", "kind.2.weight", "kind.2.bias", "attention.weight", "attention.bias",
+                 "branch_attention.weight", "branch_attention.bias", "difference_bias", "embed.weight", "embed.bias"]:
+        if tuple(initializers[name].shape) != tuple(state[name].shape):
+            raise SystemExit(f"{path}: {name} has shape {initializers[name].shape}, the network {tuple(state[name].shape)}")
+        state[name].copy_(torch.from_numpy(initializers[name]))
+    # The statistics of each convolution's output (before its bias) on training pairs, in eval mode.
+    sample = torch.randperm(len(pairs), generator=generator)[:1024].sort().values.numpy()
+    outputs = {}
+    hooks = [block[0].register_forward_hook(lambda m, i, o, k=k: outputs.setdefault(k, []).append(o.detach())) for k, block in enumerate(blocks)]
+    model.eval()
+    for i in range(0, len(sample), 256):
+        model(to_input(pairs[sample[i : i + 256]]))
+    for h in hooks:
+        h.remove()
+    for k, block in enumerate(blocks):
+        y = torch.cat(outputs[k]).transpose(0, 1).flatten(1)
+        mean, var = y.mean(dim=1), y.var(dim=1)
+        bn = block[1]
+        bn.running_mean.copy_(mean)
+        bn.running_var.copy_(var)
+        bn.weight.copy_((var + bn.eps).sqrt())
+        bn.bias.add_(mean)
+    # CosFace weights: the mean embedding of each SKU's changed pairs (up to 12 each).
+    changed = (skus >= 0).nonzero().flatten()
+    changed = changed[torch.randperm(len(changed), generator=generator)]
+    chosen, counts = [], {}
+    for i in changed.tolist():
+        c = int(skus[i])
+        if counts.get(c, 0) < 12:
+            counts[c] = counts.get(c, 0) + 1
+            chosen.append(i)
+    chosen = np.array(sorted(chosen))
+    _, embeddings = run_all(model, pairs[chosen])
+    sums = torch.zeros_like(head.weight)
+    sums.index_add_(0, skus[chosen], embeddings)
+    missing = sums.norm(dim=1) == 0
+    head.weight.copy_(torch.where(missing[:, None], head.weight, F.normalize(sums, dim=1)))
+    print(f"initialised from {path}: {len(blocks)} conv + batch norm blocks re-split, CosFace weights from {len(chosen)} pairs ({int(missing.sum())} SKUs without one)", flush=True)
 
 
 def one_cycle(progress, max_lr):
@@ -358,13 +495,24 @@ def main():
             print(f"torch threads: {n}", flush=True)
 
     threads()
-    pairs, rows, description = load_export(args.train)
-    leaked = [s["sku"] for s in description["skus"] if s["heldOut"]]
-    if leaked or description["split"] != "train":
-        raise SystemExit(f"{args.train} is not a training export or holds held-out SKUs: {leaked[:5]}")
+    exports = [load_export(d) for d in args.train.split(",")]
+    for d, (_, _, e) in zip(args.train.split(","), exports):
+        leaked = [s["sku"] for s in e["skus"] if s["heldOut"]]
+        if leaked or e["split"] != "train":
+            raise SystemExit(f"{d} is not a training export or holds held-out SKUs: {leaked[:5]}")
+        if e["sizePx"] != exports[0][2]["sizePx"] or sorted(s["sku"] for s in e["skus"]) != sorted(s["sku"] for s in exports[0][2]["skus"]):
+            raise SystemExit(f"{d}: another crop size or other SKUs than {args.train.split(',')[0]}")
+    train_seeds = [e["seed"] for _, _, e in exports]
+    if len(set(train_seeds)) != len(train_seeds):
+        raise SystemExit(f"two training exports of one seed: {train_seeds}")
+    pairs = np.concatenate([p for p, _, _ in exports]) if len(exports) > 1 else exports[0][0]
+    rows = [r for _, rs, _ in exports for r in rs]
+    description = dict(exports[0][2], seeds=train_seeds, framePairs=sum(e["framePairs"] for _, _, e in exports), framePairsEach=[e["framePairs"] for _, _, e in exports])
+    del exports
+    previous_seeds = [int(x) for x in args.previous_seeds.split(",") if x]
     val_pairs, val_rows, val_description = load_export(args.val)
-    if val_description["seed"] == description["seed"]:
-        raise SystemExit("the validation export must come from another seed than the training export")
+    if val_description["seed"] in train_seeds + previous_seeds:
+        raise SystemExit("the validation export must come from another seed than the training exports")
     size = description["sizePx"]
     if val_description["sizePx"] != size:
         raise SystemExit("training and validation exports have different crop sizes")
@@ -389,6 +537,8 @@ def main():
         model.load_state_dict(checkpoint["model"])
         head.load_state_dict(checkpoint["head"])
         print(f"continuing from {args.init}", flush=True)
+    if args.init_onnx:
+        init_from_onnx(model, head, args.init_onnx, train_pairs, sku_all, generator)
     parameters = list(model.parameters()) + list(head.parameters())
     optimiser = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=5e-4)
     steps = args.epochs * math.ceil(len(keep) / args.batch)
@@ -401,6 +551,12 @@ def main():
         return (time.time() - training_started) / budget if budget else step / steps
 
     history = []
+    if args.init or args.init_onnx:
+        # Where the run starts (measured only, as every validation figure).
+        result = evaluate(model, val_pairs, val_rows, val_description)
+        g = result["groups"]
+        history.append({"epoch": 0, "kindLoss": None, "skuLoss": None, "accuracy": rate(g["all"]), "kind": rate(g["kindOnly"]), "heldOutSku": rate(g["heldOutSku"])})
+        print(f"epoch 0: validation accuracy {history[0]['accuracy']:.3f} (kind {history[0]['kind']:.3f}, never-seen SKUs {history[0]['heldOutSku']:.3f}) ({time.time() - started:.0f} s)", flush=True)
     step, done = 0, False
     for epoch in range(10_000 if budget else args.epochs):
         if done:
@@ -464,7 +620,7 @@ def main():
         opset_version=13,
         do_constant_folding=True,
     )
-    torch.save({"model": model.state_dict(), "head": head.state_dict(), "classes": classes}, os.path.join(os.path.dirname(os.path.abspath(args.train)), "shelf-change-checkpoint.pt"))
+    torch.save({"model": model.state_dict(), "head": head.state_dict(), "classes": classes}, os.path.join(os.path.dirname(os.path.abspath(args.train.split(",")[0])), "shelf-change-checkpoint.pt"))
 
     result = evaluate(model, val_pairs, val_rows, val_description)
     g = result["groups"]
@@ -500,11 +656,12 @@ def main():
         + " to each SKU's gallery embedding (the L2-normalised mean of the embeddings of its catalogue pairs, played forwards and backwards)",
         "training": {
             "script": "models/train/shelf_change.py",
-            "trainSeed": description["seed"],
+            "trainSeed": train_seeds[0],
+            "trainSeeds": previous_seeds + [x for x in train_seeds if x not in previous_seeds],
             "validationSeed": val_description["seed"],
-            "epochs": history[-1]["epoch"] + args.previous_epochs,
+            "epochs": round(history[-1]["epoch"] + args.previous_epochs, 2),
             "minutes": round(minutes + args.previous_minutes, 1),
-            "runs": ([{"epochs": args.previous_epochs, "minutes": args.previous_minutes, "maxLr": "see card"}] if args.init else []) + [{"epochs": history[-1]["epoch"], "minutes": round(minutes, 1), "maxLr": args.lr} | ({"budgetMinutes": args.minutes} if args.minutes else {})],
+            "runs": ([{"epochs": args.previous_epochs, "minutes": args.previous_minutes, "maxLr": "see card"} | ({"version": args.init_version} if args.init_version else {})] if args.init or args.init_onnx else []) + [{"epochs": history[-1]["epoch"], "minutes": round(minutes, 1), "maxLr": args.lr} | ({"budgetMinutes": args.minutes} if args.minutes else {})],
             "pairs": len(keep),
             "leftOutHidden": hidden,
             "kindWeight": KIND_WEIGHT,
@@ -540,7 +697,7 @@ def main():
         f.write("\n")
     # Everything the card is written from, so it can be written again (--rewrite-card) without retraining.
     record = {"manifest": manifest, "description": description, "valDescription": val_description, "result": result, "history": history, "args": vars(args)}
-    with open(os.path.join(os.path.dirname(os.path.abspath(args.train)), "shelf-change-record.json"), "w") as f:
+    with open(os.path.join(os.path.dirname(os.path.abspath(args.train.split(",")[0])), "shelf-change-record.json"), "w") as f:
         json.dump(record, f)
     with open(os.path.join(args.out, "MODEL_CARD.md"), "w") as f:
         f.write(model_card(manifest, description, val_description, result, history, args))
@@ -599,14 +756,14 @@ def model_card(manifest, description, val_description, result, history, args):
     mix = description["eventMix"]
     confusions = "\n".join(f"| {a} | {b} | {n} |" for a, b, n in result["confusions"][:12]) or "| – | – | – |"
     curve = "\n".join(
-        f"| {h['epoch']} | {h['kindLoss']:.3f} | {h['skuLoss']:.3f} | {h['accuracy']:.3f} | {h['kind']:.3f} | {h['heldOutSku']:.3f} |" if "accuracy" in h else f"| {h['epoch']} | {h['kindLoss']:.3f} | {h['skuLoss']:.3f} | | | |"
+        f"| {h['epoch']} | {'–' if h['kindLoss'] is None else format(h['kindLoss'], '.3f')} | {'–' if h['skuLoss'] is None else format(h['skuLoss'], '.3f')} | {h['accuracy']:.3f} | {h['kind']:.3f} | {h['heldOutSku']:.3f} |" if "accuracy" in h else f"| {h['epoch']} | {h['kindLoss']:.3f} | {h['skuLoss']:.3f} | | | |"
         for h in history
     )
     runs_note = ""
     if len(t["runs"]) > 1:
         first, second = t["runs"]
-        runs_note = (f" Trained in two runs: {first['epochs']} epochs ({first['minutes']} min, one-cycle to 3e-3), then"
-                     f" {second['epochs']} more from that checkpoint with a new one-cycle to {second['maxLr']} ({second['minutes']} min); the curve below is the second run's.")
+        runs_note = (f" Trained in two runs: {first['epochs']} epochs ({first['minutes']} min, one-cycle to 3e-3{', model ' + first['version'] if first.get('version') else ''}), then"
+                     f" {second['epochs']} more from that {'model (its ONNX: `--init-onnx`)' if getattr(args, 'init_onnx', '') else 'checkpoint'} with a new one-cycle to {second['maxLr']} ({second['minutes']} min); the curve below is the second run's (epoch 0: where it started).")
     rows = "\n".join(f"| {label} | {g[key][1]} | {rate(g[key]):.3f} |" for key, label in [
         ("all", "**all events**"),
         ("none", "nothing changed on the tray"),
@@ -625,7 +782,7 @@ def model_card(manifest, description, val_description, result, history, args):
     budget_note = f"{t['epochs']} epochs, "
     if getattr(args, "minutes", 0):
         budget_note = (f"a wall-clock budget of {args.minutes:g} min (`--minutes`: the schedule follows the share of the budget spent;"
-                       f" {t['epochs']} epochs fitted in it), ")
+                       f" {t['runs'][-1]['epochs']} epochs{' of ' + str(t['pairs']) + ' pairs' if len(t['runs']) > 1 else ''} fitted in it), ")
     both_ways_note = ""
     if manifest.get("inference", {}).get("playedBothWays"):
         both_ways_note = ("Each pair is classified forwards and played backwards, combined (manifest `inference`, "
@@ -661,7 +818,7 @@ All synthetic, from the simulated shelf cameras (`simulators/src/vision/shelf-ch
   {len(t['heldOutSkus'])} are held out for good (never rendered into training data — not on a shelf, not in a
   hand, not as a foreign unit): {', '.join(t['heldOutSkus'])}. Training adds {t['trainingOnlySkus']} SKUs of invented
   brands, many in "Brand - flavour" ranges that differ only in a thin stripe and a word.
-- **Events** (training seed {t['trainSeed']}: {description['framePairs']} frame pairs; validation seed {val_description['seed']}:
+- **Events** (training {'seeds ' + ', '.join(map(str, description['seeds'])) + ': ' + ' + '.join(map(str, description['framePairsEach'])) if len(description.get('seeds', [])) > 1 else 'seed ' + str(t['trainSeed']) + ': ' + str(description['framePairs'])} frame pairs; validation seed {val_description['seed']}:
   {val_description['framePairs']} frame pairs): a random bay (3 shelves × 3 single-facing trays, stock drawn from empty
   to full, {int(0.12 * 100)} % of trays already holding a foreign unit) seen before and after; on every tray of the bay
   independently: nothing ({mix['none']}), a unit of its product taken ({mix['takeOwn']}), one put back ({mix['putBackOwn']}), a unit of
@@ -703,7 +860,7 @@ attention-pooled ones ({HEADS} maps over the {size // 8} × {size // 8} cells) �
 Loss: {manifest['training'].get('kindWeight', 1.0)} × cross-entropy on the kind + w × CosFace (scale {SCALE}, margin {MARGIN}) over the {t['classes']} training SKUs
 on pairs where something changed; w is 1 while the kind settles and rises linearly to {SKU_WEIGHT_END} between {SKU_WEIGHT_RAMP[0]:.0%} and {SKU_WEIGHT_RAMP[1]:.0%}
 of the run. AdamW (weight decay 5e-4), one-cycle learning rate to {args.lr},
-batch {args.batch}, {budget_note}one run from scratch, on one CPU thread (sharing a 2-core machine with other jobs): {t['minutes']} min.{runs_note} The last step is exported; no
+batch {args.batch}, {budget_note}{'one run from scratch' if len(t['runs']) < 2 else 'the second run'}, on one CPU thread (sharing a 2-core machine with other jobs): {t['runs'][-1]['minutes']} min.{runs_note} The last step is exported; no
 checkpoint is picked on validation data.
 
 | epoch | kind loss | SKU loss | validation accuracy | kind | never-seen SKUs |
