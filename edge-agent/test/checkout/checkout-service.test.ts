@@ -59,6 +59,16 @@ function shop(r: CheckoutRig, trackId: string, trayId: string, id: string, sku: 
   return w;
 }
 
+/** The track's hand comes out of the tray's shelf, one tracker frame (0.1 s) at each distance (m) in front of it. */
+function handOut(r: CheckoutRig, trackId: string, trayId: string, backs: number[]): void {
+  const p = tray(trayId);
+  const body = r.scene.tracks.get(trackId)!;
+  for (const back of backs) {
+    body.hands = [{ x: p.x, y: p.y - back, z: p.z }];
+    r.scene.advance(100);
+  }
+}
+
 /**
  * Alice (track a) and Carol (track c) meet in the aisle, 2 m from the shelf, for 0.7 s: with
  * `handOver` their hands are together (Alice hands Carol a unit), else each hangs by its own body.
@@ -387,12 +397,7 @@ describe('CheckoutService: a unit put back that weighs like one the putter holds
       const bob = enter(r, 'tok-bob-00000002', ['b']);
       shop(r, 'b', 't1', 'c4', 'cola', -1);
       // Bob's hand comes out of the shelf, holding the unit.
-      const p = tray('t1');
-      const body = r.scene.tracks.get('b')!;
-      for (const back of [0.2, 0.35, 0.45, 0.6]) {
-        body.hands = [{ x: p.x, y: p.y - back, z: p.z }];
-        r.scene.advance(100);
-      }
+      handOut(r, 'b', 't1', [0.2, 0.35, 0.45, 0.6]);
       await r.service.settled();
       const open = r.service.reviews({ state: 'open' }).filter((x) => x.changeId === 'c4');
       if (looks === 1) {
@@ -465,10 +470,7 @@ describe('CheckoutService: a unit put back that weighs like one the putter holds
       expect(asked).toEqual([]);
       expect(cartOf(r, alice)).toEqual([]);
       if (handComesOut) {
-        for (const back of [0.2, 0.35, 0.45]) {
-          body.hands = [{ x: p.x, y: p.y - back, z: p.z }];
-          r.scene.advance(100);
-        }
+        handOut(r, 'a', 't1', [0.2, 0.35, 0.45]);
         await r.service.settled();
         expect(asked).toHaveLength(3);
         expect(Math.min(...asked)).toBeGreaterThan(settledAt + 1_000);
