@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { SerialPortStream, type OpenOptions } from '@serialport/stream';
+import { systemSerialBinding } from '../serial-binding.ts';
 import { MockLinePort, mockSerialBinding, type MockSerialPort } from '../serial-mock-line.ts';
 
 /**
@@ -15,13 +16,12 @@ type SerialBindingPort = Awaited<ReturnType<SerialBinding['open']>>;
 export { mockSerialBinding, type MockSerialBinding } from '../serial-mock-line.ts';
 
 /**
- * The real binding (`@serialport/bindings-cpp`, auto-detected for this OS), loaded on first use
- * so that importing the drivers does not load native code. Never call its `list()`: on Linux it
- * needs udevadm; drivers take explicit paths.
+ * The real binding (`@serialport/bindings-cpp`, auto-detected for this OS, with a hung-up line
+ * seen as down: serial-binding.ts), loaded on first use so that importing the drivers does not
+ * load native code. Never call its `list()`: on Linux it needs udevadm; drivers take explicit paths.
  */
-export async function defaultSerialBinding(): Promise<SerialBinding> {
-  const { SerialPort } = await import('serialport');
-  return SerialPort.binding;
+export function defaultSerialBinding(): Promise<SerialBinding> {
+  return systemSerialBinding();
 }
 
 export interface SerialPortOptions {

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { SerialPortStream, type OpenOptions } from '@serialport/stream';
 import { z } from 'zod';
 import { DriverError, driverErrors, type DriverErrorCode } from '../errors.ts';
+import { systemSerialBinding } from '../serial-binding.ts';
 import { healthPayload, type HealthPayload, type WeightPayload } from '../payloads.ts';
 import { deviceIdPattern } from '../topics.ts';
 import { defaultChannelCalibration, sampleToWeightPayload, type ChannelCalibration } from './calibration.ts';
@@ -125,15 +126,8 @@ interface PendingCommand {
 /** A serialport binding: `@serialport/bindings-cpp` for real ports, `@serialport/binding-mock` in tests. */
 export type ShelfSerialBinding = OpenOptions['binding'];
 
-/**
- * The native binding (`@serialport/bindings-cpp` auto-detected for this OS, as `serialport`
- * uses it), loaded on the first open without an injected binding so that importing the drivers
- * loads no native code. Its `list()` is never called: it needs udevadm, and ports are named.
- */
-export async function systemSerialBinding(): Promise<ShelfSerialBinding> {
-  const { SerialPort } = await import('serialport');
-  return SerialPort.binding;
-}
+/** The native binding, with hang-ups seen as the line going down (see serial-binding.ts). */
+export { systemSerialBinding };
 
 /**
  * A load-cell shelf controller on a serial port, speaking the frame of docs/shelf-controller.md.
