@@ -21,6 +21,12 @@ const REACHED_SCORE = 0.5;
 /** Two hands this close in one tracker frame touch (a hand-over); a hand this close to a tray point is at the shelf. Tracker σ is 5 cm per axis. */
 const HAND_OFF_REACH_M = 0.25;
 const HAND_AT_TRAY_M = 0.25;
+/**
+ * …and the two persons stand at least this far apart: hands meet across that gap only when both
+ * reach out (a hand-over). Persons standing shoulder to shoulder have their hands this close
+ * without reaching at all.
+ */
+const HAND_OFF_APART_M = 0.4;
 /** A hand-over can begin this long before the giver's pick settled on the load cells. */
 const HAND_OFF_LOOKBACK_MS = 1_500;
 /** Attribution confidence of a change to a person the tracker lost beside the tray while it changed: seen again beside it, or not (yet). */
@@ -957,7 +963,11 @@ export class CheckoutService {
     return first !== undefined && first.frames >= 2 && (second?.frames ?? 0) * 3 <= first.frames ? [first.holder] : [];
   }
 
-  /** Tracker frames in [from, before) in which a hand of session `a` was within HAND_OFF_REACH_M of one of session `b`'s, both away from the shelves. */
+  /**
+   * Tracker frames in [from, before) in which a hand of session `a` was within HAND_OFF_REACH_M of
+   * one of session `b`'s, both away from the shelves, with the two persons HAND_OFF_APART_M apart
+   * or more (both reaching out).
+   */
   #handOverFrames(a: string, b: string, from: number, before: number): number {
     const trays = [...this.#trays.values()];
     const awayFromShelves = (h: Point3) => trays.every((t) => Math.hypot(h.x - t.x, h.y - t.y, h.z - t.z) > HAND_AT_TRAY_M);
@@ -970,7 +980,7 @@ export class CheckoutService {
           if (sp.at >= before) break;
           while (j < q.samples.length && q.samples[j]!.at < sp.at) j++;
           const sq = q.samples[j];
-          if (sq === undefined || sq.at !== sp.at) continue;
+          if (sq === undefined || sq.at !== sp.at || Math.hypot(sp.x - sq.x, sp.y - sq.y) < HAND_OFF_APART_M) continue;
           if (sp.hands.some((hp) => sq.hands.some((hq) => Math.hypot(hp.x - hq.x, hp.y - hq.y, hp.z - hq.z) <= HAND_OFF_REACH_M && awayFromShelves(hp) && awayFromShelves(hq)))) n++;
         }
       }
