@@ -231,7 +231,8 @@ describe('evaluateCheckout', () => {
     expect(r.review.rate).toBe(0.25);
     expect(r.review.unreviewedErrorRate).toBe(0.3333); // w3 wrong among w1, w3, w4
     expect(r.review.tradeOff).toEqual([
-      { threshold: 0.5, reviewRate: 0, unreviewedErrorRate: 0.5 }, // w2 (guess) and w3 wrong of 4
+      { threshold: 0, reviewRate: 0, unreviewedErrorRate: 0.5 }, // no manager: w2 (guess) and w3 wrong of 4
+      { threshold: 0.5, reviewRate: 0, unreviewedErrorRate: 0.5 }, // the same: no receipt is below 0.5
       { threshold: 0.6, reviewRate: 0.25, unreviewedErrorRate: 0.3333 }, // w3 reviewed; w2 wrong of 3
       { threshold: 0.7, reviewRate: 0.25, unreviewedErrorRate: 0.3333 },
       { threshold: 0.8, reviewRate: 0.5, unreviewedErrorRate: 0 }, // w2, w3 reviewed
