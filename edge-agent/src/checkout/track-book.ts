@@ -216,16 +216,17 @@ export class TrackBook {
     const seen = new Set<string>();
     const tracks = payload.tracks.filter((t) => !seen.has(t.id) && seen.add(t.id)); // a repeated id in one frame: the first wins
     // Known ids first, so a new id is never stitched to a person still visible in this frame.
-    const here = new Set<Person>();
+    // Who is in this frame, and where.
+    const here = new Map<Person, { x: number; y: number }>();
     for (const track of tracks) {
       const personId = this.#trackToPerson.get(track.id);
-      if (personId !== undefined) here.add(this.#persons.get(personId)!);
+      if (personId !== undefined) here.set(this.#persons.get(personId)!, { x: track.x, y: track.y });
     }
     const continuing: Array<{ person: Person; x: number; y: number; hands: Point3[]; trackId: string }> = [];
     for (const track of tracks) {
       const personId = this.#trackToPerson.get(track.id);
       const person = personId === undefined ? this.#newTrack(track.id, track.x, track.y, at, here, decisions) : this.#persons.get(personId)!;
-      here.add(person);
+      here.set(person, { x: track.x, y: track.y });
       if (person.gone) person.gone = false;
       continuing.push({ person, x: track.x, y: track.y, hands: track.hands ?? [], trackId: track.id });
     }
@@ -254,7 +255,7 @@ export class TrackBook {
   }
 
   /** A new track id: a party member at the entry, a vanished person coming back, or someone unbound. */
-  #newTrack(trackId: string, x: number, y: number, at: number, visible: ReadonlySet<Person>, decisions: TrackDecision[]): Person {
+  #newTrack(trackId: string, x: number, y: number, at: number, visible: ReadonlyMap<Person, { x: number; y: number }>, decisions: TrackDecision[]): Person {
     const here = { x, y };
     const entry = this.#entries.find((e) => e.remaining > 0 && at >= e.at - 1_000 && distance(here, e.gate) <= e.gate.radiusM);
     if (entry !== undefined) {
@@ -278,9 +279,9 @@ export class TrackBook {
     const best = near[0]?.person;
     if (best !== undefined) {
       this.#trackToPerson.set(trackId, best.id);
-      // Another visit's person vanished about as near, or came back a moment ago about as near: by position either
-      // could be this one. Both are in doubt from then on.
-      const rivals = best.sessionId === null ? [] : this.#stitchRivals(best, near, here, at);
+      // Another visit's person vanished about as near, or came back a moment ago about as near, or stands right where the
+      // new track appeared: by position either could be this one. Both are in doubt from then on.
+      const rivals = best.sessionId === null ? [] : this.#stitchRivals(best, near, here, at, visible);
       const last = best.samples.at(-1)!;
       best.stitch = { at, to: here, from: { x: last.x, y: last.y }, lostAt: best.lastAt };
       if (rivals.length > 0) this.markDoubt([best.id, ...rivals.map((r) => r.id)], Math.min(at, ...rivals.map((r) => (r.stitch !== undefined && at - r.stitch.at <= this.options.stitchMs ? r.stitch.at : at))));
@@ -298,7 +299,7 @@ export class TrackBook {
    * STITCH_DOUBT_M in summed distance): one that vanished as well, or one a new track continued
    * a moment ago — when that track and this one could have continued each other's person instead.
    */
-  #stitchRivals(best: Person, near: ReadonlyArray<{ person: Person; d: number }>, here: { x: number; y: number }, at: number): Person[] {
+  #stitchRivals(best: Person, near: ReadonlyArray<{ person: Person; d: number }>, here: { x: number; y: number }, at: number, visible: ReadonlyMap<Person, { x: number; y: number }>): Person[] {
     const o = this.options;
     const bestLast = best.samples.at(-1)!;
     const dBest = distance(here, bestLast);
@@ -312,6 +313,14 @@ export class TrackBook {
       const kept = distance(st.to, st.from) + dBest;
       const swapped = distance(st.to, bestLast) + distance(here, st.from);
       if (swapped - kept <= STITCH_DOUBT_M) out.push(a);
+    }
+    // Another visit's person stands where the new track appeared — closer than one body — while the one it continues was
+    // last seen clearly farther: the tracker may have split that person's track and handed their id on (the two walked
+    // side by side), so which of the two is which is in doubt.
+    for (const [v, where] of visible) {
+      if (v === best || out.includes(v) || v.sessionId === null || v.sessionId === best.sessionId) continue;
+      const dv = distance(here, where);
+      if (dv < ONE_BODY_M && dBest - dv >= ONE_BODY_M) out.push(v);
     }
     return out;
   }
@@ -459,6 +468,12 @@ export class TrackBook {
 
 /** A new track is a doubtful continuation when another visit's vanished person was at most this much farther from it than the one it continues. */
 const STITCH_DOUBT_M = 1;
+/**
+ * Two persons' centres closer than this overlap (a body is about 0.4 m across): a new track that
+ * close to a visible person of another visit, and this much closer to them than to the person it
+ * continues, may be that person's track split in two.
+ */
+const ONE_BODY_M = 0.3;
 /** Samples before a possible swap that predict a person's motion (0.6 s at 10 fps). */
 const PREDICT_SAMPLES = 6;
 /** A person seen this recently before the window is moving as before; seen longer ago (a dropout), they are only where they were last seen. */

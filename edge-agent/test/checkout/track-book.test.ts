@@ -191,6 +191,41 @@ describe('TrackBook: doubtful stitches', () => {
     expect(s.decisions).toMatchObject([{ kind: 'stitched', sessionId: 's1' }]);
     expect(s.book.persons().map((p) => p.doubt)).toEqual([undefined, undefined]);
   });
+
+  /** a (s1) stands at (2, 2) in view; b (s2) vanished 0.7 m from there a second ago. */
+  function besideOneInView() {
+    const s = bookScene();
+    s.book.expectEntry('s1', 'gate-in', T0, 1);
+    s.book.expectEntry('s2', 'gate-in', T0, 1);
+    s.scene.put('a', -0.4, 0).put('b', 0.4, 0).frame();
+    s.scene.walk({ a: { x: 2, y: 2 }, b: { x: 2.7, y: 2 } });
+    s.scene.advance(500);
+    s.scene.drop('b').advance(1_000);
+    s.decisions.length = 0;
+    const [pa, pb] = [s.book.personsOf('s1')[0]!, s.book.personsOf('s2')[0]!];
+    return { ...s, pa, pb };
+  }
+
+  it('a new track where another visit\'s person stands in view (closer than one body), well away from where the vanished one was, puts both in doubt', () => {
+    const { book, decisions, scene, pa, pb } = besideOneInView();
+    scene.put('n1', 2.15, 2.1).frame(); // 0.18 m from a (in view), 0.57 m from b's last sighting
+    const at = scene.t;
+    expect(decisions).toEqual([{ kind: 'stitched', personId: pb.id, sessionId: 's2', trackId: 'n1', at, doubtWith: [pa.id] }]);
+    expect(book.person(pa.id)!.doubt).toEqual({ since: at, sessions: ['s2'] });
+    expect(book.person(pb.id)!.doubt).toEqual({ since: at, sessions: ['s1'] });
+  });
+
+  it('no doubt when the new track is where the vanished one was, even beside someone in view', () => {
+    const near = besideOneInView();
+    near.scene.put('n1', 2.45, 2).frame(); // 0.25 m from b's last sighting, 0.45 m from a: clearly b
+    expect(near.decisions).toEqual([{ kind: 'stitched', personId: near.pb.id, sessionId: 's2', trackId: 'n1', at: near.scene.t }]);
+    expect(near.book.persons().map((p) => p.doubt)).toEqual([undefined, undefined]);
+
+    const between = besideOneInView();
+    between.scene.put('n1', 2.25, 2).frame(); // 0.25 m from a, 0.45 m from b's last sighting: not clearly nearer a
+    expect(between.decisions).toEqual([{ kind: 'stitched', personId: between.pb.id, sessionId: 's2', trackId: 'n1', at: between.scene.t }]);
+    expect(between.book.persons().map((p) => p.doubt)).toEqual([undefined, undefined]);
+  });
 });
 
 describe('TrackBook: identity swaps', () => {
