@@ -275,7 +275,12 @@ describe('CheckoutService: people the tracker lost or may have mixed up', () => 
     expect(new Set(r.service.reviews()[0]!.sessionIds)).toEqual(new Set([a, b]));
   });
 
-  it('of several visits holding what is put back, the one seen handing it over is the giver; people who stood side by side a moment are not', () => {
+  /**
+   * Alice and Bob each take a cola; Bob and Carol come close in the aisle (`bobBesideCarol`); then
+   * Alice, 0.6 m from Carol, hands her a cola (both reach, hands together 0.7 s) and Carol puts a
+   * cola back. Alice is the giver: the cola leaves her cart, Bob keeps his, nothing is reviewed.
+   */
+  function handOverAfterBobBesideCarol(bobBesideCarol: (r: CheckoutRig) => void) {
     const r = rig();
     const a = enter(r, 'tok-alice-000001', ['a']);
     r.scene.walk({ a: { x: 1, y: 2 } });
@@ -284,11 +289,7 @@ describe('CheckoutService: people the tracker lost or may have mixed up', () => 
     const c = enter(r, 'tok-carol-000003', ['c']);
     shop(r, 'a', 't1', 'c1', 'cola', -1);
     shop(r, 'b', 't1', 'c2', 'cola', -1);
-    // Carol passes Bob: their hands come within reach for one frame.
-    r.scene.walk({ c: { x: 2.2, y: 3 }, b: { x: 2.5, y: 3 } });
-    r.scene.put('b', 2.5, 3, [{ x: 2.35, y: 3, z: 0.9 }]).put('c', 2.2, 3, [{ x: 2.35, y: 3, z: 0.9 }]).advance(100);
-    r.scene.put('b', 2.5, 3).put('c', 2.2, 3).advance(100);
-    // Alice hands Carol a cola: hands together for 0.7 s.
+    bobBesideCarol(r);
     r.scene.walk({ a: { x: 2.2, y: 2.4 } });
     r.scene.put('a', 2.2, 2.4, [{ x: 2.2, y: 2.7, z: 1 }]).put('c', 2.2, 3, [{ x: 2.2, y: 2.7, z: 1 }]).advance(700);
     r.scene.put('a', 2.2, 2.4).put('c', 2.2, 3).advance(100);
@@ -298,31 +299,24 @@ describe('CheckoutService: people the tracker lost or may have mixed up', () => 
     expect(cartOf(r, c)).toEqual([]);
     expect(r.service.session(a).lines.at(-1)).toMatchObject({ changeId: 'c3', reason: 'put-back-handed-over', quantity: -1 });
     expect(r.service.reviews()).toEqual([]);
+  }
+
+  it('of several visits holding what is put back, the one seen handing it over is the giver; people who stood side by side a moment are not', () => {
+    handOverAfterBobBesideCarol((r) => {
+      // Carol passes Bob: their hands come within reach for one frame.
+      r.scene.walk({ c: { x: 2.2, y: 3 }, b: { x: 2.5, y: 3 } });
+      r.scene.put('b', 2.5, 3, [{ x: 2.35, y: 3, z: 0.9 }]).put('c', 2.2, 3, [{ x: 2.35, y: 3, z: 0.9 }]).advance(100);
+      r.scene.put('b', 2.5, 3).put('c', 2.2, 3).advance(100);
+    });
   });
 
   it('hands together between persons shoulder to shoulder are not a hand-over, however long: only hands that meet across a gap are', () => {
-    const r = rig();
-    const a = enter(r, 'tok-alice-000001', ['a']);
-    r.scene.walk({ a: { x: 1, y: 2 } });
-    const b = enter(r, 'tok-bob-00000002', ['b']);
-    r.scene.walk({ b: { x: 1, y: 3 } });
-    const c = enter(r, 'tok-carol-000003', ['c']);
-    shop(r, 'a', 't1', 'c1', 'cola', -1);
-    shop(r, 'b', 't1', 'c2', 'cola', -1);
-    // Bob and Carol stand 0.25 m apart in the aisle for a second; their hanging hands are 0.15 m apart.
-    r.scene.walk({ c: { x: 2.2, y: 3 }, b: { x: 2.45, y: 3 } });
-    r.scene.put('b', 2.45, 3, [{ x: 2.4, y: 3.1, z: 0.8 }]).put('c', 2.2, 3, [{ x: 2.25, y: 3.1, z: 0.8 }]).advance(1_000);
-    r.scene.put('b', 2.45, 3).put('c', 2.2, 3).advance(100);
-    // Alice, 0.6 m away, hands Carol a cola: both reach, hands together for 0.7 s.
-    r.scene.walk({ a: { x: 2.2, y: 2.4 } });
-    r.scene.put('a', 2.2, 2.4, [{ x: 2.2, y: 2.7, z: 1 }]).put('c', 2.2, 3, [{ x: 2.2, y: 2.7, z: 1 }]).advance(700);
-    r.scene.put('a', 2.2, 2.4).put('c', 2.2, 3).advance(100);
-    shop(r, 'c', 't1', 'c3', 'cola', 1);
-    expect(cartOf(r, a)).toEqual([]);
-    expect(cartOf(r, b)).toEqual([{ sku: 'cola', quantity: 1 }]);
-    expect(cartOf(r, c)).toEqual([]);
-    expect(r.service.session(a).lines.at(-1)).toMatchObject({ changeId: 'c3', reason: 'put-back-handed-over', quantity: -1 });
-    expect(r.service.reviews()).toEqual([]);
+    handOverAfterBobBesideCarol((r) => {
+      // Bob and Carol stand 0.25 m apart in the aisle for a second; their hanging hands are 0.15 m apart.
+      r.scene.walk({ c: { x: 2.2, y: 3 }, b: { x: 2.45, y: 3 } });
+      r.scene.put('b', 2.45, 3, [{ x: 2.4, y: 3.1, z: 0.8 }]).put('c', 2.2, 3, [{ x: 2.25, y: 3.1, z: 0.8 }]).advance(1_000);
+      r.scene.put('b', 2.45, 3).put('c', 2.2, 3).advance(100);
+    });
   });
 });
 
