@@ -1,6 +1,5 @@
-import { createRequire } from 'node:module';
-import { SerialPortStream, type OpenOptions } from '@serialport/stream';
-import { systemSerialBinding } from '../serial-binding.ts';
+import { SerialPortStream } from '@serialport/stream';
+import { systemSerialBinding, type SerialBinding } from '../serial-binding.ts';
 import { MockLinePort, mockSerialBinding, type MockSerialPort } from '../serial-mock-line.ts';
 
 /**
@@ -9,32 +8,22 @@ import { MockLinePort, mockSerialBinding, type MockSerialPort } from '../serial-
  * such as a pty, or a binding-mock port).
  */
 
-/** A serialport binding: `@serialport/bindings-cpp` (real ports) or `@serialport/binding-mock`. */
-export type SerialBinding = OpenOptions['binding'];
+export type { SerialBinding } from '../serial-binding.ts';
 type SerialBindingPort = Awaited<ReturnType<SerialBinding['open']>>;
 
 export { mockSerialBinding, type MockSerialBinding } from '../serial-mock-line.ts';
-
-/**
- * The real binding (`@serialport/bindings-cpp`, auto-detected for this OS, with a hung-up line
- * seen as down: serial-binding.ts), loaded on first use so that importing the drivers does not
- * load native code. Never call its `list()`: on Linux it needs udevadm; drivers take explicit paths.
- */
-export function defaultSerialBinding(): Promise<SerialBinding> {
-  return systemSerialBinding();
-}
 
 export interface SerialPortOptions {
   path: string;
   /** Default 115200 (M100 modules ship at 115200 8N1). */
   baudRate?: number;
-  /** Default: defaultSerialBinding(). */
+  /** Default: systemSerialBinding() (bindings-cpp, a hung-up line seen as down: serial-binding.ts). */
   binding?: SerialBinding;
 }
 
 /** Opens a port and resolves once it is open; rejects with the binding's error. */
 export async function openSerialPort(options: SerialPortOptions): Promise<SerialPortStream> {
-  const binding = options.binding ?? (await defaultSerialBinding());
+  const binding = options.binding ?? (await systemSerialBinding());
   const port = new SerialPortStream({ binding, path: options.path, baudRate: options.baudRate ?? 115_200, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(error) : resolve())));
   return port;

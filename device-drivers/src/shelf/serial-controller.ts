@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { SerialPortStream, type OpenOptions } from '@serialport/stream';
+import { SerialPortStream } from '@serialport/stream';
 import { z } from 'zod';
 import { DriverError, driverErrors, type DriverErrorCode } from '../errors.ts';
-import { systemSerialBinding } from '../serial-binding.ts';
+import { systemSerialBinding, type SerialBinding } from '../serial-binding.ts';
 import { healthPayload, type HealthPayload, type WeightPayload } from '../payloads.ts';
 import { deviceIdPattern } from '../topics.ts';
 import { defaultChannelCalibration, sampleToWeightPayload, type ChannelCalibration } from './calibration.ts';
@@ -124,7 +124,7 @@ interface PendingCommand {
 }
 
 /** A serialport binding: `@serialport/bindings-cpp` for real ports, `@serialport/binding-mock` in tests. */
-export type ShelfSerialBinding = OpenOptions['binding'];
+export type ShelfSerialBinding = SerialBinding;
 
 /** The native binding, with hang-ups seen as the line going down (see serial-binding.ts). */
 export { systemSerialBinding };
