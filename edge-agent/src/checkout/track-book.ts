@@ -11,7 +11,9 @@ import type { Gate, TracksPayload } from '@storeedge/device-drivers';
  * - **dropout**: a new track appearing where a bound person vanished a moment ago (within
  *   `stitchMs`, and no farther than a walk at `maxSpeedMps` allows) continues that person;
  * - **identity swap**: when two persons are close and their tracks' positions fit the other
- *   person's motion much better than their own, the track ids are mapped back;
+ *   person's motion much better than their own, the track ids are mapped back — also when one
+ *   of the tracks vanished a frame after the swap, and when the tracker swapped as a track
+ *   appeared (the new id given to the person beside it);
  * - **exit**: a person who vanishes within the exit lane's radius has left.
  * Driven only by the frames' device timestamps, so it runs the same in simulated time.
  */
@@ -106,6 +108,10 @@ export class TrackBook {
   #gates: Gate[];
   readonly #persons = new Map<string, Person>();
   readonly #trackToPerson = new Map<string, string>();
+  /** The track each person was last seen under. */
+  readonly #trackOf = new Map<string, string>();
+  /** When each track id of the last `stitchMs` first appeared, oldest first. */
+  readonly #trackFirstAt = new Map<string, number>();
   readonly #entries: PendingEntry[] = [];
   #nextPerson = 1;
   #now = 0;
@@ -213,6 +219,10 @@ export class TrackBook {
     for (const person of this.#persons.values()) if (Number.isNaN(person.lastAt)) person.lastAt = at;
     const decisions: TrackDecision[] = [];
     this.#dropExpiredEntries(at);
+    for (const [trackId, firstAt] of this.#trackFirstAt) {
+      if (at - firstAt <= this.options.stitchMs) break;
+      this.#trackFirstAt.delete(trackId);
+    }
     const seen = new Set<string>();
     const tracks = payload.tracks.filter((t) => !seen.has(t.id) && seen.add(t.id)); // a repeated id in one frame: the first wins
     // Known ids first, so a new id is never stitched to a person still visible in this frame.
@@ -225,12 +235,16 @@ export class TrackBook {
     const continuing: Array<{ person: Person; x: number; y: number; hands: Point3[]; trackId: string }> = [];
     for (const track of tracks) {
       const personId = this.#trackToPerson.get(track.id);
+      if (personId === undefined) this.#trackFirstAt.set(track.id, at);
       const person = personId === undefined ? this.#newTrack(track.id, track.x, track.y, at, here, decisions) : this.#persons.get(personId)!;
       here.set(person, { x: track.x, y: track.y });
       if (person.gone) person.gone = false;
       continuing.push({ person, x: track.x, y: track.y, hands: track.hands ?? [], trackId: track.id });
     }
-    for (const c of continuing) this.#record(c.person, { at, x: c.x, y: c.y, hands: c.hands });
+    for (const c of continuing) {
+      this.#record(c.person, { at, x: c.x, y: c.y, hands: c.hands });
+      this.#trackOf.set(c.person.id, c.trackId);
+    }
     this.#repairSwaps(continuing, at, decisions);
     for (const person of this.#persons.values()) {
       if (person.gone || at - person.lastAt < this.options.goneMs) continue;
@@ -338,7 +352,10 @@ export class TrackBook {
    * by `swapMarginM` than the tracker's, each pair it exchanges was at least `swapMinSeparationM`
    * apart where just seen (the mean of the last two sightings before the window: a velocity
    * extrapolated there overshoots when people stop), and no later split of the window joins them
-   * better (else the swap is inside the window and is judged when the window starts there).
+   * better (else the swap is inside the window and is judged when the window starts there —
+   * judged on the persons the swap moves only, so another swap nearby a frame later does not
+   * hide this one). A track that vanished inside the window (a dropout just after the swap, or
+   * out through the exit lane) is judged on the frames it had.
    * The samples the window recorded under the swapped ids move to their persons too, so a shelf
    * change read after the repair (about a second after the hand left the tray) sees each
    * person's own hands. Persons closer than that cannot be told apart by position at all
@@ -362,18 +379,73 @@ export class TrackBook {
       if (last === undefined || since - last.at > o.stitchMs) continue;
       candidates.push({ person, trackId, before, tail, ...this.#joint(before, tail) });
     }
+    // A track that vanished inside the window (a dropout, or out through the exit lane) after a few frames of it: the swap
+    // may have come just before, and the person it leaves behind must not keep the other's id.
+    const inFrame = new Set(continuing.map((c) => c.person));
+    for (const person of this.#persons.values()) {
+      const trackId = this.#trackOf.get(person.id);
+      if (inFrame.has(person) || person.exitedAt !== null || trackId === undefined) continue;
+      const samples = person.samples;
+      const k = samples.findIndex((s) => s.at >= since);
+      if (k < 0) continue;
+      const tail = samples.slice(k);
+      if (tail.length < MIN_VANISHED_FRAMES || tail.length >= times.length || tail.some((s, i) => s.at !== times[i])) continue;
+      const before = samples.slice(Math.max(0, k - PREDICT_SAMPLES), k);
+      const last = before.at(-1);
+      if (last === undefined || since - last.at > o.stitchMs) continue;
+      candidates.push({ person, trackId, before, tail, ...this.#joint(before, tail) });
+    }
     // Only ids that strayed from their own person's path can have been swapped: the rest keep theirs.
     const strayed = candidates.filter((c) => distance(c.from, c.to) >= o.swapMinSeparationM / 2);
+    const repaired = new Set<Person>();
     for (const near of closeGroups(strayed, o.swapCheckM)) {
       const found = this.#bestSwap(near);
       if (found === undefined || found.gain < o.swapMarginM) continue;
       // The swap is at the window's first frame, not inside it: split anywhere later, the paths join less well.
       let later = false;
+      const moved = found.group.filter((_, i) => found.perm[i] !== i);
       for (let k = 1; k <= times.length - MIN_WINDOW_FRAMES && !later; k++) {
-        const split = near.map((c) => ({ ...c, ...this.#joint([...c.before, ...c.tail.slice(0, k)].slice(-PREDICT_SAMPLES), c.tail.slice(k)) }));
+        if (moved.some((c) => c.tail.length - k < MIN_VANISHED_FRAMES)) break;
+        const split = moved.map((c) => ({ ...c, ...this.#joint([...c.before, ...c.tail.slice(0, k)].slice(-PREDICT_SAMPLES), c.tail.slice(k)) }));
         later = (this.#bestSwap(split)?.gain ?? 0) > found.gain;
       }
-      if (!later) this.#applySwap(found.group, found.perm, since, at, decisions);
+      if (!later) {
+        this.#applySwap(found.group, found.perm, since, at, decisions);
+        for (const c of moved) repaired.add(c.person);
+      }
+    }
+    this.#repairSwapsAtAppearance(continuing, candidates, since, at, times.length, repaired, decisions);
+  }
+
+  /**
+   * A swap as a track appears (research/checkout.md §5.4: a swap needs two persons close): the
+   * tracker handed the new id to someone already in view, right beside whom the newcomer (back
+   * from a dropout, or just in) appeared, and that person's id to the newcomer. Seen as a new
+   * track that starts where a person in view was heading — closer than one body — while that
+   * person's own track jumps away in the same frame. The newcomer's own path says nothing (it
+   * was lost, or has none), so this is judged on the person in view alone: the new track must
+   * join their path better by `FRESH_SWAP_MARGIN_M` than their own track does.
+   */
+  #repairSwapsAtAppearance(continuing: ReadonlyArray<{ person: Person; trackId: string }>, candidates: readonly SwapCandidate[], since: number, at: number, frames: number, repaired: Set<Person>, decisions: TrackDecision[]): void {
+    const o = this.options;
+    for (const fresh of continuing) {
+      if (this.#trackFirstAt.get(fresh.trackId) !== since || repaired.has(fresh.person)) continue;
+      const samples = fresh.person.samples;
+      const tail = samples.slice(samples.length - frames);
+      if (tail.length !== frames || tail[0]!.at !== since) continue;
+      const to = lineAt(tail, since, o.maxSpeedMps);
+      let best: { other: SwapCandidate; gain: number } | undefined;
+      for (const other of candidates) {
+        if (other.person === fresh.person || repaired.has(other.person) || other.tail.length !== frames || since - other.before.at(-1)!.at > RECENT_MS) continue;
+        const near = distance(other.from, to);
+        const gain = distance(other.from, other.to) - near;
+        if (near < ONE_BODY_M && gain >= FRESH_SWAP_MARGIN_M && (best === undefined || gain > best.gain)) best = { other, gain };
+      }
+      if (best === undefined) continue;
+      const before = samples.slice(Math.max(0, samples.length - frames - PREDICT_SAMPLES), samples.length - frames);
+      const newcomer: SwapCandidate = { person: fresh.person, trackId: fresh.trackId, before, tail, from: to, to };
+      this.#applySwap([best.other, newcomer], [1, 0], since, at, decisions);
+      repaired.add(best.other.person).add(fresh.person);
     }
   }
 
@@ -411,10 +483,12 @@ export class TrackBook {
 
   /** Person i takes the window's samples (and the track) of person perm[i]; recorded as pairwise swaps. */
   #applySwap(group: readonly SwapCandidate[], perm: readonly number[], since: number, at: number, decisions: TrackDecision[]): void {
-    const frames = group[0]!.tail.length;
     group.forEach((c, i) => {
-      c.person.samples.splice(c.person.samples.length - frames, frames, ...group[perm[i]!]!.tail);
-      this.#trackToPerson.set(group[perm[i]!]!.trackId, c.person.id);
+      const takes = group[perm[i]!]!;
+      c.person.samples.splice(c.person.samples.length - c.tail.length, c.tail.length, ...takes.tail);
+      c.person.lastAt = takes.tail.at(-1)!.at;
+      this.#trackToPerson.set(takes.trackId, c.person.id);
+      this.#trackOf.set(c.person.id, takes.trackId);
     });
     // Decomposed into swaps of two: `track[k]` is the track person k holds as the tracks change hands.
     const track = group.map((c) => c.trackId);
@@ -460,6 +534,7 @@ export class TrackBook {
       // Forget persons long gone (their bindings are in the ledger).
       if (person.gone && at - person.lastAt > this.options.historyMs) {
         this.#persons.delete(id);
+        this.#trackOf.delete(id);
         for (const [trackId, personId] of this.#trackToPerson) if (personId === id) this.#trackToPerson.delete(trackId);
       }
     }
@@ -480,6 +555,10 @@ const PREDICT_SAMPLES = 6;
 const RECENT_MS = 300;
 /** A track's path after a split is a line through at least this many frames. */
 const MIN_WINDOW_FRAMES = 3;
+/** A track that vanished inside the window is judged on this many frames of it at least. */
+const MIN_VANISHED_FRAMES = 1;
+/** A new track beside someone in view takes their place when it joins their path better by this much than their own track. */
+const FRESH_SWAP_MARGIN_M = 0.1;
 
 interface SwapCandidate {
   person: Person;
@@ -527,10 +606,10 @@ function mean(xs: readonly number[]): number {
 /**
  * Candidates that could have swapped ids — one person's path and another's track (or the two
  * persons' paths) within `checkM` of each other at the window's start — as groups of two to five
- * (a larger crowd: its five closest).
+ * (a larger crowd: the five whose ids strayed most — a swapped pair strays by their distance
+ * apart, noise by a few centimetres).
  */
 function closeGroups(candidates: readonly SwapCandidate[], checkM: number): SwapCandidate[][] {
-  const where = candidates.map((c) => c.from);
   const group = candidates.map((_, i) => i);
   const root = (i: number): number => (group[i] === i ? i : (group[i] = root(group[i]!)));
   for (let i = 0; i < candidates.length; i++) {
@@ -545,9 +624,9 @@ function closeGroups(candidates: readonly SwapCandidate[], checkM: number): Swap
     .filter((members) => members.length >= 2)
     .map((members) => {
       if (members.length <= MAX_SWAP_GROUP) return members.map((i) => candidates[i]!);
-      const centre = { x: mean(members.map((i) => where[i]!.x)), y: mean(members.map((i) => where[i]!.y)) };
+      const strayed = (i: number) => distance(candidates[i]!.from, candidates[i]!.to);
       return members
-        .sort((a, b) => distance(where[a]!, centre) - distance(where[b]!, centre))
+        .sort((a, b) => strayed(b) - strayed(a))
         .slice(0, MAX_SWAP_GROUP)
         .map((i) => candidates[i]!);
     });
