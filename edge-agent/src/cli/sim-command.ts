@@ -16,9 +16,12 @@ import {
   type LabelsOutcome,
   type ScenarioFile,
   type StaffActions,
+  type TrackIdentityReport,
 } from '@storeedge/simulators';
 import { labelEventTypes, labelStream, type LabelDesired } from '../labels/ledger-events.ts';
 import { SimulatedPaymentService } from '../checkout/payment.ts';
+import { checkoutSettingsSchema } from '../checkout/settings.ts';
+import { TrackBook } from '../checkout/track-book.ts';
 import { StoreAgent } from '../agent.ts';
 import { loadConfig } from '../config/load.ts';
 import { errors } from '../errors.ts';
@@ -27,7 +30,7 @@ import type { ShelfChange } from '../events.ts';
 import { parseCommandArgs } from './main.ts';
 import { SimHqLink, type SyncScenarioReport } from './sim-hq-link.ts';
 
-const help = 'storeedge sim --scenario FILE [--seed N] [--report FILE] [--no-vision]';
+const help = 'storeedge sim --scenario FILE [--seed N] [--report FILE] [--no-vision | --tracks-only]';
 const storeId = 'sim-store';
 /** Simulated device time starts here, so reports are the same on every run of a seed. */
 const epochMs = Date.UTC(2026, 0, 5, 8, 0, 0);
@@ -70,7 +73,7 @@ export interface ScenarioReport {
 export async function runSimCommand(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(
     args,
-    { scenario: { type: 'string' }, seed: { type: 'string' }, report: { type: 'string' }, 'no-vision': { type: 'boolean', default: false } },
+    { scenario: { type: 'string' }, seed: { type: 'string' }, report: { type: 'string' }, 'no-vision': { type: 'boolean', default: false }, 'tracks-only': { type: 'boolean', default: false } },
     help,
   );
   if (!values.scenario) throw errors.EDGE_ERR_CLI_USAGE(`--scenario FILE is required\nusage: ${help}`);
@@ -80,12 +83,44 @@ export async function runSimCommand(args: string[]): Promise<number> {
     if (!Number.isInteger(seed)) throw errors.EDGE_ERR_CLI_USAGE(`--seed must be a whole number\nusage: ${help}`);
     scenario = { ...scenario, seed };
   }
+  if (values['tracks-only']) return runTracksOnly(scenario, values.report);
   const report = await runScenario(scenario, { progress: (line) => process.stderr.write(`${line}\n`), vision: !values['no-vision'] });
   const json = `${JSON.stringify(report, null, 2)}\n`;
   if (values.report) writeFileSync(values.report, json);
   process.stdout.write(formatScenarioReport(report));
   if (values.report) process.stdout.write(`report: ${values.report}\n`);
   return 0;
+}
+
+/**
+ * `storeedge sim --tracks-only`: the checkout scenario's tracker frames and entry scans straight
+ * into the agent's person book (TrackBook, default settings) — no agent, no MQTT, seconds for the
+ * crowded store — and how well it kept who is who (docs/checkout.md "Identity in a crowd").
+ */
+function runTracksOnly(scenario: ScenarioFile, reportPath: string | undefined): number {
+  if (!scenario.checkout) throw errors.EDGE_ERR_CLI_USAGE(`--tracks-only needs a scenario with a checkout section\nusage: ${help}`);
+  const run = new CheckoutScenarioRun(scenario, { epochMs, vision: false });
+  const book = new TrackBook(scenario.store.gates, checkoutSettingsSchema.parse({}).tracks);
+  const identity = run.evaluateTrackIdentity(book);
+  if (reportPath) writeFileSync(reportPath, `${JSON.stringify({ scenario: scenario.scenario, seed: scenario.seed, identity }, null, 2)}\n`);
+  process.stdout.write(formatTrackIdentity(scenario, identity));
+  if (reportPath) process.stdout.write(`report: ${reportPath}\n`);
+  return 0;
+}
+
+export function formatTrackIdentity(scenario: ScenarioFile, r: TrackIdentityReport): string {
+  const pct = (n: number, of: number) => `${of === 0 ? '0.00' : ((100 * n) / of).toFixed(2)} %`;
+  const { tracker: t, swaps: w, stitches: st, samples: sa, actions: a, persons: p } = r;
+  return [
+    `scenario ${scenario.scenario} · seed ${scenario.seed} · tracks only`,
+    `tracker        ${t.tracks} track ids  ${t.dropouts} dropouts  ${t.encounters} close encounters  ${t.swaps} id swaps`,
+    `swaps          ${w.tracker} (${w.fresh} as a track appeared, ${w.acrossVisits} across visits)  repaired right ${w.right}  false ${w.false}  missed ${w.missed} (${w.missedAcrossVisits} across visits)`,
+    `stitches       right ${st.right + st.rightInDoubt} (${st.rightInDoubt} in doubt)  wrong ${st.wrong + st.wrongInDoubt} (${st.wrongInDoubt} in doubt)`,
+    `samples        ${sa.total}  on another visit ${pct(sa.wrongVisit, sa.total)} (in doubt ${pct(sa.wrongVisitInDoubt, sa.total)})`,
+    `actions        ${a.total}  actor on another visit ${a.wrongVisit} (${a.wrongVisit - a.wrongVisitInDoubt} not in doubt)`,
+    `persons        ${p.total}  ever on another visit ${p.everWrong}`,
+    '',
+  ].join('\n');
 }
 
 /** What a caller may add to a scenario run (the dashboard bench: a user, and a browser watching while it runs). */

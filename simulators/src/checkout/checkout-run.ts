@@ -9,6 +9,7 @@ import { CheckoutCameras, RENDER_AHEAD } from './cameras.ts';
 import type { CheckoutActivity } from './checkout-options.ts';
 import { CheckoutScript } from './checkout-script.ts';
 import { evaluateCheckout, type CheckoutOutcome, type CheckoutReport } from './evaluation.ts';
+import { evaluateTrackIdentity, type IdentityBook, type TrackIdentityReport } from './track-identity.ts';
 import { TrackerModel } from './tracker-model.ts';
 
 /** A review answer counts hands on the tray this long before the change started and after it settled. */
@@ -143,7 +144,7 @@ export class CheckoutScenarioRun {
       noise,
       random: root.fork('load-cells'),
     });
-    const tracker = new TrackerModel(this.#script.persons, this.#options.tracker, root.fork('checkout').fork('tracker'));
+    const tracker = this.#newTracker();
     this.#tracker = tracker;
     const trackerId = this.#options.tracker.deviceId;
     const sampleMs = 1_000 / noise.sampleRateHz;
@@ -260,6 +261,24 @@ export class CheckoutScenarioRun {
    * − for a put-back or a unit put on this tray by mistake. Only for resolving review items;
    * nothing else of the truth leaves this object before `evaluate`.
    */
+  /** The overhead tracker over the scenario's persons (the same frames on every call). */
+  #newTracker(): TrackerModel {
+    return new TrackerModel(this.#script.persons, this.#options.tracker, new Rng(this.#scenario.seed).fork('checkout').fork('tracker'));
+  }
+
+  /**
+   * The tracker's part alone against a person book (`storeedge sim --tracks-only`): its frames
+   * and the entry scans go to `book` in device-time order, no agent and no MQTT; the truth stays
+   * here and scores the book's persons after the fact.
+   */
+  evaluateTrackIdentity(book: IdentityBook): TrackIdentityReport {
+    const truth = this.#script.truth();
+    return evaluateTrackIdentity(
+      { tracker: this.#newTracker(), frameMs: 1_000 / this.#options.tracker.fps, endMs: this.#script.end, epochMs: this.#epochMs, scans: this.#script.scans, visits: truth.visits, actions: truth.actions },
+      book,
+    );
+  }
+
   /** The simulated tracker's own counts (dropouts, encounters, swaps): what the noise did, not what happened in the store. */
   trackerStats(): TrackerModel['stats'] | null {
     return this.#tracker?.stats ?? null;

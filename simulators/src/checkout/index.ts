@@ -5,6 +5,7 @@ export { FloorPlan, STAND_OFF_M, type Point, type Point3, type TraySite } from '
 export { PersonMotion, type Reach } from './motion.ts';
 export * from './checkout-script.ts';
 export * from './tracker-model.ts';
+export * from './track-identity.ts';
 export * from './checkout-run.ts';
 export * from './suite.ts';
 export { CheckoutCameras, catalogImages, CAMERA_TRIGGER_M, CAMERA_ROLL_MS, type CatalogImages, type ScheduledFrame } from './cameras.ts';

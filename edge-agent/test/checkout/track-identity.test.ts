@@ -1,0 +1,32 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { CheckoutScenarioRun, loadScenarioFile } from '@storeedge/simulators';
+import { TrackBook } from '../../src/checkout/track-book.ts';
+import { formatTrackIdentity } from '../../src/cli/sim-command.ts';
+
+const scenarioPath = fileURLToPath(new URL('../../../simulators/scenarios/checkout-four-within-1m.json', import.meta.url));
+
+/** `storeedge sim --tracks-only`: the tracker's frames straight into a person book, scored against the truth. */
+describe('track identity (sim --tracks-only)', () => {
+  const scenario = { ...loadScenarioFile(scenarioPath), seed: 2 };
+  const run = () => new CheckoutScenarioRun(scenario, { epochMs: Date.UTC(2026, 0, 5, 8), vision: false });
+
+  it('scores the agent\'s book: every tracker swap of four shoppers within a metre repaired, nobody on another visit', () => {
+    const r = run().evaluateTrackIdentity(new TrackBook(scenario.store.gates));
+    expect(r.tracker.swaps).toBeGreaterThan(10);
+    expect(r.swaps.tracker).toBe(r.tracker.swaps);
+    expect(r.swaps).toMatchObject({ right: r.swaps.tracker, false: 0, missed: 0 });
+    expect(r.samples.total).toBeGreaterThan(10_000);
+    expect(r.samples.wrongVisit).toBe(0);
+    expect(r.actions.wrongVisit).toBe(0);
+    expect(formatTrackIdentity(scenario, r)).toContain(`repaired right ${r.swaps.tracker}  false 0  missed 0`);
+  });
+
+  it('shows what a book that never repairs a swap gets wrong (the figures can fail)', () => {
+    const r = run().evaluateTrackIdentity(new TrackBook(scenario.store.gates, { swapMarginM: Number.POSITIVE_INFINITY }));
+    expect(r.swaps).toMatchObject({ repairs: 0, right: 0, missed: r.swaps.tracker });
+    expect(r.samples.wrongVisit / r.samples.total).toBeGreaterThan(0.05);
+    expect(r.actions.wrongVisit).toBeGreaterThan(0);
+    expect(r.persons.everWrong).toBeGreaterThan(0);
+  });
+});
