@@ -468,7 +468,13 @@ export class TrackBook {
     const group = near.filter((c) => distance(c.from, c.to) >= this.options.swapMinSeparationM / 2);
     if (group.length < 2) return undefined;
     // cost[i][j]: the gap at the split between person i's path before it and person j's track after it.
-    const cost = group.map((a) => group.map((b) => distance(a.from, b.to)));
+    // Back from a dropout, a person was last seen a while ago and may have walked on since: their gaps count only beyond
+    // that walk (else a stale last sighting "joins" someone else's track better than their own).
+    const slack = group.map((a) => {
+      const gapMs = a.tail[0]!.at - a.before.at(-1)!.at;
+      return gapMs <= RECENT_MS ? 0 : (gapMs / 1_000) * STALE_WALK_MPS;
+    });
+    const cost = group.map((a, i) => group.map((b) => Math.max(0, distance(a.from, b.to) - slack[i]!)));
     const kept = group.reduce((sum, _, i) => sum + cost[i]![i]!, 0);
     let best: { group: SwapCandidate[]; perm: number[]; gain: number } | undefined;
     for (const perm of permutations(group.length)) {
@@ -555,6 +561,8 @@ const PREDICT_SAMPLES = 6;
 const RECENT_MS = 300;
 /** A track's path after a split is a line through at least this many frames. */
 const MIN_WINDOW_FRAMES = 3;
+/** Someone back from a dropout may have walked on at up to this speed since last seen (the simulated shoppers walk 0.8–1.3 m/s). */
+const STALE_WALK_MPS = 1.3;
 /** A track that vanished inside the window is judged on this many frames of it at least. */
 const MIN_VANISHED_FRAMES = 1;
 /** A new track beside someone in view takes their place when it joins their path better by this much than their own track. */

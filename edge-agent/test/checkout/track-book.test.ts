@@ -469,6 +469,50 @@ describe('TrackBook: identity swaps', () => {
     expect(kept).toBe(trials);
   });
 
+  it('does not swap a shopper back from a dropout, who walked on meanwhile, with one who stopped near where they were lost', () => {
+    // Recorded in checkout-crowded-short seed 5 (its tracker frames, mm): a walks on and is lost for 1.1 s; b, walking
+    // behind, stops 0.4 m from a's last sighting; a comes back 1 m further on (a2). From a's stale last sighting b's
+    // track looked the better continuation of a, and the two were "repaired" into each other's visits. A person back
+    // from a dropout may have walked on: their gaps count only beyond a walk of the time they were lost.
+    const frames: Array<[number, Array<[string, number, number]>]> = [
+      [0, [['a', 2.622, 5.444], ['b', 2.236, 4.92]]],
+      [100, [['a', 2.415, 5.48], ['b', 2.128, 4.993]]],
+      [200, [['a', 2.392, 5.563], ['b', 2.13, 5.105]]],
+      [300, [['a', 2.549, 5.725], ['b', 2.298, 5.279]]],
+      [400, [['a', 2.473, 5.783], ['b', 2.236, 5.318]]],
+      [500, [['a', 2.442, 5.868], ['b', 2.335, 5.451]]],
+      [600, [['a', 2.44, 5.961], ['b', 2.367, 5.468]]],
+      [700, [['a', 2.436, 6.026], ['b', 2.3, 5.656]]],
+      [800, [['a', 2.506, 6.11], ['b', 2.378, 5.751]]],
+      [900, [['a', 2.506, 6.283], ['b', 2.388, 5.789]]],
+      [1000, [['b', 2.538, 5.956]]],
+      [1100, [['b', 2.507, 5.966]]],
+      [1200, [['b', 2.54, 6.034]]],
+      [1300, [['b', 2.637, 6.242]]],
+      [1400, [['b', 2.576, 6.329]]],
+      [1500, [['b', 2.532, 6.417]]],
+      [1600, [['b', 2.707, 6.672]]],
+      [1700, [['b', 2.704, 6.702]]],
+      [1800, [['b', 2.699, 6.673]]],
+      [1900, [['b', 2.626, 6.724]]],
+      [2000, [['a2', 3.198, 7.106], ['b', 2.567, 6.771]]],
+      [2100, [['a2', 3.101, 7.185], ['b', 2.768, 6.62]]],
+      [2200, [['a2', 3.235, 7.307], ['b', 2.679, 6.663]]],
+      [2300, [['a2', 3.262, 7.536], ['b', 2.619, 6.584]]],
+      [2400, [['a2', 3.35, 7.479], ['b', 2.673, 6.696]]],
+      [2500, [['a2', 3.428, 7.584], ['b', 2.619, 6.673]]],
+      [2600, [['a2', 3.527, 7.618], ['b', 2.711, 6.657]]],
+      [2700, [['a2', 3.565, 7.686], ['b', 2.694, 6.624]]],
+      [2800, [['a2', 3.643, 7.791], ['b', 2.699, 6.62]]],
+    ];
+    const book = new TrackBook(gates);
+    book.restore('a', 'p-1', 's1', T0);
+    book.restore('b', 'p-2', 's2', T0);
+    const decisions: TrackDecision[] = [];
+    for (const [t, tracks] of frames) decisions.push(...book.ingest(tracksPayload(T0 + t, tracks.map(([id, x, y]) => ({ id, x, y }))))!);
+    expect(decisions).toEqual([{ kind: 'stitched', personId: 'p-1', sessionId: 's1', trackId: 'a2', at: T0 + 2_000 }]);
+  });
+
   it('is not tipped by one noisy frame, nor by shoppers standing 0.45 m apart for a minute (σ 5 cm)', () => {
     // Two stand side by side for 60 s; at one frame the tracker misplaces both by 0.4 m towards each other (an outlier,
     // not a swap). One frame alone looks like a swap; the frames after it do not.
