@@ -383,11 +383,13 @@ export class TrackBook {
     // may have come just before, and the person it leaves behind must not keep the other's id.
     const inFrame = new Set(continuing.map((c) => c.person));
     for (const person of this.#persons.values()) {
+      // Seen in the window but not in this frame (most persons are either in view or long gone: cheap to skip).
+      if (person.lastAt < since || inFrame.has(person) || person.exitedAt !== null) continue;
       const trackId = this.#trackOf.get(person.id);
-      if (inFrame.has(person) || person.exitedAt !== null || trackId === undefined) continue;
+      if (trackId === undefined) continue;
       const samples = person.samples;
-      const k = samples.findIndex((s) => s.at >= since);
-      if (k < 0) continue;
+      let k = samples.length;
+      while (k > 0 && samples[k - 1]!.at >= since) k--;
       const tail = samples.slice(k);
       if (tail.length < MIN_VANISHED_FRAMES || tail.length >= times.length || tail.some((s, i) => s.at !== times[i])) continue;
       const before = samples.slice(Math.max(0, k - PREDICT_SAMPLES), k);
