@@ -823,7 +823,7 @@ export class CheckoutService {
 
   #onTrackDecision(d: TrackDecision): void {
     if (d.kind === 'entered' || d.kind === 'stitched') {
-      this.#append<PersonBound>(types.personBound, `person:${d.trackId}:${d.personId}`, { personId: d.personId, trackId: d.trackId, sessionId: d.sessionId, how: d.kind, at: d.at, ...(d.kind === 'stitched' && d.doubtWith ? { doubtWith: d.doubtWith } : {}) });
+      this.#append<PersonBound>(types.personBound, `person:${d.trackId}:${d.personId}`, { personId: d.personId, trackId: d.trackId, sessionId: d.sessionId, how: d.kind, at: d.at, ...(d.kind === 'stitched' && d.doubtWith ? { doubtWith: d.doubtWith, doubtSince: d.doubtSince ?? d.at } : {}) });
     } else if (d.kind === 'swapped') {
       this.#append<PersonBound>(types.personBound, `person:${d.trackIds[0]}:${d.personIds[1]}:${d.at}`, { personId: d.personIds[1], trackId: d.trackIds[0], sessionId: this.#book.person(d.personIds[1])?.sessionId ?? null, how: 'swapped', at: d.at });
       this.#append<PersonBound>(types.personBound, `person:${d.trackIds[1]}:${d.personIds[0]}:${d.at}`, { personId: d.personIds[0], trackId: d.trackIds[1], sessionId: this.#book.person(d.personIds[0])?.sessionId ?? null, how: 'swapped', at: d.at });
@@ -1165,7 +1165,7 @@ export class CheckoutService {
         const p = event.payload as PersonBound;
         if (this.#replaying) {
           this.#book.restore(p.trackId, p.personId, p.sessionId, p.at);
-          if (p.doubtWith) this.#book.markDoubt([p.personId, ...p.doubtWith], p.at);
+          if (p.doubtWith) this.#book.markDoubt([p.personId, ...p.doubtWith], p.doubtSince ?? p.at);
           if (p.how === 'entered' && p.sessionId !== null) this.#book.consumeEntry(p.sessionId);
         }
         const session = p.sessionId === null ? undefined : this.#sessions.get(p.sessionId);

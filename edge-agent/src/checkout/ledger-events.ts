@@ -34,8 +34,10 @@ export interface PersonBound {
   sessionId: string | null;
   how: 'entered' | 'stitched' | 'swapped';
   at: number;
-  /** A doubtful stitch: other visits' persons that had vanished about as near (all of them may be mixed up from `at` on). */
+  /** A doubtful stitch: other visits' persons that had vanished about as near (all of them may be mixed up from `doubtSince` on). */
   doubtWith?: string[];
+  /** When the doubt begins (at or before `at`); events written before it was recorded have none: `at`. */
+  doubtSince?: number;
 }
 
 /** A person of a visit left through the exit lane. */

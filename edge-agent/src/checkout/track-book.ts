@@ -89,8 +89,11 @@ export const defaultTrackBookOptions: TrackBookOptions = {
 /** What the book decided while reading a frame (the checkout records these). */
 export type TrackDecision =
   | { kind: 'entered'; personId: string; sessionId: string; trackId: string; at: number }
-  /** `doubtWith`: other visits' persons who had vanished about as near (the stitch may have picked the wrong one). */
-  | { kind: 'stitched'; personId: string; sessionId: string | null; trackId: string; at: number; doubtWith?: string[] }
+  /**
+   * `doubtWith`: other visits' persons who had vanished about as near (the stitch may have picked the wrong one);
+   * `doubtSince`: from when they may be mixed up (at or before `at`: a rival's own stitch a moment earlier).
+   */
+  | { kind: 'stitched'; personId: string; sessionId: string | null; trackId: string; at: number; doubtWith?: string[]; doubtSince?: number }
   /** From the frame at `since` on, the track that fed `personIds[0]` was `personIds[1]` and the other way round (decided at `at`). */
   | { kind: 'swapped'; trackIds: [string, string]; personIds: [string, string]; since: number; at: number }
   | { kind: 'exited'; personId: string; sessionId: string | null; at: number }
@@ -298,8 +301,9 @@ export class TrackBook {
       const rivals = best.sessionId === null ? [] : this.#stitchRivals(best, near, here, at, visible);
       const last = best.samples.at(-1)!;
       best.stitch = { at, to: here, from: { x: last.x, y: last.y }, lostAt: best.lastAt };
-      if (rivals.length > 0) this.markDoubt([best.id, ...rivals.map((r) => r.id)], Math.min(at, ...rivals.map((r) => (r.stitch !== undefined && at - r.stitch.at <= this.options.stitchMs ? r.stitch.at : at))));
-      decisions.push({ kind: 'stitched', personId: best.id, sessionId: best.sessionId, trackId, at, ...(rivals.length > 0 ? { doubtWith: rivals.map((r) => r.id) } : {}) });
+      const doubtSince = Math.min(at, ...rivals.map((r) => (r.stitch !== undefined && at - r.stitch.at <= this.options.stitchMs ? r.stitch.at : at)));
+      if (rivals.length > 0) this.markDoubt([best.id, ...rivals.map((r) => r.id)], doubtSince);
+      decisions.push({ kind: 'stitched', personId: best.id, sessionId: best.sessionId, trackId, at, ...(rivals.length > 0 ? { doubtWith: rivals.map((r) => r.id), doubtSince } : {}) });
       return best;
     }
     const person = this.#create(null, at);

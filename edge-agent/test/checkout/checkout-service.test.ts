@@ -899,6 +899,25 @@ describe('CheckoutService: exit, receipt, payment', () => {
 });
 
 describe('CheckoutService: restart (ledger replay)', () => {
+  it("records when a doubtful stitch's doubt began (a rival's own stitch a moment earlier), so a restart keeps it from then", () => {
+    const r = rig();
+    enter(r, 'tok-alice-000001', ['a']);
+    enter(r, 'tok-bob-00000002', ['b']);
+    r.scene.walk({ a: { x: 2, y: 2 }, b: { x: 3.4, y: 2 } });
+    r.scene.advance(500);
+    // Both lost together; b back where b stood, then a 2.6 m on: either may have walked on (track-book.test.ts).
+    r.scene.drop('a').drop('b').advance(1_000);
+    r.scene.put('n1', 3.45, 2).frame();
+    const first = r.scene.t;
+    r.scene.advance(300);
+    r.scene.put('n2', 4.6, 2).frame();
+    const bound = eventsOf(r, 'checkout.person.bound').map((e) => e.payload as { trackId: string; at: number; doubtWith?: string[]; doubtSince?: number });
+    const n2 = bound.find((p) => p.trackId === 'n2')!;
+    expect(n2.doubtWith).toHaveLength(1);
+    expect(n2.at).toBe(r.scene.t);
+    expect(n2.doubtSince).toBe(first);
+  });
+
   it('rebuilds sessions, lines, reviews and receipts from the ledger; issues and charges nothing twice', async () => {
     let r = rig();
     // Alice shops and leaves: receipt, paid.

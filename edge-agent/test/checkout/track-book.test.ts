@@ -152,7 +152,7 @@ describe('TrackBook: doubtful stitches', () => {
     const { book, decisions, scene, pa, pb } = lostTogether();
     scene.put('n1', 2.1, 2.1).frame(); // 0.14 m from a's last sighting, 0.42 m from b's
     const at = scene.t;
-    expect(decisions).toEqual([{ kind: 'stitched', personId: pa.id, sessionId: 's1', trackId: 'n1', at, doubtWith: [pb.id] }]);
+    expect(decisions).toEqual([{ kind: 'stitched', personId: pa.id, sessionId: 's1', trackId: 'n1', at, doubtWith: [pb.id], doubtSince: at }]);
     expect(book.person(pa.id)!.doubt).toEqual({ since: at, sessions: ['s2'] });
     expect(book.person(pb.id)!.doubt).toEqual({ since: at, sessions: ['s1'] });
   });
@@ -167,7 +167,7 @@ describe('TrackBook: doubtful stitches', () => {
     // …then a, 2.6 m on: a walked past b (2.65 m in all) or b walked on and a is the one who stood (2.65 m too).
     scene.advance(300);
     scene.put('n2', 4.6, 2).frame();
-    expect(decisions.at(-1)).toEqual({ kind: 'stitched', personId: pa.id, sessionId: 's1', trackId: 'n2', at: scene.t, doubtWith: [pb.id] });
+    expect(decisions.at(-1)).toEqual({ kind: 'stitched', personId: pa.id, sessionId: 's1', trackId: 'n2', at: scene.t, doubtWith: [pb.id], doubtSince: first });
     expect(book.person(pa.id)!.doubt).toEqual({ since: first, sessions: ['s2'] });
     expect(book.person(pb.id)!.doubt).toEqual({ since: first, sessions: ['s1'] });
   });
@@ -210,7 +210,7 @@ describe('TrackBook: doubtful stitches', () => {
     const { book, decisions, scene, pa, pb } = besideOneInView();
     scene.put('n1', 2.15, 2.1).frame(); // 0.18 m from a (in view), 0.57 m from b's last sighting
     const at = scene.t;
-    expect(decisions).toEqual([{ kind: 'stitched', personId: pb.id, sessionId: 's2', trackId: 'n1', at, doubtWith: [pa.id] }]);
+    expect(decisions).toEqual([{ kind: 'stitched', personId: pb.id, sessionId: 's2', trackId: 'n1', at, doubtWith: [pa.id], doubtSince: at }]);
     expect(book.person(pa.id)!.doubt).toEqual({ since: at, sessions: ['s2'] });
     expect(book.person(pb.id)!.doubt).toEqual({ since: at, sessions: ['s1'] });
   });
