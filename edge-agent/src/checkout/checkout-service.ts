@@ -7,7 +7,7 @@ import type { Ledger, LedgerEvent } from '../ledger/index.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { candidatesAt, unseenAt, type Candidate } from './attribution.ts';
-import { checkoutEventTypes as types, type CartChanged, type ChangeDecided, type ChangeDeferred, type PersonBound, type ReceiptCorrected, type ReceiptIssued, type ReviewOpened, type ReviewResolved, type SessionExited, type SessionOpened, type PaymentResult, type CartLineProposal, type PersonExited, type RefundResult } from './ledger-events.ts';
+import { checkoutEventTypes as types, type CartChanged, type ChangeDecided, type ChangeDeferred, type PersonBound, type PersonDoubted, type ReceiptCorrected, type ReceiptIssued, type ReviewOpened, type ReviewResolved, type SessionExited, type SessionOpened, type PaymentResult, type CartLineProposal, type PersonExited, type RefundResult } from './ledger-events.ts';
 import type { PaymentService } from './payment.ts';
 import type { PriceBook } from '../pricing/price-book.ts';
 import { priceCart, type PriceBookItem, type Promotion } from './pricing.ts';
@@ -827,6 +827,8 @@ export class CheckoutService {
     } else if (d.kind === 'swapped') {
       this.#append<PersonBound>(types.personBound, `person:${d.trackIds[0]}:${d.personIds[1]}:${d.at}`, { personId: d.personIds[1], trackId: d.trackIds[0], sessionId: this.#book.person(d.personIds[1])?.sessionId ?? null, how: 'swapped', at: d.at });
       this.#append<PersonBound>(types.personBound, `person:${d.trackIds[1]}:${d.personIds[0]}:${d.at}`, { personId: d.personIds[0], trackId: d.trackIds[1], sessionId: this.#book.person(d.personIds[0])?.sessionId ?? null, how: 'swapped', at: d.at });
+    } else if (d.kind === 'doubted') {
+      this.#append<PersonDoubted>(types.personDoubted, `person-doubt:${d.personIds.join(':')}:${d.since}`, { personIds: d.personIds, since: d.since, at: d.at });
     } else if (d.kind === 'exited' && d.sessionId !== null) {
       const session = this.#sessions.get(d.sessionId);
       if (session === undefined || session.state !== 'open') return;
@@ -1159,6 +1161,11 @@ export class CheckoutService {
         this.#byToken.set(tokenKey(p.token), session.id);
         this.#book.expectEntry(session.id, p.gate, p.at, p.party);
         this.#advance(p.at);
+        break;
+      }
+      case types.personDoubted: {
+        const p = event.payload as PersonDoubted;
+        if (this.#replaying) this.#book.markDoubt(p.personIds, p.since);
         break;
       }
       case types.personBound: {

@@ -5,6 +5,7 @@ import type { PricedCart } from './pricing.ts';
 export const checkoutEventTypes = {
   sessionOpened: 'checkout.session.opened',
   personBound: 'checkout.person.bound',
+  personDoubted: 'checkout.person.doubted',
   personExited: 'checkout.person.exited',
   sessionExited: 'checkout.session.exited',
   cartChanged: 'checkout.cart.changed',
@@ -38,6 +39,13 @@ export interface PersonBound {
   doubtWith?: string[];
   /** When the doubt begins (at or before `at`); events written before it was recorded have none: `at`. */
   doubtSince?: number;
+}
+
+/** These persons (of different visits) may be mixed up from `since` on: the tracker may have swapped their ids as one's track appeared. */
+export interface PersonDoubted {
+  personIds: string[];
+  since: number;
+  at: number;
 }
 
 /** A person of a visit left through the exit lane. */

@@ -96,6 +96,8 @@ export type TrackDecision =
   | { kind: 'stitched'; personId: string; sessionId: string | null; trackId: string; at: number; doubtWith?: string[]; doubtSince?: number }
   /** From the frame at `since` on, the track that fed `personIds[0]` was `personIds[1]` and the other way round (decided at `at`). */
   | { kind: 'swapped'; trackIds: [string, string]; personIds: [string, string]; since: number; at: number }
+  /** These persons (of different visits) may be mixed up from `since` on: a swap as a track appeared that position cannot confirm. */
+  | { kind: 'doubted'; personIds: string[]; since: number; at: number }
   | { kind: 'exited'; personId: string; sessionId: string | null; at: number }
   | { kind: 'unbound'; personId: string; trackId: string; at: number };
 
@@ -229,18 +231,17 @@ export class TrackBook {
     const seen = new Set<string>();
     const tracks = payload.tracks.filter((t) => !seen.has(t.id) && seen.add(t.id)); // a repeated id in one frame: the first wins
     // Known ids first, so a new id is never stitched to a person still visible in this frame.
-    // Who is in this frame, and where.
-    const here = new Map<Person, { x: number; y: number }>();
+    const here = new Set<Person>();
     for (const track of tracks) {
       const personId = this.#trackToPerson.get(track.id);
-      if (personId !== undefined) here.set(this.#persons.get(personId)!, { x: track.x, y: track.y });
+      if (personId !== undefined) here.add(this.#persons.get(personId)!);
     }
     const continuing: Array<{ person: Person; x: number; y: number; hands: Point3[]; trackId: string }> = [];
     for (const track of tracks) {
       const personId = this.#trackToPerson.get(track.id);
       if (personId === undefined) this.#trackFirstAt.set(track.id, at);
       const person = personId === undefined ? this.#newTrack(track.id, track.x, track.y, at, here, decisions) : this.#persons.get(personId)!;
-      here.set(person, { x: track.x, y: track.y });
+      here.add(person);
       if (person.gone) person.gone = false;
       continuing.push({ person, x: track.x, y: track.y, hands: track.hands ?? [], trackId: track.id });
     }
@@ -272,7 +273,7 @@ export class TrackBook {
   }
 
   /** A new track id: a party member at the entry, a vanished person coming back, or someone unbound. */
-  #newTrack(trackId: string, x: number, y: number, at: number, visible: ReadonlyMap<Person, { x: number; y: number }>, decisions: TrackDecision[]): Person {
+  #newTrack(trackId: string, x: number, y: number, at: number, visible: ReadonlySet<Person>, decisions: TrackDecision[]): Person {
     const here = { x, y };
     const entry = this.#entries.find((e) => e.remaining > 0 && at >= e.at - 1_000 && distance(here, e.gate) <= e.gate.radiusM);
     if (entry !== undefined) {
@@ -296,9 +297,10 @@ export class TrackBook {
     const best = near[0]?.person;
     if (best !== undefined) {
       this.#trackToPerson.set(trackId, best.id);
-      // Another visit's person vanished about as near, or came back a moment ago about as near, or stands right where the
-      // new track appeared: by position either could be this one. Both are in doubt from then on.
-      const rivals = best.sessionId === null ? [] : this.#stitchRivals(best, near, here, at, visible);
+      // Another visit's person vanished about as near, or came back a moment ago about as near: by position either could
+      // be this one. Both are in doubt from then on. (A new track right beside someone in view is judged once its window
+      // has passed: #repairSwapsAtAppearance.)
+      const rivals = best.sessionId === null ? [] : this.#stitchRivals(best, near, here, at);
       const last = best.samples.at(-1)!;
       best.stitch = { at, to: here, from: { x: last.x, y: last.y }, lostAt: best.lastAt };
       const doubtSince = Math.min(at, ...rivals.map((r) => (r.stitch !== undefined && at - r.stitch.at <= this.options.stitchMs ? r.stitch.at : at)));
@@ -317,7 +319,7 @@ export class TrackBook {
    * STITCH_DOUBT_M in summed distance): one that vanished as well, or one a new track continued
    * a moment ago — when that track and this one could have continued each other's person instead.
    */
-  #stitchRivals(best: Person, near: ReadonlyArray<{ person: Person; d: number }>, here: { x: number; y: number }, at: number, visible: ReadonlyMap<Person, { x: number; y: number }>): Person[] {
+  #stitchRivals(best: Person, near: ReadonlyArray<{ person: Person; d: number }>, here: { x: number; y: number }, at: number): Person[] {
     const o = this.options;
     const bestLast = best.samples.at(-1)!;
     const dBest = distance(here, bestLast);
@@ -331,14 +333,6 @@ export class TrackBook {
       const kept = distance(st.to, st.from) + dBest;
       const swapped = distance(st.to, bestLast) + distance(here, st.from);
       if (swapped - kept <= STITCH_DOUBT_M) out.push(a);
-    }
-    // Another visit's person stands where the new track appeared — closer than one body — while the one it continues was
-    // last seen clearly farther: the tracker may have split that person's track and handed their id on (the two walked
-    // side by side), so which of the two is which is in doubt.
-    for (const [v, where] of visible) {
-      if (v === best || out.includes(v) || v.sessionId === null || v.sessionId === best.sessionId) continue;
-      const dv = distance(here, where);
-      if (dv < ONE_BODY_M && dBest - dv >= ONE_BODY_M) out.push(v);
     }
     return out;
   }
@@ -441,13 +435,28 @@ export class TrackBook {
       if (tail.length !== frames || tail[0]!.at !== since) continue;
       const to = lineAt(tail, since, o.maxSpeedMps);
       let best: { other: SwapCandidate; gain: number } | undefined;
+      const unsure: Person[] = [];
       for (const other of candidates) {
         if (other.person === fresh.person || repaired.has(other.person) || other.tail.length !== frames || since - other.before.at(-1)!.at > RECENT_MS) continue;
         const near = distance(other.from, to);
+        if (near >= ONE_BODY_M) continue;
         const gain = distance(other.from, other.to) - near;
-        if (near < ONE_BODY_M && gain >= FRESH_SWAP_MARGIN_M && (best === undefined || gain > best.gain)) best = { other, gain };
+        if (gain >= FRESH_SWAP_MARGIN_M) {
+          if (best === undefined || gain > best.gain) best = { other, gain };
+        } else if (gain >= 0 && distance(other.from, other.to) >= FRESH_DOUBT_JUMP_M && other.person.sessionId !== null && fresh.person.sessionId !== null && other.person.sessionId !== fresh.person.sessionId) {
+          unsure.push(other.person);
+        }
       }
-      if (best === undefined) continue;
+      if (best === undefined) {
+        // Their own track jumped (more than noise) and the new one joins their path at least as well, but not clearly
+        // better: which of the two is which position cannot tell, so both are in doubt from the new track's first frame.
+        if (unsure.length > 0) {
+          const personIds = [fresh.person.id, ...unsure.map((p) => p.id)];
+          this.markDoubt(personIds, since);
+          decisions.push({ kind: 'doubted', personIds, since, at });
+        }
+        continue;
+      }
       const before = samples.slice(Math.max(0, samples.length - frames - PREDICT_SAMPLES), samples.length - frames);
       const newcomer: SwapCandidate = { person: fresh.person, trackId: fresh.trackId, before, tail, from: to, to };
       this.#applySwap([best.other, newcomer], [1, 0], since, at, decisions);
@@ -557,8 +566,8 @@ export class TrackBook {
 const STITCH_DOUBT_M = 1;
 /**
  * Two persons' centres closer than this overlap (a body is about 0.4 m across): a new track that
- * close to a visible person of another visit, and this much closer to them than to the person it
- * continues, may be that person's track split in two.
+ * close to where a person in view was heading may have taken that person's id (a swap as the track
+ * appeared).
  */
 const ONE_BODY_M = 0.3;
 /** Samples before a possible swap that predict a person's motion (0.6 s at 10 fps). */
@@ -573,6 +582,8 @@ const STALE_WALK_MPS = 1.3;
 const MIN_VANISHED_FRAMES = 1;
 /** A new track beside someone in view takes their place when it joins their path better by this much than their own track. */
 const FRESH_SWAP_MARGIN_M = 0.1;
+/** …and the two are in doubt when it joins their path at least as well as their own track, which jumped by this much (σ 5 cm noise strays less). */
+const FRESH_DOUBT_JUMP_M = 0.08;
 
 interface SwapCandidate {
   person: Person;

@@ -899,6 +899,33 @@ describe('CheckoutService: exit, receipt, payment', () => {
 });
 
 describe('CheckoutService: restart (ledger replay)', () => {
+  it('a swap as a track appeared that position cannot confirm puts both visits in doubt, in the ledger: after a restart their picks still go to review', async () => {
+    let r = rig();
+    const alice = enter(r, 'tok-alice-000001', ['a']);
+    const bob = enter(r, 'tok-bob-00000002', ['b']);
+    const spot = standAt('t1');
+    r.scene.walk({ a: spot, b: { x: spot.x + 0.7, y: spot.y } });
+    r.scene.advance(500);
+    // Bob is lost for a second; a new track starts where Alice stands while hers jumps 0.09 m (the tracker may have
+    // given Alice's id to Bob, back beside her, and the new one to her).
+    r.scene.drop('b').advance(1_000);
+    r.scene.put('n1', spot.x, spot.y).put('a', spot.x + 0.09, spot.y).advance(100);
+    const since = r.scene.t;
+    r.scene.advance(500);
+    const doubted = eventsOf(r, 'checkout.person.doubted').map((e) => e.payload as { personIds: string[]; since: number });
+    expect(doubted).toHaveLength(1);
+    expect(doubted[0]!.since).toBe(since);
+    r = r.restart();
+    rigs.push(r);
+    // Alice's track reaches into the cola tray: whose hand it is, a manager decides (both visits named).
+    r.scene.advance(100);
+    r.bus.emit('shelf.change', skuChange('c1', 't1', 'cola', -1, r.scene.reach('a', 't1')));
+    await r.service.settled();
+    const [item] = r.service.reviews({ state: 'open' });
+    expect(item?.changeId).toBe('c1');
+    expect([...item!.sessionIds].sort()).toEqual([alice, bob].sort());
+  });
+
   it("records when a doubtful stitch's doubt began (a rival's own stitch a moment earlier), so a restart keeps it from then", () => {
     const r = rig();
     enter(r, 'tok-alice-000001', ['a']);
