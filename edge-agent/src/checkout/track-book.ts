@@ -582,8 +582,12 @@ const STALE_WALK_MPS = 1.3;
 const MIN_VANISHED_FRAMES = 1;
 /** A new track beside someone in view takes their place when it joins their path better by this much than their own track. */
 const FRESH_SWAP_MARGIN_M = 0.1;
-/** …and the two are in doubt when it joins their path at least as well as their own track, which jumped by this much (σ 5 cm noise strays less). */
-const FRESH_DOUBT_JUMP_M = 0.08;
+/**
+ * …and the two are in doubt when it joins their path at least as well as their own track, which
+ * jumped by this much (σ 5 cm noise strays less; at 0.08 m four-within-1m seed 2 had three
+ * visits reviewed for nothing).
+ */
+const FRESH_DOUBT_JUMP_M = 0.1;
 
 interface SwapCandidate {
   person: Person;

@@ -906,10 +906,10 @@ describe('CheckoutService: restart (ledger replay)', () => {
     const spot = standAt('t1');
     r.scene.walk({ a: spot, b: { x: spot.x + 0.7, y: spot.y } });
     r.scene.advance(500);
-    // Bob is lost for a second; a new track starts where Alice stands while hers jumps 0.09 m (the tracker may have
-    // given Alice's id to Bob, back beside her, and the new one to her).
+    // Bob is lost for a second; a new track starts beside where Alice stands while hers jumps 0.12 m (the tracker may
+    // have given Alice's id to Bob, back beside her, and the new one to her).
     r.scene.drop('b').advance(1_000);
-    r.scene.put('n1', spot.x, spot.y).put('a', spot.x + 0.09, spot.y).advance(100);
+    r.scene.put('n1', spot.x, spot.y - 0.05).put('a', spot.x + 0.12, spot.y).advance(100);
     const since = r.scene.t;
     r.scene.advance(500);
     const doubted = eventsOf(r, 'checkout.person.doubted').map((e) => e.payload as { personIds: string[]; since: number });

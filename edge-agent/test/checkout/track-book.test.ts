@@ -208,9 +208,9 @@ describe('TrackBook: doubtful stitches', () => {
 
   it('a new track right where someone in view was heading, while their own track moves a little (a swap as it appeared, too small to tell), puts both in doubt', () => {
     const { book, decisions, scene, pa, pb } = besideOneInView();
-    // The tracker may have given a's id to b (back from the dropout 0.09 m beside a) and the new id to a: a's track
-    // jumps 0.09 m and the new one starts where a stood. Position cannot say which is which.
-    scene.put('n1', 2, 2).put('a', 2.09, 2).advance(100);
+    // The tracker may have given a's id to b (back from the dropout beside a) and the new id to a: a's track jumps
+    // 0.12 m and the new one starts 0.05 m from where a stood. Position cannot say which is which.
+    scene.put('n1', 2, 2.05).put('a', 2.12, 2).advance(100);
     const first = scene.t;
     expect(decisions).toEqual([{ kind: 'stitched', personId: pb.id, sessionId: 's2', trackId: 'n1', at: first }]);
     scene.advance(400); // the window after the new track's first frame
