@@ -117,7 +117,7 @@ export function formatTrackIdentity(scenario: ScenarioFile, r: TrackIdentityRepo
     `swaps          ${w.tracker} (${w.fresh} as a track appeared, ${w.acrossVisits} across visits)  repaired right ${w.right}  false ${w.false}  missed ${w.missed} (${w.missedAcrossVisits} across visits)`,
     `stitches       right ${st.right + st.rightInDoubt} (${st.rightInDoubt} in doubt)  wrong ${st.wrong + st.wrongInDoubt} (${st.wrongInDoubt} in doubt)`,
     `samples        ${sa.total}  on another visit ${pct(sa.wrongVisit, sa.total)} (in doubt ${pct(sa.wrongVisitInDoubt, sa.total)})`,
-    `actions        ${a.total}  actor on another visit ${a.wrongVisit} (${a.wrongVisit - a.wrongVisitInDoubt} not in doubt)`,
+    `actions        ${a.total}  actor on another visit ${a.wrongVisit} (${a.wrongVisit - a.wrongVisitInDoubt} not in doubt)  actor in doubt ${a.inDoubt} (a review each)`,
     `persons        ${p.total}  ever on another visit ${p.everWrong}`,
     '',
   ].join('\n');

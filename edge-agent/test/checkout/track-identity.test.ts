@@ -18,8 +18,17 @@ describe('track identity (sim --tracks-only)', () => {
     expect(r.swaps).toMatchObject({ right: r.swaps.tracker, false: 0, missed: 0 });
     expect(r.samples.total).toBeGreaterThan(10_000);
     expect(r.samples.wrongVisit).toBe(0);
-    expect(r.actions.wrongVisit).toBe(0);
+    expect(r.actions).toMatchObject({ wrongVisit: 0, inDoubt: 0 });
     expect(formatTrackIdentity(scenario, r)).toContain(`repaired right ${r.swaps.tracker}  false 0  missed 0`);
+  });
+
+  it('counts what doubt costs: group-entry seed 3\'s two shoppers lost together are in doubt at every action of theirs it would get wrong', () => {
+    const groups = { ...loadScenarioFile(fileURLToPath(new URL('../../../simulators/scenarios/checkout-group-entry.json', import.meta.url))), seed: 3 };
+    const r = new CheckoutScenarioRun(groups, { epochMs: Date.UTC(2026, 0, 5, 8), vision: false }).evaluateTrackIdentity(new TrackBook(groups.store.gates));
+    expect(r.stitches.wrongInDoubt).toBeGreaterThan(0);
+    expect(r.actions.wrongVisit).toBeGreaterThan(0);
+    expect(r.actions.wrongVisitInDoubt).toBe(r.actions.wrongVisit);
+    expect(r.actions.inDoubt).toBeGreaterThanOrEqual(r.actions.wrongVisit);
   });
 
   it('shows what a book that never repairs a swap gets wrong (the figures can fail)', () => {

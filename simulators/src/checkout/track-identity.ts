@@ -43,8 +43,12 @@ export interface TrackIdentityReport {
   stitches: { right: number; wrong: number; rightInDoubt: number; wrongInDoubt: number };
   /** Track samples (person × frame) of bound persons, and those the book holds under another visit (in doubt there or not). */
   samples: { total: number; wrongVisit: number; wrongVisitInDoubt: number };
-  /** Shelf actions whose actor the book held under another visit at some frame of the action (in doubt there, or not). */
-  actions: { total: number; wrongVisit: number; wrongVisitInDoubt: number };
+  /**
+   * Shelf actions whose actor the book held under another visit at some frame of the action (in
+   * doubt there, or not), and whose actor was in doubt at some frame of it, right or wrong (the
+   * checkout sends those to review: the price of doubt).
+   */
+  actions: { total: number; wrongVisit: number; wrongVisitInDoubt: number; inDoubt: number };
   /** Persons, and persons the book held under another visit at some frame. */
   persons: { total: number; everWrong: number };
 }
@@ -80,7 +84,7 @@ export function evaluateTrackIdentity(inputs: IdentityInputs, book: IdentityBook
     swaps: { tracker: 0, fresh: 0, acrossVisits: 0, repairs: 0, right: 0, false: 0, missed: 0, missedAcrossVisits: 0 },
     stitches: { right: 0, wrong: 0, rightInDoubt: 0, wrongInDoubt: 0 },
     samples: { total: 0, wrongVisit: 0, wrongVisitInDoubt: 0 },
-    actions: { total: inputs.actions.length, wrongVisit: 0, wrongVisitInDoubt: 0 },
+    actions: { total: inputs.actions.length, wrongVisit: 0, wrongVisitInDoubt: 0, inDoubt: 0 },
     persons: { total: visitOf.size, everWrong: 0 },
   };
   const sampleTruth = new Map<string, string>();
@@ -94,6 +98,7 @@ export function evaluateTrackIdentity(inputs: IdentityInputs, book: IdentityBook
     actionsBy.set(a.person, list);
   });
   const actionWrong = new Map<number, boolean>(); // index → in doubt (false: wrong and not in doubt)
+  const actionInDoubt = new Set<number>();
   const judge = (upTo: number) => {
     for (const p of book.persons()) {
       const from = judgedUntil.get(p.id) ?? -Infinity;
@@ -105,12 +110,13 @@ export function evaluateTrackIdentity(inputs: IdentityInputs, book: IdentityBook
         const want = who === undefined ? undefined : visitOf.get(who);
         if (who === undefined || want === undefined) continue;
         report.samples.total++;
-        if (p.sessionId === want) continue;
         const doubt = p.doubt !== undefined && p.doubt.since <= s.at;
+        const t = s.at - epochMs;
+        if (doubt) for (const a of actionsBy.get(who) ?? []) if (t >= a.from && t <= a.to) actionInDoubt.add(a.index);
+        if (p.sessionId === want) continue;
         report.samples.wrongVisit++;
         if (doubt) report.samples.wrongVisitInDoubt++;
         everWrong.add(who);
-        const t = s.at - epochMs;
         for (const a of actionsBy.get(who) ?? []) {
           if (t < a.from || t > a.to) continue;
           // Not in doubt at any wrong frame: a wrong charge nobody reviews.
@@ -171,6 +177,7 @@ export function evaluateTrackIdentity(inputs: IdentityInputs, book: IdentityBook
     report.actions.wrongVisit++;
     if (doubt) report.actions.wrongVisitInDoubt++;
   }
+  report.actions.inDoubt = actionInDoubt.size;
   report.persons.everWrong = everWrong.size;
   return report;
 }
