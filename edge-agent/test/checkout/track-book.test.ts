@@ -221,7 +221,7 @@ describe('TrackBook: doubtful stitches', () => {
 
   it('no doubt for a new track beside someone in view whose own track stays put (a newcomer next to them, not their id)', () => {
     // 7ab76fd doubted this on position alone (0.18 m from a, 0.57 m from b's last sighting); in the crowded store that
-    // sent picks of persons who were right to review five times as often as of those who were wrong.
+    // sent about fifteen actions of persons who were right to review for each wrong one it caught.
     const { book, decisions, scene, pb } = besideOneInView();
     scene.put('n1', 2.15, 2.1).advance(100);
     const first = scene.t;
