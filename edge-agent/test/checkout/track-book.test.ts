@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TrackBook, type TrackDecision } from '../../src/checkout/track-book.ts';
 import { Rng } from '@storeedge/simulators';
-import { ENTRY, EXIT, gates, Scene, T0, tracksPayload } from './checkout-fixture.ts';
+import { ENTRY, EXIT, gates, Scene, T0, tracksPayload, type TrackInput } from './checkout-fixture.ts';
 
 /** A book fed by a Scene; every decision collected. */
 function bookScene(options: ConstructorParameters<typeof TrackBook>[1] = {}) {
@@ -405,83 +405,70 @@ describe('TrackBook: identity swaps', () => {
     expect(repaired).toBeGreaterThanOrEqual(trials - 1);
   });
 
-  it('maps the ids back when one of the two tracks vanishes a frame after the swap (a dropout, σ 5 cm)', () => {
-    // a walks past b (standing 0.45 m beside a's path); the tracker swaps their ids and, one frame later, loses a (a
-    // dropout). b's person must not keep a's id — and a, back under a new id where they were heading, is a again.
-    const rng = new Rng('swap-then-dropout');
-    let repaired = 0;
-    const trials = 30;
+  /**
+   * Trials of two shoppers, a (s1) and b (s2), under σ 5 cm tracker noise: at step k (0–29, a frame every 0.1 s) a is
+   * at `at(k).a` and b at `at(k).b`, and `tracks` says which ids the tracker gives them. Counts the trials in which, at
+   * the end, each person's last sighting is on their own visit, and the trials with any swap decided.
+   */
+  function twoShoppers(seed: string, at: (k: number) => { a: { x: number; y: number }; b: { x: number; y: number } }, tracks: (k: number, a: TrackInput, b: TrackInput) => TrackInput[], trials = 30) {
+    const rng = new Rng(seed);
+    let right = 0;
+    let swapped = 0;
     for (let trial = 0; trial < trials; trial++) {
       const book = new TrackBook(gates);
       book.restore('a', 'p-1', 's1', T0);
       book.restore('b', 'p-2', 's2', T0);
       const n = () => rng.normal(0, 0.05);
-      const B = { x: 2, y: 3.45 };
-      let lastA = { x: 0, y: 0 };
-      let lastB = { x: 0, y: 0 };
+      let last = { a: { x: 0, y: 0 }, b: { x: 0, y: 0 } };
+      const decisions: TrackDecision[] = [];
       for (let k = 0; k < 30; k++) {
-        const A = { x: 1 + 0.1 * k, y: 3 };
-        lastA = { x: A.x + n(), y: A.y + n() };
-        lastB = { x: B.x + n(), y: B.y + n() };
-        // Swap at step 10; a hidden at steps 12–19, back as a2 from step 20.
-        const tracks = k < 10 ? [{ id: 'a', ...lastA }, { id: 'b', ...lastB }] : k < 12 ? [{ id: 'b', ...lastA }, { id: 'a', ...lastB }] : k < 20 ? [{ id: 'a', ...lastB }] : [{ id: 'a2', ...lastA }, { id: 'a', ...lastB }];
-        book.ingest(tracksPayload(T0 + k * 100, tracks));
+        const p = at(k);
+        last = { a: { x: p.a.x + n(), y: p.a.y + n() }, b: { x: p.b.x + n(), y: p.b.y + n() } };
+        decisions.push(...book.ingest(tracksPayload(T0 + k * 100, tracks(k, { id: '', ...last.a }, { id: '', ...last.b })))!);
       }
-      if (sessionAt(book, lastA.x, lastA.y) === 's1' && sessionAt(book, lastB.x, lastB.y) === 's2') repaired++;
+      if (sessionAt(book, last.a.x, last.a.y) === 's1' && sessionAt(book, last.b.x, last.b.y) === 's2') right++;
+      if (decisions.some((d) => d.kind === 'swapped')) swapped++;
     }
-    console.log(`swap then dropout: repaired ${repaired} of ${trials}`);
-    expect(repaired).toBeGreaterThanOrEqual(trials - 1);
+    return { right, swapped, trials };
+  }
+  const as = (id: string, p: TrackInput): TrackInput => ({ ...p, id });
+
+  it('maps the ids back when one of the two tracks vanishes a frame after the swap (a dropout, σ 5 cm)', () => {
+    // a walks past b (standing 0.45 m beside a's path); the tracker swaps their ids and, one frame later, loses a (a
+    // dropout). b's person must not keep a's id — and a, back under a new id where they were heading, is a again.
+    const { right, trials } = twoShoppers(
+      'swap-then-dropout',
+      (k) => ({ a: { x: 1 + 0.1 * k, y: 3 }, b: { x: 2, y: 3.45 } }),
+      // Swap at step 10; a hidden at steps 12–19, back as a2 from step 20.
+      (k, a, b) => (k < 10 ? [as('a', a), as('b', b)] : k < 12 ? [as('b', a), as('a', b)] : k < 20 ? [as('a', b)] : [as('a2', a), as('a', b)]),
+    );
+    console.log(`swap then dropout: repaired ${right} of ${trials}`);
+    expect(right).toBeGreaterThanOrEqual(trials - 1);
   });
 
   it('maps the ids back when the tracker swaps as a track appears: the new id on the person in view, theirs on the newcomer (σ 5 cm)', () => {
     // b stands at (3, 5); a, lost for a second while standing 0.25 m beside b, comes back — and the tracker gives the new
     // id to b and b's id to a (the two are close as a's track appears). b's track jumps 0.25 m and the new one starts
     // where b stands: b keeps b's visit, a gets a's back.
-    const rng = new Rng('swap-at-appearance');
-    let repaired = 0;
-    const trials = 30;
-    for (let trial = 0; trial < trials; trial++) {
-      const book = new TrackBook(gates);
-      book.restore('a', 'p-1', 's1', T0);
-      book.restore('b', 'p-2', 's2', T0);
-      const n = () => rng.normal(0, 0.05);
-      const A = { x: 3.25, y: 5 };
-      const B = { x: 3, y: 5 };
-      let lastA = { x: 0, y: 0 };
-      let lastB = { x: 0, y: 0 };
-      for (let k = 0; k < 30; k++) {
-        lastA = { x: A.x + n(), y: A.y + n() };
-        lastB = { x: B.x + n(), y: B.y + n() };
-        const tracks = k < 10 ? [{ id: 'a', ...lastA }, { id: 'b', ...lastB }] : k < 20 ? [{ id: 'b', ...lastB }] : [{ id: 'b', ...lastA }, { id: 'n', ...lastB }];
-        book.ingest(tracksPayload(T0 + k * 100, tracks));
-      }
-      if (sessionAt(book, lastA.x, lastA.y) === 's1' && sessionAt(book, lastB.x, lastB.y) === 's2') repaired++;
-    }
-    console.log(`swap as a track appears: repaired ${repaired} of ${trials}`);
+    const { right, trials } = twoShoppers(
+      'swap-at-appearance',
+      () => ({ a: { x: 3.25, y: 5 }, b: { x: 3, y: 5 } }),
+      (k, a, b) => (k < 10 ? [as('a', a), as('b', b)] : k < 20 ? [as('b', b)] : [as('b', a), as('n', b)]),
+    );
+    console.log(`swap as a track appears: repaired ${right} of ${trials}`);
     // A 0.25 m jump of a standing person is a few σ of the two paths' fits: most, not all, are seen (26 of 30 here).
-    expect(repaired).toBeGreaterThanOrEqual(24);
+    expect(right).toBeGreaterThanOrEqual(24);
   });
 
   it('leaves a newcomer beside someone in view alone when nobody\'s track jumped (σ 5 cm)', () => {
     // As above, but the tracker does not swap: a comes back under the new id where a stood, b keeps b's.
-    const rng = new Rng('appearance-no-swap');
-    let kept = 0;
-    const trials = 30;
-    for (let trial = 0; trial < trials; trial++) {
-      const book = new TrackBook(gates);
-      book.restore('a', 'p-1', 's1', T0);
-      book.restore('b', 'p-2', 's2', T0);
-      const n = () => rng.normal(0, 0.05);
-      const decisions: TrackDecision[] = [];
-      for (let k = 0; k < 30; k++) {
-        const a = { x: 3.25 + n(), y: 5 + n() };
-        const b = { x: 3 + n(), y: 5 + n() };
-        const tracks = k < 10 ? [{ id: 'a', ...a }, { id: 'b', ...b }] : k < 20 ? [{ id: 'b', ...b }] : [{ id: 'b', ...b }, { id: 'n', ...a }];
-        decisions.push(...book.ingest(tracksPayload(T0 + k * 100, tracks))!);
-      }
-      if (!decisions.some((d) => d.kind === 'swapped')) kept++;
-    }
-    expect(kept).toBe(trials);
+    const { right, swapped, trials } = twoShoppers(
+      'appearance-no-swap',
+      () => ({ a: { x: 3.25, y: 5 }, b: { x: 3, y: 5 } }),
+      (k, a, b) => (k < 10 ? [as('a', a), as('b', b)] : k < 20 ? [as('b', b)] : [as('b', b), as('n', a)]),
+    );
+    expect(swapped).toBe(0);
+    expect(right).toBe(trials);
   });
 
   it('does not swap a shopper back from a dropout, who walked on meanwhile, with one who stopped near where they were lost', () => {
