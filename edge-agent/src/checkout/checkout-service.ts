@@ -1230,6 +1230,13 @@ export class CheckoutService {
         if (review) {
           review.state = 'resolved';
           review.resolution = p;
+          // A line to a visit that had left was a refund, not a cart line: a foreign unit it names lies on the tray.
+          // (Lines to visits still inside come back as their cart lines, `foreign` marked.)
+          const traySkus = this.#traySkus(review.trayId);
+          for (const line of p.lines) {
+            const refund = line.quantity < 0 && this.#sessions.get(line.sessionId)?.state === 'closed';
+            if (refund && traySkus !== undefined && !traySkus.has(line.sku)) this.#addForeignReplay(review.trayId, line.sku, -line.quantity);
+          }
         }
         break;
       }

@@ -341,10 +341,11 @@ describe('CheckoutService: a unit put back that weighs like one the putter holds
    * her hand coming in from her body. Was it Alice's cola (handed over) or Carol's lemonade (on the
    * wrong tray)?
    */
-  async function putBackAfterMeeting(r: CheckoutRig, handsMet: boolean, aliceLeaves = false) {
+  async function putBackAfterMeeting(r: CheckoutRig, handsMet: boolean, aliceLeaves = false, aliceAlsoLemon = false) {
     const alice = enter(r, 'tok-alice-000001', ['a']);
     const carol = enter(r, 'tok-carol-000003', ['c']);
     shop(r, 'a', 't1', 'c1', 'cola', -1);
+    if (aliceAlsoLemon) shop(r, 'a', 't3', 'c0', 'lemon', -1);
     shop(r, 'c', 't3', 'c2', 'lemon', -1);
     await r.service.settled();
     meetInAisle(r, handsMet);
@@ -534,6 +535,31 @@ describe('CheckoutService: a unit put back that weighs like one the putter holds
     expect(r.service.receipt(receiptId).corrections).toMatchObject([{ changeId: 'c3', actor: 'manager', lines: [{ sku: 'cola', quantity: 1 }] }]);
     expect(r.service.review(item!.id).state).toBe('resolved');
     expect(cartOf(r, carol)).toEqual([{ sku: 'lemon', quantity: 1 }]);
+  });
+
+  it("a manager's refund of a look-alike handed over by a visit that has left leaves it on the tray it was put on, after a restart too", async () => {
+    // Alice takes a cola and a lemonade, meets Carol (who holds a lemonade) with hands together, and leaves; Carol puts
+    // a 350 g unit on the cola tray. The manager decides it was Alice's lemonade: refunded on her receipt, and it lies
+    // on the cola tray, so a cola taken from there later could be it — before and after a restart (the refund is no
+    // cart line).
+    let r = rig({ model: lemonModel });
+    const { alice } = await putBackAfterMeeting(r, true, true, true);
+    const receiptId = r.service.session(alice).receiptId!;
+    const [item] = r.service.reviews({ state: 'open' });
+    r.service.resolveReview(item!.id, { lines: [{ sessionId: alice, sku: 'lemon', quantity: -1 }], actor: 'manager' });
+    expect(r.service.receipt(receiptId).corrections).toMatchObject([{ lines: [{ sku: 'lemon', quantity: 1 }] }]);
+    const reasonOf = (rr: CheckoutRig, sessionId: string, changeId: string) =>
+      rr.service.session(sessionId).lines.find((l) => l.changeId === changeId)?.reason ?? rr.service.reviews({ state: 'open' }).find((x) => x.changeId === changeId)?.reason;
+    const bob = enter(r, 'tok-bob-00000002', ['b']);
+    shop(r, 'b', 't1', 'c4', 'cola', -1);
+    await r.service.settled();
+    expect(reasonOf(r, bob, 'c4')).toBe('pick-beside-lookalike');
+    r = r.restart();
+    rigs.push(r);
+    const dave = enter(r, 'tok-dave-00000004', ['d']);
+    shop(r, 'd', 't1', 'c5', 'cola', -1);
+    await r.service.settled();
+    expect(reasonOf(r, dave, 'c5')).toBe('pick-beside-lookalike');
   });
 });
 
