@@ -367,6 +367,25 @@ describe('CheckoutService: a unit put back that weighs like one the putter holds
     return { alice, carol };
   }
 
+  /**
+   * Bob, then (after a restart) Dave takes a 350 g unit from the cola tray, where a lemonade is known to lie: each pick
+   * is weighed against it ('pick-beside-lookalike': a line or a review), before and after the restart.
+   */
+  async function expectColaPicksBesideLemon(r0: CheckoutRig): Promise<void> {
+    const reasonOf = (r: CheckoutRig, sessionId: string, changeId: string) =>
+      r.service.session(sessionId).lines.find((l) => l.changeId === changeId)?.reason ?? r.service.reviews({ state: 'open' }).find((x) => x.changeId === changeId)?.reason;
+    const bob = enter(r0, 'tok-bob-00000002', ['b']);
+    shop(r0, 'b', 't1', 'c4', 'cola', -1);
+    await r0.service.settled();
+    expect(reasonOf(r0, bob, 'c4')).toBe('pick-beside-lookalike');
+    const r = r0.restart();
+    rigs.push(r);
+    const dave = enter(r, 'tok-dave-00000004', ['d']);
+    shop(r, 'd', 't1', 'c5', 'cola', -1);
+    await r.service.settled();
+    expect(reasonOf(r, dave, 'c5')).toBe('pick-beside-lookalike');
+  }
+
   it('without a hand-over in sight it is her look-alike on the wrong tray', async () => {
     const r = rig({ model: lemonModel });
     const { alice, carol } = await putBackAfterMeeting(r, false);
@@ -432,24 +451,12 @@ describe('CheckoutService: a unit put back that weighs like one the putter holds
   });
 
   it("a manager's decision that the look-alike was put on the wrong tray leaves it there for the next pick, after a restart too", async () => {
-    let r = rig({ model: lemonModel });
+    const r = rig({ model: lemonModel });
     const { carol } = await putBackAfterMeeting(r, true);
     const [item] = r.service.reviews({ state: 'open' });
     r.service.resolveReview(item!.id, { lines: 'accept', actor: 'manager' });
     expect(cartOf(r, carol)).toEqual([]);
-    // Bob, then (after a restart) Dave takes a 350 g unit from the cola tray: the lemonade lying there could be it.
-    const reasonOf = (rr: CheckoutRig, sessionId: string, changeId: string) =>
-      rr.service.session(sessionId).lines.find((l) => l.changeId === changeId)?.reason ?? rr.service.reviews({ state: 'open' }).find((x) => x.changeId === changeId)?.reason;
-    const bob = enter(r, 'tok-bob-00000002', ['b']);
-    shop(r, 'b', 't1', 'c4', 'cola', -1);
-    await r.service.settled();
-    expect(reasonOf(r, bob, 'c4')).toBe('pick-beside-lookalike');
-    r = r.restart();
-    rigs.push(r);
-    const dave = enter(r, 'tok-dave-00000004', ['d']);
-    shop(r, 'd', 't1', 'c5', 'cola', -1);
-    await r.service.settled();
-    expect(reasonOf(r, dave, 'c5')).toBe('pick-beside-lookalike');
+    await expectColaPicksBesideLemon(r);
   });
 
   it('after a hand-over the camera decides: the cola comes off the giver\'s cart, or the lemonade off the putter\'s', async () => {
@@ -542,24 +549,13 @@ describe('CheckoutService: a unit put back that weighs like one the putter holds
     // a 350 g unit on the cola tray. The manager decides it was Alice's lemonade: refunded on her receipt, and it lies
     // on the cola tray, so a cola taken from there later could be it — before and after a restart (the refund is no
     // cart line).
-    let r = rig({ model: lemonModel });
+    const r = rig({ model: lemonModel });
     const { alice } = await putBackAfterMeeting(r, true, true, true);
     const receiptId = r.service.session(alice).receiptId!;
     const [item] = r.service.reviews({ state: 'open' });
     r.service.resolveReview(item!.id, { lines: [{ sessionId: alice, sku: 'lemon', quantity: -1 }], actor: 'manager' });
     expect(r.service.receipt(receiptId).corrections).toMatchObject([{ lines: [{ sku: 'lemon', quantity: 1 }] }]);
-    const reasonOf = (rr: CheckoutRig, sessionId: string, changeId: string) =>
-      rr.service.session(sessionId).lines.find((l) => l.changeId === changeId)?.reason ?? rr.service.reviews({ state: 'open' }).find((x) => x.changeId === changeId)?.reason;
-    const bob = enter(r, 'tok-bob-00000002', ['b']);
-    shop(r, 'b', 't1', 'c4', 'cola', -1);
-    await r.service.settled();
-    expect(reasonOf(r, bob, 'c4')).toBe('pick-beside-lookalike');
-    r = r.restart();
-    rigs.push(r);
-    const dave = enter(r, 'tok-dave-00000004', ['d']);
-    shop(r, 'd', 't1', 'c5', 'cola', -1);
-    await r.service.settled();
-    expect(reasonOf(r, dave, 'c5')).toBe('pick-beside-lookalike');
+    await expectColaPicksBesideLemon(r);
   });
 });
 
