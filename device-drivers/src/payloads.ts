@@ -79,6 +79,8 @@ export const tracksPayload = z.object({
         x: finite,
         y: finite,
         hands: z.array(z.object({ x: finite, y: finite, z: finite })).max(2).optional(),
+        /** The tracker's appearance descriptor of whoever this track is this frame (re-identification): 4–64 numbers, compared by cosine. */
+        look: z.array(finite).min(4).max(64).optional(),
       }),
     )
     .max(200),

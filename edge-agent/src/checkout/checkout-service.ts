@@ -7,7 +7,7 @@ import type { Ledger, LedgerEvent } from '../ledger/index.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { candidatesAt, unseenAt, type Candidate } from './attribution.ts';
-import { checkoutEventTypes as types, type CartChanged, type ChangeDecided, type ChangeDeferred, type PersonBound, type PersonDoubted, type ReceiptCorrected, type ReceiptIssued, type ReviewOpened, type ReviewResolved, type SessionExited, type SessionOpened, type PaymentResult, type CartLineProposal, type PersonExited, type RefundResult } from './ledger-events.ts';
+import { checkoutEventTypes as types, type CartChanged, type ChangeDecided, type ChangeDeferred, type PersonBound, type PersonDoubted, type PersonCleared, type ReceiptCorrected, type ReceiptIssued, type ReviewOpened, type ReviewResolved, type SessionExited, type SessionOpened, type PaymentResult, type CartLineProposal, type PersonExited, type RefundResult } from './ledger-events.ts';
 import type { PaymentService } from './payment.ts';
 import type { PriceBook } from '../pricing/price-book.ts';
 import { priceCart, type PriceBookItem, type Promotion } from './pricing.ts';
@@ -648,7 +648,8 @@ export class CheckoutService {
     const out = new Set<string>();
     for (const id of candidate.persons) {
       const doubt = this.#book.person(id)?.doubt;
-      if (doubt === undefined || doubt.since > change.settledAt) continue;
+      // In doubt while the shelf changed: from `since` until appearance cleared them (if it has).
+      if (doubt === undefined || doubt.since > change.settledAt || (doubt.until !== undefined && doubt.until <= change.startAt)) continue;
       for (const sessionId of doubt.sessions) if (sessionId !== candidate.sessionId && this.#sessions.get(sessionId)?.state !== 'closed') out.add(sessionId);
     }
     return [...out];
@@ -829,6 +830,8 @@ export class CheckoutService {
       this.#append<PersonBound>(types.personBound, `person:${d.trackIds[1]}:${d.personIds[0]}:${d.at}`, { personId: d.personIds[0], trackId: d.trackIds[1], sessionId: this.#book.person(d.personIds[0])?.sessionId ?? null, how: 'swapped', at: d.at });
     } else if (d.kind === 'doubted') {
       this.#append<PersonDoubted>(types.personDoubted, `person-doubt:${d.personIds.join(':')}:${d.since}`, { personIds: d.personIds, since: d.since, at: d.at });
+    } else if (d.kind === 'cleared') {
+      this.#append<PersonCleared>(types.personCleared, `person-clear:${d.personIds.join(':')}:${d.at}`, { personIds: d.personIds, at: d.at });
     } else if (d.kind === 'exited' && d.sessionId !== null) {
       const session = this.#sessions.get(d.sessionId);
       if (session === undefined || session.state !== 'open') return;
@@ -1166,6 +1169,11 @@ export class CheckoutService {
       case types.personDoubted: {
         const p = event.payload as PersonDoubted;
         if (this.#replaying) this.#book.markDoubt(p.personIds, p.since);
+        break;
+      }
+      case types.personCleared: {
+        const p = event.payload as PersonCleared;
+        if (this.#replaying) this.#book.clearDoubt(p.personIds, p.at);
         break;
       }
       case types.personBound: {

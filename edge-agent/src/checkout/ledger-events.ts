@@ -6,6 +6,7 @@ export const checkoutEventTypes = {
   sessionOpened: 'checkout.session.opened',
   personBound: 'checkout.person.bound',
   personDoubted: 'checkout.person.doubted',
+  personCleared: 'checkout.person.cleared',
   personExited: 'checkout.person.exited',
   sessionExited: 'checkout.session.exited',
   cartChanged: 'checkout.cart.changed',
@@ -45,6 +46,12 @@ export interface PersonBound {
 export interface PersonDoubted {
   personIds: string[];
   since: number;
+  at: number;
+}
+
+/** Persons in doubt that appearance showed to be themselves: from `at` on their actions are theirs again. */
+export interface PersonCleared {
+  personIds: string[];
   at: number;
 }
 

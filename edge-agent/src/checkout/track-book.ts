@@ -14,6 +14,10 @@ import type { Gate, TracksPayload } from '@storeedge/device-drivers';
  *   person's motion much better than their own, the track ids are mapped back — also when one
  *   of the tracks vanished a frame after the swap, and when the tracker swapped as a track
  *   appeared (the new id given to the person beside it);
+ * - **re-identification**: when the tracker sends an appearance descriptor per track (`look`),
+ *   the book learns how each person looks and swaps back two persons of different visits whose
+ *   tracks, since a moment they were close, look like each other's person; it stitches a new
+ *   track to the vanished person it looks like, and doubts no rival it does not look like;
  * - **exit**: a person who vanishes within the exit lane's radius has left.
  * Driven only by the frames' device timestamps, so it runs the same in simulated time.
  */
@@ -29,6 +33,10 @@ export interface PersonSample {
   x: number;
   y: number;
   hands: Point3[];
+  /** The tracker's appearance descriptor of whoever the track was this frame (re-identification), if it sends one. */
+  look?: readonly number[];
+  /** No other track was within LOOK_CLEAN_M this frame (the descriptor is not mixed with a neighbour's). */
+  clean?: boolean;
 }
 
 export interface Person {
@@ -44,10 +52,18 @@ export interface Person {
    * From `since` on this person may be someone else: a new track was stitched to them, or to
    * another visit's person, while both had vanished close together (the nearer last sighting
    * need not be the right one). `sessions` are the visits they may have been mixed up with.
+   * `until`: appearance showed them to be themselves from then on (`lookN`: how many descriptors
+   * their learnt appearance had when the doubt began — one learnt since may be the other's).
    */
-  doubt?: { since: number; sessions: string[] };
+  doubt?: { since: number; sessions: string[]; until?: number; lookN: number };
   /** The last time a new track continued this person: when, where it appeared, and where and when the person was last seen before. */
   stitch?: { at: number; to: { x: number; y: number }; from: { x: number; y: number }; lostAt: number };
+  /**
+   * How this person looks to the tracker: the sum of their clean appearance descriptors, how many
+   * (`n`; LOOK_MATURE make it usable) and up to which sample time they were read. Memory only:
+   * never written to the ledger.
+   */
+  look?: { sum: number[]; n: number; upTo: number; cleanAt: number };
 }
 
 export interface TrackBookOptions {
@@ -98,6 +114,8 @@ export type TrackDecision =
   | { kind: 'swapped'; trackIds: [string, string]; personIds: [string, string]; since: number; at: number }
   /** These persons (of different visits) may be mixed up from `since` on: a swap as a track appeared that position cannot confirm. */
   | { kind: 'doubted'; personIds: string[]; since: number; at: number }
+  /** Appearance showed these persons in doubt to be themselves: no longer in doubt from `at` on. */
+  | { kind: 'cleared'; personIds: string[]; at: number }
   | { kind: 'exited'; personId: string; sessionId: string | null; at: number }
   | { kind: 'unbound'; personId: string; trackId: string; at: number };
 
@@ -122,6 +140,10 @@ export class TrackBook {
   #now = 0;
   /** Times of the frames within `swapWindowMs`, oldest first. */
   readonly #frameTimes: number[] = [];
+  /** Pairs of persons that were close (or rivals for one stitch) lately: where the tracker may have mixed them up. */
+  readonly #contacts = new Map<string, Contact>();
+  /** When each person in doubt was last checked against their appearance. */
+  readonly #doubtCheckedAt = new Map<string, number>();
 
   constructor(gates: readonly Gate[], options: Partial<TrackBookOptions> = {}) {
     this.#gates = [...gates];
@@ -197,7 +219,16 @@ export class TrackBook {
     for (const p of persons) {
       const others = persons.filter((q) => q !== p && q.sessionId !== null && q.sessionId !== p.sessionId).map((q) => q.sessionId!);
       if (others.length === 0) continue;
-      p.doubt = { since: Math.min(p.doubt?.since ?? since, since), sessions: [...new Set([...(p.doubt?.sessions ?? []), ...others])] };
+      const open = p.doubt !== undefined && p.doubt.until === undefined;
+      p.doubt = { since: open ? Math.min(p.doubt!.since, since) : since, sessions: [...new Set([...(p.doubt?.sessions ?? []), ...others])], lookN: p.look?.n ?? 0 };
+    }
+  }
+
+  /** Appearance showed these persons to be themselves from `at` on (see `Person.doubt`); replayed after a restart. */
+  clearDoubt(personIds: readonly string[], at: number): void {
+    for (const id of personIds) {
+      const doubt = this.#persons.get(id)?.doubt;
+      if (doubt !== undefined && doubt.until === undefined && doubt.since <= at) doubt.until = at;
     }
   }
 
@@ -236,20 +267,24 @@ export class TrackBook {
       const personId = this.#trackToPerson.get(track.id);
       if (personId !== undefined) here.add(this.#persons.get(personId)!);
     }
-    const continuing: Array<{ person: Person; x: number; y: number; hands: Point3[]; trackId: string }> = [];
+    const continuing: Array<{ person: Person; x: number; y: number; hands: Point3[]; trackId: string; look?: readonly number[] }> = [];
     for (const track of tracks) {
       const personId = this.#trackToPerson.get(track.id);
       if (personId === undefined) this.#trackFirstAt.set(track.id, at);
-      const person = personId === undefined ? this.#newTrack(track.id, track.x, track.y, at, here, decisions) : this.#persons.get(personId)!;
+      const person = personId === undefined ? this.#newTrack(track.id, track.x, track.y, track.look, at, here, decisions) : this.#persons.get(personId)!;
       here.add(person);
       if (person.gone) person.gone = false;
-      continuing.push({ person, x: track.x, y: track.y, hands: track.hands ?? [], trackId: track.id });
+      continuing.push({ person, x: track.x, y: track.y, hands: track.hands ?? [], trackId: track.id, ...(track.look !== undefined ? { look: track.look } : {}) });
     }
-    for (const c of continuing) {
-      this.#record(c.person, { at, x: c.x, y: c.y, hands: c.hands });
+    const nearest = this.#noteContacts(continuing, at);
+    continuing.forEach((c, i) => {
+      this.#record(c.person, { at, x: c.x, y: c.y, hands: c.hands, ...(c.look !== undefined ? { look: c.look, clean: nearest[i]! >= LOOK_CLEAN_M } : {}) });
       this.#trackOf.set(c.person.id, c.trackId);
-    }
+    });
     this.#repairSwaps(continuing, at, decisions);
+    this.#enrolLooks(continuing, at);
+    this.#checkLooks(at, decisions);
+    this.#clearDoubts(continuing, at, decisions);
     for (const person of this.#persons.values()) {
       if (person.gone || at - person.lastAt < this.options.goneMs) continue;
       person.gone = true;
@@ -273,7 +308,7 @@ export class TrackBook {
   }
 
   /** A new track id: a party member at the entry, a vanished person coming back, or someone unbound. */
-  #newTrack(trackId: string, x: number, y: number, at: number, visible: ReadonlySet<Person>, decisions: TrackDecision[]): Person {
+  #newTrack(trackId: string, x: number, y: number, look: readonly number[] | undefined, at: number, visible: ReadonlySet<Person>, decisions: TrackDecision[]): Person {
     const here = { x, y };
     const entry = this.#entries.find((e) => e.remaining > 0 && at >= e.at - 1_000 && distance(here, e.gate) <= e.gate.radiusM);
     if (entry !== undefined) {
@@ -294,13 +329,32 @@ export class TrackBook {
       if (d <= reach) near.push({ person, d });
     }
     near.sort((a, b) => a.d - b.d);
+    // How the new track looks (when the tracker says) against each candidate's appearance: one that looks clearly more
+    // like it than the nearest is taken instead, and a rival it clearly does not look like is no rival.
+    const looksLike = (p: Person) => (look === undefined ? undefined : similarity(look, p));
+    const nearestLooks = near[0] === undefined ? undefined : looksLike(near[0].person);
+    if (nearestLooks !== undefined) {
+      let k = 0;
+      near.forEach((n, i) => {
+        const s = looksLike(n.person);
+        if (s !== undefined && s >= nearestLooks + LOOK_STITCH_MARGIN && s > (looksLike(near[k]!.person) ?? -Infinity)) k = i;
+      });
+      if (k > 0) near.unshift(...near.splice(k, 1));
+    }
     const best = near[0]?.person;
     if (best !== undefined) {
       this.#trackToPerson.set(trackId, best.id);
       // Another visit's person vanished about as near, or came back a moment ago about as near: by position either could
-      // be this one. Both are in doubt from then on. (A new track right beside someone in view is judged once its window
-      // has passed: #repairSwapsAtAppearance.)
-      const rivals = best.sessionId === null ? [] : this.#stitchRivals(best, near, here, at);
+      // be this one. Both are in doubt from then on, unless appearance tells them apart. (A new track right beside
+      // someone in view is judged once its window has passed: #repairSwapsAtAppearance.)
+      const bestLooks = looksLike(best);
+      const rivals = (best.sessionId === null ? [] : this.#stitchRivals(best, near, here, at)).filter((r) => {
+        const s = looksLike(r);
+        return bestLooks === undefined || s === undefined || bestLooks - s < LOOK_STITCH_MARGIN;
+      });
+      // Whoever else could have been this track: the appearance check compares them once both are in view.
+      for (const n of near) if (n.person !== best) this.#touch(best, n.person, at);
+      for (const r of rivals) this.#touch(best, r, at);
       const last = best.samples.at(-1)!;
       best.stitch = { at, to: here, from: { x: last.x, y: last.y }, lostAt: best.lastAt };
       const doubtSince = Math.min(at, ...rivals.map((r) => (r.stitch !== undefined && at - r.stitch.at <= this.options.stitchMs ? r.stitch.at : at)));
@@ -356,8 +410,8 @@ export class TrackBook {
    * out through the exit lane) is judged on the frames it had.
    * The samples the window recorded under the swapped ids move to their persons too, so a shelf
    * change read after the repair (about a second after the hand left the tray) sees each
-   * person's own hands. Persons closer than that cannot be told apart by position at all
-   * (vision's re-identification would); their ids stay as the tracker gives them.
+   * person's own hands. Persons closer than that cannot be told apart by position at all; their
+   * ids stay as the tracker gives them until appearance tells them apart (#checkLooks).
    */
   #repairSwaps(continuing: ReadonlyArray<{ person: Person; trackId: string }>, at: number, decisions: TrackDecision[]): void {
     const o = this.options;
@@ -440,7 +494,12 @@ export class TrackBook {
         if (other.person === fresh.person || repaired.has(other.person) || other.tail.length !== frames || since - other.before.at(-1)!.at > RECENT_MS) continue;
         const near = distance(other.from, to);
         if (near >= ONE_BODY_M) continue;
-        const gain = distance(other.from, other.to) - near;
+        // Appearance (when the tracker sends it): does the person in view still look like themselves, or does the new track?
+        // It settles what position leaves in doubt; a swap a frame later is the window's (#repairSwaps).
+        const looks = lookVerdict(other.person, other.tail, tail);
+        if (looks < 0) continue;
+        const jump = distance(other.from, other.to);
+        const gain = looks > 0 && jump - near >= 0 && jump >= FRESH_DOUBT_JUMP_M ? Math.max(FRESH_SWAP_MARGIN_M, jump - near) : jump - near;
         if (gain >= FRESH_SWAP_MARGIN_M) {
           if (best === undefined || gain > best.gain) best = { other, gain };
         } else if (gain >= 0 && distance(other.from, other.to) >= FRESH_DOUBT_JUMP_M && other.person.sessionId !== null && fresh.person.sessionId !== null && other.person.sessionId !== fresh.person.sessionId) {
@@ -462,6 +521,145 @@ export class TrackBook {
       this.#applySwap([best.other, newcomer], [1, 0], since, at, decisions);
       repaired.add(best.other.person).add(fresh.person);
     }
+  }
+
+  /** Notes the persons of this frame that are close to each other (contacts); returns each one's distance to the nearest other. */
+  #noteContacts(inFrame: ReadonlyArray<{ person: Person; x: number; y: number }>, at: number): number[] {
+    const nearest = inFrame.map(() => Number.POSITIVE_INFINITY);
+    for (let i = 0; i < inFrame.length; i++) {
+      for (let j = i + 1; j < inFrame.length; j++) {
+        const [a, b] = [inFrame[i]!, inFrame[j]!];
+        const d = distance(a, b);
+        if (d < nearest[i]!) nearest[i] = d;
+        if (d < nearest[j]!) nearest[j] = d;
+        if (d < this.options.swapCheckM) this.#touch(a.person, b.person, at);
+      }
+    }
+    for (const [key, c] of this.#contacts) if (at - c.lastAt > LOOK_CONTACT_KEEP_MS) this.#contacts.delete(key);
+    return nearest;
+  }
+
+  /** a and b were close (or rivals for one new track) at `at`: a contact, or the one they are in goes on. */
+  #touch(a: Person, b: Person, at: number): void {
+    if (a === b) return;
+    const key = a.id < b.id ? `${a.id}|${b.id}` : `${b.id}|${a.id}`;
+    const c = this.#contacts.get(key);
+    if (c !== undefined) c.lastAt = at;
+    else this.#contacts.set(key, { a, b, since: at, lastAt: at, checkedAt: Number.NEGATIVE_INFINITY });
+  }
+
+  /**
+   * Learns how each person in view looks: their clean descriptors once the swap window has passed
+   * over them (a repair may still move the window's samples), the first LOOK_MATURE as they come,
+   * then only those that agree with what was learnt (a swap the book missed does not teach it the
+   * other person).
+   */
+  #enrolLooks(inFrame: ReadonlyArray<{ person: Person }>, at: number): void {
+    const settled = at - this.options.swapWindowMs;
+    for (const { person } of inFrame) {
+      const samples = person.samples;
+      const model = (person.look ??= { sum: [], n: 0, upTo: Number.NEGATIVE_INFINITY, cleanAt: Number.NEGATIVE_INFINITY });
+      let k = samples.length;
+      while (k > 0 && samples[k - 1]!.at > model.upTo) k--;
+      for (; k < samples.length && samples[k]!.at <= settled; k++) {
+        const sample = samples[k]!;
+        model.upTo = sample.at;
+        const look = sample.look;
+        if (!sample.clean || look === undefined) continue;
+        model.cleanAt = sample.at;
+        if (model.n >= LOOK_ENROL_MAX) continue;
+        if (model.n === 0) model.sum = look.map(() => 0);
+        if (model.sum.length !== look.length || (model.n >= LOOK_MATURE && cosine(look, model.sum) < LOOK_AGREE)) continue;
+        for (let i = 0; i < look.length; i++) model.sum[i]! += look[i]!;
+        model.n++;
+      }
+    }
+  }
+
+  /**
+   * Re-identification: two persons of different visits who were close lately, both in view and
+   * both with a learnt appearance. When, since some moment of their contact, each one's track
+   * looks like the other person (the mean cosine gain summed over the two at least
+   * LOOK_SWAP_MARGIN, each on LOOK_MIN_EVIDENCE clean frames at least; one of them may look like
+   * neither, LOOK_CYCLE_SLACK: a rotation of three is undone in two steps), the tracker swapped them (or the book mapped
+   * them wrong: a stitch, a repair) and they are swapped back from the frame between the last
+   * clean look of the right person and the first of the wrong one where the two were closest.
+   * Position cannot tell persons apart who stood together; this catches what it left.
+   */
+  #checkLooks(at: number, decisions: TrackDecision[]): void {
+    for (const c of this.#contacts.values()) {
+      if (at - c.checkedAt < LOOK_CHECK_EVERY_MS) continue;
+      const { a, b } = c;
+      if (Math.max(a.look?.cleanAt ?? Number.NEGATIVE_INFINITY, b.look?.cleanAt ?? Number.NEGATIVE_INFINITY) <= c.checkedAt) continue;
+      if (a.gone || b.gone || a.exitedAt !== null || b.exitedAt !== null || (a.sessionId !== null && a.sessionId === b.sessionId)) continue;
+      const ma = lookModel(a);
+      const mb = lookModel(b);
+      if (ma === undefined || mb === undefined) continue;
+      c.checkedAt = at;
+      const from = Math.max(c.since, at - LOOK_EVIDENCE_MS);
+      const evidence = [...lookEvidence(a, from, ma, mb, 0), ...lookEvidence(b, from, mb, ma, 1)].sort((x, y) => x.at - y.at);
+      // The moment since which the tracks look most like each other's persons: the suffix with the largest gain.
+      const sum = [0, 0];
+      const n = [0, 0];
+      let best: { k: number; total: number } | undefined;
+      for (let k = evidence.length - 1; k >= 0; k--) {
+        const e = evidence[k]!;
+        sum[e.who]! += e.gain;
+        n[e.who]!++;
+        if (n[0]! < LOOK_MIN_EVIDENCE || n[1]! < LOOK_MIN_EVIDENCE) continue;
+        const [m0, m1] = [sum[0]! / n[0]!, sum[1]! / n[1]!];
+        if (m0 + m1 >= LOOK_SWAP_MARGIN && Math.min(m0, m1) >= -LOOK_CYCLE_SLACK && (best === undefined || sum[0]! + sum[1]! > best.total)) best = { k, total: sum[0]! + sum[1]! };
+      }
+      if (best === undefined) continue;
+      const firstWrong = evidence[best.k]!.at;
+      const lastRight = best.k > 0 ? evidence[best.k - 1]!.at : c.since;
+      const since = closestApproach(a, b, lastRight, firstWrong) ?? firstWrong;
+      this.#swapSince(a, b, since, at, decisions);
+    }
+  }
+
+  /**
+   * A person in doubt whose appearance was learnt before the doubt began, seen clear of others on
+   * LOOK_MIN_EVIDENCE × 2 frames since, that look like them more than like any person of the
+   * visits they may be mixed up with (mean cosine, by LOOK_STITCH_MARGIN): they are themselves.
+   */
+  #clearDoubts(inFrame: ReadonlyArray<{ person: Person }>, at: number, decisions: TrackDecision[]): void {
+    const cleared: string[] = [];
+    for (const { person } of inFrame) {
+      const doubt = person.doubt;
+      const own = lookModel(person);
+      if (doubt === undefined || doubt.until !== undefined || doubt.lookN < LOOK_MATURE || own === undefined) continue;
+      if (at - (this.#doubtCheckedAt.get(person.id) ?? Number.NEGATIVE_INFINITY) < LOOK_CHECK_EVERY_MS) continue;
+      this.#doubtCheckedAt.set(person.id, at);
+      const rivals = this.persons().flatMap((p) => (p !== person && p.sessionId !== null && doubt.sessions.includes(p.sessionId) ? [lookModel(p)] : []));
+      if (rivals.length === 0 || rivals.some((m) => m === undefined || m.length !== own.length)) continue;
+      const looks = person.samples.slice(firstAtOrAfter(person.samples, doubt.since)).flatMap((s) => (s.clean && s.look !== undefined && s.look.length === own.length ? [s.look] : []));
+      if (looks.length < 2 * LOOK_MIN_EVIDENCE) continue;
+      const like = (m: readonly number[]) => looks.reduce((sum, l) => sum + cosine(l, m), 0) / looks.length;
+      const self = like(own);
+      if (rivals.every((m) => self - like(m!) >= LOOK_STITCH_MARGIN)) cleared.push(person.id);
+    }
+    if (cleared.length === 0) return;
+    this.clearDoubt(cleared, at);
+    decisions.push({ kind: 'cleared', personIds: cleared, at });
+  }
+
+  /** Person a takes b's samples from `since` on (and b's track), b takes a's. */
+  #swapSince(a: Person, b: Person, since: number, at: number, decisions: TrackDecision[]): void {
+    const trackA = this.#trackOf.get(a.id);
+    const trackB = this.#trackOf.get(b.id);
+    if (trackA === undefined || trackB === undefined) return;
+    const tailA = a.samples.splice(firstAtOrAfter(a.samples, since));
+    const tailB = b.samples.splice(firstAtOrAfter(b.samples, since));
+    a.samples.push(...tailB);
+    b.samples.push(...tailA);
+    a.lastAt = a.samples.at(-1)?.at ?? a.lastAt;
+    b.lastAt = b.samples.at(-1)?.at ?? b.lastAt;
+    this.#trackToPerson.set(trackA, b.id);
+    this.#trackToPerson.set(trackB, a.id);
+    this.#trackOf.set(a.id, trackB);
+    this.#trackOf.set(b.id, trackA);
+    decisions.push({ kind: 'swapped', trackIds: [trackA, trackB], personIds: [a.id, b.id], since, at });
   }
 
   /** Where a person's path before a split puts them at the split, and where a track's path after it puts it then. */
@@ -556,6 +754,7 @@ export class TrackBook {
       if (person.gone && at - person.lastAt > this.options.historyMs) {
         this.#persons.delete(id);
         this.#trackOf.delete(id);
+        this.#doubtCheckedAt.delete(id);
         for (const [trackId, personId] of this.#trackToPerson) if (personId === id) this.#trackToPerson.delete(trackId);
       }
     }
@@ -588,6 +787,133 @@ const FRESH_SWAP_MARGIN_M = 0.1;
  * visits reviewed for nothing).
  */
 const FRESH_DOUBT_JUMP_M = 0.1;
+
+/** A descriptor is clean when no other track is this near (a closer neighbour shows in it). */
+const LOOK_CLEAN_M = 0.5;
+/** A person's appearance is used once learnt from this many clean descriptors… */
+const LOOK_MATURE = 10;
+/** …and learnt from at most this many (10 s of clean view). */
+const LOOK_ENROL_MAX = 100;
+/** Once learnt, a descriptor teaches it only if it agrees this well (cosine). */
+const LOOK_AGREE = 0.5;
+/**
+ * A contact (from the first time two were close) is kept this long after they were last close, for
+ * the check: people who stood in a crowd may be seen clear of others only well after they parted.
+ */
+const LOOK_CONTACT_KEEP_MS = 60_000;
+/** The appearance check reads clean frames of the last LOOK_EVIDENCE_MS of a contact, every LOOK_CHECK_EVERY_MS (when either has a new one). */
+const LOOK_EVIDENCE_MS = 60_000;
+const LOOK_CHECK_EVERY_MS = 500;
+/** Two persons are swapped back when since some moment each has this many clean frames… */
+const LOOK_MIN_EVIDENCE = 5;
+/**
+ * …looking more like the other person by this much (the sum over the two of the mean cosine gain).
+ * With the simulated tracker's defaults a true swap of two persons of different looks gains about
+ * 1.5, of two of one style about 0.3; no swap loses as much.
+ */
+const LOOK_SWAP_MARGIN = 0.6;
+/**
+ * One of the two may look like neither (a rotation of three: a has b's body, b has c's): a's track
+ * looking like b by the whole margin swaps them as long as b's does not look like b (mean gain
+ * above −LOOK_CYCLE_SLACK); b then holds c's body and c b's, which the next check swaps back.
+ */
+const LOOK_CYCLE_SLACK = 0.2;
+/** One descriptor (a new track's first) names a candidate when it is this much more like them (cosine) than like another. */
+const LOOK_STITCH_MARGIN = 0.4;
+
+interface Contact {
+  a: Person;
+  b: Person;
+  /** When the two were first and last close (within LOOK_CONTACT_KEEP_MS of each other), and the last check. */
+  since: number;
+  lastAt: number;
+  checkedAt: number;
+}
+
+/** A person's learnt appearance (the sum of their descriptors: cosine needs no mean), once mature. */
+function lookModel(person: Person): number[] | undefined {
+  const model = person.look;
+  return model !== undefined && model.n >= LOOK_MATURE ? model.sum : undefined;
+}
+
+/** How much a descriptor looks like a person (cosine), if their appearance is learnt. */
+function similarity(look: readonly number[], person: Person): number | undefined {
+  const model = lookModel(person);
+  return model === undefined || model.length !== look.length ? undefined : cosine(look, model);
+}
+
+function cosine(a: readonly number[], b: readonly number[]): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
+}
+
+/** A person's clean descriptors since `from`: how much more each looks like `other` than like `own` (cosine). */
+function lookEvidence(person: Person, from: number, own: readonly number[], other: readonly number[], who: 0 | 1): Array<{ at: number; gain: number; who: 0 | 1 }> {
+  const out: Array<{ at: number; gain: number; who: 0 | 1 }> = [];
+  const samples = person.samples;
+  for (let k = firstAtOrAfter(samples, from); k < samples.length; k++) {
+    const s = samples[k]!;
+    if (s.clean && s.look !== undefined && s.look.length === own.length) out.push({ at: s.at, gain: cosine(s.look, other) - cosine(s.look, own), who });
+  }
+  return out;
+}
+
+/**
+ * A new track beside a person in view: +1 when the new track's descriptors look more like that
+ * person than their own track's do (by LOOK_STITCH_MARGIN, mean cosine), −1 the other way round,
+ * 0 when appearance cannot say (no descriptors, nothing learnt, or too close to call).
+ */
+function lookVerdict(person: Person, own: readonly PersonSample[], fresh: readonly PersonSample[]): number {
+  const mean = (samples: readonly PersonSample[]): number | undefined => {
+    let sum = 0;
+    let n = 0;
+    for (const x of samples) {
+      const s = x.look === undefined ? undefined : similarity(x.look, person);
+      if (s === undefined) return undefined;
+      sum += s;
+      n++;
+    }
+    return n === 0 ? undefined : sum / n;
+  };
+  const kept = mean(own);
+  const swapped = mean(fresh);
+  if (kept === undefined || swapped === undefined) return 0;
+  return swapped - kept >= LOOK_STITCH_MARGIN ? 1 : kept - swapped >= LOOK_STITCH_MARGIN ? -1 : 0;
+}
+
+/** The frame in [from, to] at which two persons' samples were closest (undefined when they share none). */
+function closestApproach(a: Person, b: Person, from: number, to: number): number | undefined {
+  let best: { at: number; d: number } | undefined;
+  let j = firstAtOrAfter(b.samples, from);
+  for (let k = firstAtOrAfter(a.samples, from); k < a.samples.length && a.samples[k]!.at <= to; k++) {
+    const sa = a.samples[k]!;
+    while (j < b.samples.length && b.samples[j]!.at < sa.at) j++;
+    const sb = b.samples[j];
+    if (sb === undefined || sb.at !== sa.at) continue;
+    const d = distance(sa, sb);
+    if (best === undefined || d < best.d) best = { at: sa.at, d };
+  }
+  return best?.at;
+}
+
+/** The index of the first sample at or after `t` (samples are in time order). */
+function firstAtOrAfter(samples: readonly PersonSample[], t: number): number {
+  let lo = 0;
+  let hi = samples.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (samples[mid]!.at < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 interface SwapCandidate {
   person: Person;

@@ -84,10 +84,11 @@ export interface TrackInput {
   x: number;
   y: number;
   hands?: Point3[];
+  look?: number[];
 }
 
 export function tracksPayload(at: number, tracks: TrackInput[]): TracksPayload {
-  return { at, tracks: tracks.map((t) => ({ id: t.id, x: t.x, y: t.y, ...(t.hands ? { hands: t.hands.map((h) => ({ ...h })) } : {}) })) };
+  return { at, tracks: tracks.map((t) => ({ id: t.id, x: t.x, y: t.y, ...(t.hands ? { hands: t.hands.map((h) => ({ ...h })) } : {}), ...(t.look ? { look: [...t.look] } : {}) })) };
 }
 
 export function tracksEvent(at: number, tracks: TrackInput[], deviceId = 'tracker-1'): DeviceEvent<TracksPayload> {
@@ -140,6 +141,8 @@ export class Scene {
   t: number;
   readonly tracks = new Map<string, { x: number; y: number; hands: Point3[] }>();
   readonly frames: TracksPayload[] = [];
+  /** The appearance descriptor the tracker sends with a track id (re-identification); none unless set. */
+  readonly looks = new Map<string, number[]>();
 
   constructor(
     readonly emit: (event: DeviceEvent<TracksPayload>) => void,
@@ -164,7 +167,7 @@ export class Scene {
   frame(): void {
     const payload = tracksPayload(
       this.t,
-      [...this.tracks].map(([id, s]) => ({ id, x: s.x, y: s.y, hands: s.hands })),
+      [...this.tracks].map(([id, s]) => ({ id, x: s.x, y: s.y, hands: s.hands, ...(this.looks.has(id) ? { look: this.looks.get(id)! } : {}) })),
     );
     this.frames.push(payload);
     this.emit({ deviceId: this.device, kind: 'tracker', deviceTime: this.t, receivedAt: this.t, payload });

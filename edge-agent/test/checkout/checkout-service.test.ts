@@ -948,6 +948,42 @@ describe('CheckoutService: restart (ledger replay)', () => {
     expect([...item!.sessionIds].sort()).toEqual([alice, bob].sort());
   });
 
+  it('a doubtful stitch that appearance then shows to be right is cleared, in the ledger: picks after it are charged, before and after a restart', async () => {
+    let r = rig();
+    const look = (...v: number[]) => v.map((x) => x / Math.hypot(...v));
+    const [lookA, lookB] = [look(1, 0, 0, 0, 0.2, 0, 0, 0), look(0, 1, 0, 0, 0, 0.2, 0, 0)];
+    r.scene.looks.set('a', lookA).set('b', lookB);
+    const alice = enter(r, 'tok-alice-000001', ['a']);
+    enter(r, 'tok-bob-00000002', ['b']);
+    // Seen apart for a while: the book learns how each looks.
+    r.scene.walk({ a: { x: 2, y: 2 }, b: { x: 2.8, y: 2 } });
+    r.scene.advance(1_500);
+    // Both lost together; a new track beside Alice's last sighting, its first look as much Bob's as hers: in doubt.
+    r.scene.drop('a').drop('b').advance(1_000);
+    r.scene.looks.set('n1', look(1, 1, 0, 0, 0.2, 0.2, 0, 0));
+    r.scene.put('n1', 2.05, 2).frame();
+    const bound = eventsOf(r, 'checkout.person.bound').map((e) => e.payload as { trackId: string; personId: string; sessionId: string; doubtWith?: string[] });
+    const n1 = bound.find((p) => p.trackId === 'n1')!;
+    expect(n1).toMatchObject({ sessionId: alice, doubtWith: [expect.any(String)] });
+    // Then it looks like Alice, clear of everyone: cleared.
+    r.scene.looks.set('n1', lookA);
+    r.scene.advance(2_000);
+    const cleared = eventsOf(r, 'checkout.person.cleared').map((e) => e.payload as { personIds: string[]; at: number });
+    expect(cleared.map((c) => c.personIds)).toEqual([[n1.personId]]);
+    shop(r, 'n1', 't1', 'c1', 'cola', -1);
+    await r.service.settled();
+    expect(r.service.reviews({ state: 'open' })).toEqual([]);
+    expect(r.service.session(alice).lines.map((l) => [l.sku, l.quantity])).toEqual([['cola', 1]]);
+    r = r.restart();
+    rigs.push(r);
+    r.scene.looks.set('n1', lookA);
+    r.scene.advance(100);
+    r.bus.emit('shelf.change', skuChange('c2', 't1', 'cola', -1, r.scene.reach('n1', 't1')));
+    await r.service.settled();
+    expect(r.service.reviews({ state: 'open' })).toEqual([]);
+    expect(r.service.session(alice).lines.map((l) => [l.sku, l.quantity])).toEqual([['cola', 1], ['cola', 1]]);
+  });
+
   it("records when a doubtful stitch's doubt began (a rival's own stitch a moment earlier), so a restart keeps it from then", () => {
     const r = rig();
     enter(r, 'tok-alice-000001', ['a']);

@@ -153,8 +153,8 @@ describe('TrackBook: doubtful stitches', () => {
     scene.put('n1', 2.1, 2.1).frame(); // 0.14 m from a's last sighting, 0.42 m from b's
     const at = scene.t;
     expect(decisions).toEqual([{ kind: 'stitched', personId: pa.id, sessionId: 's1', trackId: 'n1', at, doubtWith: [pb.id], doubtSince: at }]);
-    expect(book.person(pa.id)!.doubt).toEqual({ since: at, sessions: ['s2'] });
-    expect(book.person(pb.id)!.doubt).toEqual({ since: at, sessions: ['s1'] });
+    expect(book.person(pa.id)!.doubt).toEqual({ since: at, sessions: ['s2'], lookN: 0 });
+    expect(book.person(pb.id)!.doubt).toEqual({ since: at, sessions: ['s1'], lookN: 0 });
   });
 
   it('a second new track that could as well have continued the person the first one did puts both in doubt (one walked on, one stood)', () => {
@@ -168,8 +168,8 @@ describe('TrackBook: doubtful stitches', () => {
     scene.advance(300);
     scene.put('n2', 4.6, 2).frame();
     expect(decisions.at(-1)).toEqual({ kind: 'stitched', personId: pa.id, sessionId: 's1', trackId: 'n2', at: scene.t, doubtWith: [pb.id], doubtSince: first });
-    expect(book.person(pa.id)!.doubt).toEqual({ since: first, sessions: ['s2'] });
-    expect(book.person(pb.id)!.doubt).toEqual({ since: first, sessions: ['s1'] });
+    expect(book.person(pa.id)!.doubt).toEqual({ since: first, sessions: ['s2'], lookN: 0 });
+    expect(book.person(pb.id)!.doubt).toEqual({ since: first, sessions: ['s1'], lookN: 0 });
   });
 
   it('no doubt when the other vanished person is clearly farther, or of the same visit', () => {
@@ -215,8 +215,8 @@ describe('TrackBook: doubtful stitches', () => {
     expect(decisions).toEqual([{ kind: 'stitched', personId: pb.id, sessionId: 's2', trackId: 'n1', at: first }]);
     scene.advance(400); // the window after the new track's first frame
     expect(decisions.at(-1)).toEqual({ kind: 'doubted', personIds: [pb.id, pa.id], since: first, at: first + 400 });
-    expect(book.person(pa.id)!.doubt).toEqual({ since: first, sessions: ['s2'] });
-    expect(book.person(pb.id)!.doubt).toEqual({ since: first, sessions: ['s1'] });
+    expect(book.person(pa.id)!.doubt).toEqual({ since: first, sessions: ['s2'], lookN: 0 });
+    expect(book.person(pb.id)!.doubt).toEqual({ since: first, sessions: ['s1'], lookN: 0 });
   });
 
   it('no doubt for a new track beside someone in view whose own track stays put (a newcomer next to them, not their id)', () => {
@@ -633,5 +633,129 @@ describe('TrackBook: what it must not do', () => {
     expect(book.personsOf('s1').map((p) => p.id)).toEqual(['p-1']);
     // The party is complete: nobody else is bound.
     expect(book.bindEarly('s1')).toEqual([]);
+  });
+});
+
+describe('TrackBook: re-identification by appearance', () => {
+  /**
+   * Two shoppers, s1 (body A) and s2 (body B), enter and walk apart for 3 s, seen clearly, so the
+   * book learns how each looks; then `moves` plays out (body → where it is, per frame, and the
+   * track id the tracker gives it). Each frame the tracker describes each body: its own look plus
+   * noise (σ `noise` over 16 numbers, about `noise` in norm), or nothing without looks.
+   */
+  function twoLooks(withLooks: boolean, seed: string, noise = 0.5) {
+    const rng = new Rng(seed);
+    const unit = () => {
+      const v = Array.from({ length: 16 }, () => rng.normal());
+      const n = Math.hypot(...v);
+      return v.map((x) => x / n);
+    };
+    const own = { A: unit(), B: unit() };
+    const describe = (body: 'A' | 'B') => {
+      const v = own[body].map((x) => x + rng.normal(0, noise / 4));
+      const n = Math.hypot(...v);
+      return v.map((x) => Math.round((x / n) * 1_000) / 1_000);
+    };
+    const book = new TrackBook(gates);
+    const decisions: TrackDecision[] = [];
+    let t = T0;
+    /** A frame of these bodies; `mixed`: the descriptor shows both bodies as much (a first frame in a crowd). */
+    const frame = (bodies: Array<{ body: 'A' | 'B'; id: string; x: number; y: number; mixed?: boolean }>) => {
+      t += 100;
+      const n = () => rng.normal(0, 0.05);
+      const lookOf = (b: { body: 'A' | 'B'; mixed?: boolean }) => (b.mixed ? describe('A').map((v, i) => v + describe('B')[i]!) : describe(b.body));
+      decisions.push(...book.ingest({ at: t, tracks: bodies.map((b) => ({ id: b.id, x: b.x + n(), y: b.y + n(), ...(withLooks ? { look: lookOf(b) } : {}) })) })!);
+    };
+    book.expectEntry('s1', 'gate-in', T0, 1);
+    book.expectEntry('s2', 'gate-in', T0, 1);
+    for (let k = 0; k <= 30; k++) frame([{ body: 'A', id: 'a', x: -0.4 + k * 0.08, y: k * 0.1 }, { body: 'B', id: 'b', x: 0.4 + k * 0.12, y: k * 0.1 }]);
+    return { book, decisions, frame, now: () => t };
+  }
+
+  it('swaps back ids the tracker swapped while two stood too close for position to tell (0.2 m), once they walk apart', () => {
+    for (const withLooks of [true, false]) {
+      const { book, decisions, frame, now } = twoLooks(withLooks, 'stood-together');
+      // They walk together (A from (2, 3), B from (4, 3)) and stand 0.2 m apart at x = 3 for 3 s; the tracker swaps the ids halfway.
+      for (let k = 0; k <= 10; k++) frame([{ body: 'A', id: 'a', x: 2 + k * 0.09, y: 3 }, { body: 'B', id: 'b', x: 4 - k * 0.09, y: 3 }]);
+      let swapAt = 0;
+      for (let k = 0; k < 30; k++) {
+        const swapped = k >= 15;
+        if (k === 15) swapAt = now() + 100;
+        frame([{ body: 'A', id: swapped ? 'b' : 'a', x: 2.9, y: 3 }, { body: 'B', id: swapped ? 'a' : 'b', x: 3.1, y: 3 }]);
+      }
+      // A walks north to (2.9, 5), B south to (3.1, 1).
+      for (let k = 1; k <= 20; k++) frame([{ body: 'A', id: 'b', x: 2.9, y: 3 + k * 0.1 }, { body: 'B', id: 'a', x: 3.1, y: 3 - k * 0.1 }]);
+      const s1 = lastSample(book, 's1');
+      const s2 = lastSample(book, 's2');
+      const swaps = decisions.filter((d) => d.kind === 'swapped');
+      if (withLooks) {
+        expect(s1).toMatchObject({ x: expect.closeTo(2.9, 0), y: expect.closeTo(5, 0) });
+        expect(s2).toMatchObject({ x: expect.closeTo(3.1, 0), y: expect.closeTo(1, 0) });
+        expect(swaps).toHaveLength(1);
+        // From a frame of the 3 s they stood together (when is not visible: they stood still).
+        expect(swaps[0]!.since).toBeGreaterThanOrEqual(swapAt - 1_500);
+        expect(swaps[0]!.since).toBeLessThanOrEqual(swapAt + 1_500);
+        // Only samples of A's path are s1's after the walk apart.
+        expect(book.personsOf('s1')[0]!.samples.filter((x) => x.at > now() - 1_500).every((x) => x.y > 3)).toBe(true);
+      } else {
+        // By position alone the ids stay as the tracker gave them: s1 is carried south.
+        expect(s1.y).toBeLessThan(1.5);
+        expect(swaps).toEqual([]);
+      }
+    }
+  });
+
+  it('stitches a new track to the vanished person it looks like, not to the nearer last sighting, and without doubt', () => {
+    for (const withLooks of [true, false]) {
+      const { book, decisions, frame } = twoLooks(withLooks, 'lost-together');
+      // They walk to (3, 3) and (3.4, 3) and vanish together; a second later B reappears at (3.05, 3), nearer A's last sighting.
+      for (let k = 0; k <= 10; k++) frame([{ body: 'A', id: 'a', x: 2 + k * 0.1, y: 3 }, { body: 'B', id: 'b', x: 4.4 - k * 0.1, y: 3 }]);
+      for (let k = 0; k < 10; k++) frame([]);
+      decisions.length = 0;
+      frame([{ body: 'B', id: 'c', x: 3.05, y: 3 }]);
+      const [a] = book.personsOf('s1');
+      const [b] = book.personsOf('s2');
+      expect(decisions).toHaveLength(1);
+      if (withLooks) {
+        expect(decisions[0]).toMatchObject({ kind: 'stitched', personId: b!.id, sessionId: 's2', trackId: 'c' });
+        expect(decisions[0]).not.toHaveProperty('doubtWith');
+        expect(b!.doubt).toBeUndefined();
+      } else {
+        expect(decisions[0]).toMatchObject({ kind: 'stitched', personId: a!.id, sessionId: 's1', trackId: 'c', doubtWith: [b!.id] });
+      }
+    }
+  });
+
+  it('clears the doubt of a stitch its first look could not settle once the track looks like the person it continues, not when it looks like the rival', () => {
+    for (const body of ['A', 'B'] as const) {
+      const { book, decisions, frame } = twoLooks(true, `unsettled-${body}`);
+      // They walk to (2.4, 3) and (3.2, 3) and vanish together; a second later a new track beside A's last sighting, its first look both.
+      for (let k = 0; k <= 10; k++) frame([{ body: 'A', id: 'a', x: 2 + k * 0.04, y: 3 }, { body: 'B', id: 'b', x: 4 - k * 0.08, y: 3 }]);
+      for (let k = 0; k < 10; k++) frame([]);
+      frame([{ body, id: 'c', x: 2.45, y: 3, mixed: true }]);
+      const [a] = book.personsOf('s1');
+      const [b] = book.personsOf('s2');
+      expect(decisions.at(-1)).toMatchObject({ kind: 'stitched', personId: a!.id, doubtWith: [b!.id] });
+      // Then 2 s of it walking off alone.
+      for (let k = 1; k <= 20; k++) frame([{ body, id: 'c', x: 2.45, y: 3 + k * 0.1 }]);
+      const cleared = decisions.filter((d) => d.kind === 'cleared');
+      if (body === 'A') {
+        expect(cleared).toEqual([{ kind: 'cleared', personIds: [a!.id], at: expect.any(Number) }]);
+        expect(a!.doubt?.until).toBe(cleared[0]!.at);
+      } else {
+        expect(cleared).toEqual([]);
+        expect(a!.doubt?.until).toBeUndefined();
+      }
+    }
+  });
+
+  it('swaps nobody who stood 0.35 m apart for a minute and walked apart, for all the noise in their looks (ten seeds)', () => {
+    for (let seed = 0; seed < 10; seed++) {
+      const { decisions, frame } = twoLooks(true, `side-by-side-${seed}`, 0.8);
+      for (let k = 1; k <= 10; k++) frame([{ body: 'A', id: 'a', x: 2 + k * 0.08, y: 3 }, { body: 'B', id: 'b', x: 4 - k * 0.085, y: 3 }]);
+      for (let k = 0; k < 600; k++) frame([{ body: 'A', id: 'a', x: 2.8, y: 3 }, { body: 'B', id: 'b', x: 3.15, y: 3 }]);
+      for (let k = 1; k <= 20; k++) frame([{ body: 'A', id: 'a', x: 2.8, y: 3 + k * 0.1 }, { body: 'B', id: 'b', x: 3.15, y: 3 - k * 0.1 }]);
+      expect(decisions.filter((d) => d.kind === 'swapped' || d.kind === 'doubted')).toEqual([]);
+    }
   });
 });

