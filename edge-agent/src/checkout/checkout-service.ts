@@ -593,9 +593,14 @@ export class CheckoutService {
         if (holder.state === 'closed') return this.#refundHandedOver(change, holder, units, sure);
         return this.#commitLines(change, [{ sessionId: holder.id, sku: change.sku, quantity: -units }], sure, 'put-back-handed-over', [...live, asCandidate(holder.id)]);
       }
-      // Several hold it (or nobody): a manager decides; every holder is a candidate.
+      // Several hold it (or nobody): a manager decides. The candidates are the holders whose hands were at the tray too (the
+      // hand the attribution ranked first need not be the putter's), else those who took it from this tray, else every holder:
+      // in a crowd a SKU is in a dozen carts, and every visit a review names waits for it.
       const reason = holders.length === 0 ? 'put-back-not-in-any-cart' : 'put-back-several-holders';
-      return this.#openReview(change, [...live, ...holders.map((h) => asCandidate(h.id))], [], confidence * 0.5, reason);
+      const atTray = holders.filter((h) => live.some((c) => c.sessionId === h.id));
+      const fromHere = holders.filter((h) => h.lines.some((l) => l.trayId === change.trayId && l.sku === change.sku && l.quantity > 0));
+      const named = atTray.length > 0 ? atTray : fromHere.length > 0 ? fromHere : holders;
+      return this.#openReview(change, [...live, ...named.filter((h) => !live.some((c) => c.sessionId === h.id)).map((h) => asCandidate(h.id))], [], confidence * 0.5, reason);
     }
 
     // Misplaced: no SKU of the tray explains Δ.

@@ -782,6 +782,26 @@ describe('CheckoutService: exit, receipt, payment', () => {
     }
   });
 
+  it('a put-back by someone who holds none, with a holder\'s hand at the tray too: the review names the two at the tray, not every visit holding the SKU', async () => {
+    const r = rig();
+    const [alice, bob, dave] = [enter(r, 'tok-alice-000001', ['a']), enter(r, 'tok-bob-00000002', ['b']), enter(r, 'tok-dave-0000004', ['d'])];
+    shop(r, 'a', 't1', 'c1', 'cola', -1);
+    shop(r, 'b', 't1', 'c2', 'cola', -1);
+    shop(r, 'd', 't1', 'c3', 'cola', -1);
+    r.scene.walk({ a: { x: 1, y: 1 }, d: { x: 4, y: 1 } });
+    const carol = enter(r, 'tok-carol-000003', ['c']);
+    r.scene.walk({ c: standAt('t1'), b: { x: standAt('t1').x + 0.2, y: standAt('t1').y } });
+    // Carol's hand is in the tray's middle, Bob's at its edge, as a cola comes back: the attribution ranks Carol first.
+    const w = r.scene.reachAll([{ id: 'c', trayId: 't1' }, { id: 'b', trayId: 't1', offsetM: 0.15 }]);
+    r.bus.emit('shelf.change', skuChange('c4', 't1', 'cola', 1, w));
+    await r.service.settled();
+    const [item] = r.service.reviews({ state: 'open' });
+    expect(item).toMatchObject({ changeId: 'c4', reason: 'put-back-several-holders' });
+    expect([...item!.sessionIds].sort()).toEqual([carol, bob].sort());
+    expect(item!.sessionIds).not.toContain(alice);
+    expect(item!.sessionIds).not.toContain(dave);
+  });
+
   it('the one holder seen handing the unit over is surer than the one holder by elimination (a weight confidence of 0.85: a line, or a review)', () => {
     for (const seenHandingOver of [true, false]) {
       const r = rig();
