@@ -1,5 +1,5 @@
 import type { TrayPoint } from '@storeedge/device-drivers';
-import type { Person, PersonSample } from './track-book.ts';
+import { firstAtOrAfter, type Person, type PersonSample } from './track-book.ts';
 
 /**
  * Who handled a tray: each person's hands are scored over the change's time window by how
@@ -46,15 +46,7 @@ export function candidatesAt(
     let score = 0;
     let closest = Number.POSITIVE_INFINITY;
     const samples = person.samples;
-    // Samples are in time order: start at the window by bisection.
-    let lo = 0;
-    let hi = samples.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (samples[mid]!.at < from) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let k = lo; k < samples.length; k++) {
+    for (let k = firstAtOrAfter(samples, from); k < samples.length; k++) {
       const sample = samples[k]!;
       if (sample.at > to) break;
       let best = Number.POSITIVE_INFINITY;

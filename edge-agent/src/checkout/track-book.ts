@@ -353,8 +353,7 @@ export class TrackBook {
         return bestLooks === undefined || s === undefined || bestLooks - s < LOOK_STITCH_MARGIN;
       });
       // Whoever else could have been this track: the appearance check compares them once both are in view.
-      for (const n of near) if (n.person !== best) this.#touch(best, n.person, at);
-      for (const r of rivals) this.#touch(best, r, at);
+      if (look !== undefined) for (const n of near) if (n.person !== best) this.#touch(best, n.person, at);
       const last = best.samples.at(-1)!;
       best.stitch = { at, to: here, from: { x: last.x, y: last.y }, lostAt: best.lastAt };
       const doubtSince = Math.min(at, ...rivals.map((r) => (r.stitch !== undefined && at - r.stitch.at <= this.options.stitchMs ? r.stitch.at : at)));
@@ -524,7 +523,7 @@ export class TrackBook {
   }
 
   /** Notes the persons of this frame that are close to each other (contacts); returns each one's distance to the nearest other. */
-  #noteContacts(inFrame: ReadonlyArray<{ person: Person; x: number; y: number }>, at: number): number[] {
+  #noteContacts(inFrame: ReadonlyArray<{ person: Person; x: number; y: number; look?: readonly number[] }>, at: number): number[] {
     const nearest = inFrame.map(() => Number.POSITIVE_INFINITY);
     for (let i = 0; i < inFrame.length; i++) {
       for (let j = i + 1; j < inFrame.length; j++) {
@@ -532,7 +531,7 @@ export class TrackBook {
         const d = distance(a, b);
         if (d < nearest[i]!) nearest[i] = d;
         if (d < nearest[j]!) nearest[j] = d;
-        if (d < this.options.swapCheckM) this.#touch(a.person, b.person, at);
+        if (d < this.options.swapCheckM && a.look !== undefined && b.look !== undefined) this.#touch(a.person, b.person, at);
       }
     }
     for (const [key, c] of this.#contacts) if (at - c.lastAt > LOOK_CONTACT_KEEP_MS) this.#contacts.delete(key);
@@ -903,8 +902,8 @@ function closestApproach(a: Person, b: Person, from: number, to: number): number
   return best?.at;
 }
 
-/** The index of the first sample at or after `t` (samples are in time order). */
-function firstAtOrAfter(samples: readonly PersonSample[], t: number): number {
+/** The index of the first sample at or after `t` (samples are in time order: by bisection). */
+export function firstAtOrAfter(samples: readonly PersonSample[], t: number): number {
   let lo = 0;
   let hi = samples.length;
   while (lo < hi) {
