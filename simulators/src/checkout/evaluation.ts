@@ -111,7 +111,7 @@ export interface CheckoutReport {
   review: { rate: number; unreviewedErrorRate: number; reviewed: number; tradeOff: ReviewTradeOffRow[] };
   latency: { pickToCartMs: LatencyStats; exitToReceiptMs: LatencyStats };
   cases: Record<CheckoutCase, CaseScore>;
-  /** Up to 10 non-exact visits, in visit order, with both carts. */
+  /** Every non-exact visit, in visit order, with both carts (what to look at when exact-match falls short). */
   errors: VisitError[];
   /** SKUs on a receipt or truth cart without a catalog price (priced 0). */
   unpricedSkus: string[];
@@ -315,7 +315,7 @@ export function evaluateCheckout(truth: CheckoutTruth, outcome: CheckoutOutcome,
     if (isExact) exact++;
     if (!receipt) missing++;
     else if (!isExact) wrong++;
-    if (!isExact && errors.length < 10) {
+    if (!isExact) {
       errors.push({ token: visit.token, missing: !receipt, reviewed: receipt?.reviewed ?? false, truth: linesOf(truthCart), charged: linesOf(charged) });
     }
     if (receipt?.reviewed) reviewed++;

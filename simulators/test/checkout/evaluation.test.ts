@@ -141,6 +141,15 @@ describe('evaluateCheckout', () => {
     expect(r.errors).toEqual([{ token: 'v2', missing: true, reviewed: false, truth: [{ sku: 'C', quantity: 1 }], charged: [] }]);
   });
 
+  it('lists every wrong visit with both carts, however many (a crowded run has two dozen)', () => {
+    const tokens = Array.from({ length: 14 }, (_, i) => `w${i + 1}`);
+    const truth = truthOf(tokens.map((t) => visit(t)), tokens.map((t, i) => act('pick', t, 'B', 1_000 + i)));
+    const r = evaluateCheckout(truth, { receipts: tokens.map((t) => receipt(t, [['D', 1]])), cartEvents: [] }, opts);
+    expect(r.receipts.wrong).toBe(14);
+    expect(r.errors.map((e) => e.token)).toEqual(tokens);
+    expect(r.errors[13]).toEqual({ token: 'w14', missing: false, reviewed: false, truth: [{ sku: 'B', quantity: 1 }], charged: [{ sku: 'D', quantity: 1 }] });
+  });
+
   it('counts a put-back still charged as overcharge, a false positive and a put-back case error, not an attribution error', () => {
     const v2Over = receipt('v2', [['C', 1], ['A', 1]], { issuedAt: E + 100_000 });
     const r = evaluateCheckout(base(), { receipts: [v1Right, v2Over], cartEvents: baseCartEvents }, opts);
