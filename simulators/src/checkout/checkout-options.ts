@@ -129,6 +129,12 @@ export const checkoutActivity = z
     sameWeightShare: share.default(0.5),
     /** Share of picks made from trays whose SKU has a same-weight twin (so same-weight swaps have units to swap). Default 0: trays uniformly. */
     sameWeightPickShare: share.default(0),
+    /**
+     * Share of picks from a tray holding a unit put there by mistake (a wrong-tray put-back) that take that unit instead of
+     * the tray's own product — the hard case "put-back to a wrong plate … followed by a second shopper buying the misplaced
+     * item" (research/checkout.md §5.2). Default 0: shoppers take the tray's own product.
+     */
+    misplacedPickShare: share.default(0),
     /** Share of hand-offs after which the receiver puts the unit back on its tray as the next step. Default 0.5. */
     handOffReturnShare: share.default(0.5),
     /** Walking speed per person, m/s. Default 0.8–1.3. */

@@ -180,6 +180,8 @@ export class CheckoutScript {
   readonly #behaviourRng: Rng;
   readonly #motionRng: Rng;
   readonly #unitRng: Rng;
+  /** Its own stream, so scenarios that never buy a misplaced unit draw exactly what they drew before. */
+  readonly #misplacedRng: Rng;
   readonly #book: TrayBook;
   readonly #unitWeight = new Map<string, number>();
   readonly #unitSigma = new Map<string, number>();
@@ -211,6 +213,7 @@ export class CheckoutScript {
     this.#behaviourRng = rng.fork('behaviour');
     this.#motionRng = rng.fork('motion');
     this.#unitRng = rng.fork('units');
+    this.#misplacedRng = rng.fork('misplaced-picks');
     for (const item of model.catalog) {
       this.#unitWeight.set(item.sku, item.unitWeightG);
       this.#unitSigma.set(item.sku, item.unitWeightSigmaG);
@@ -437,9 +440,19 @@ export class CheckoutScript {
     const most = Math.min(o.maxUnits, this.#book.available(plan.trayId, this.#skuOf(plan.trayId), plan.startAt));
     const units = most > 1 && this.#behaviourRng.chance(o.multiUnitShare) ? this.#behaviourRng.int(2, most) : 1;
     const touchG = longHold ? this.#behaviourRng.uniform(o.longHoldTouchG[0], o.longHoldTouchG[1]) : undefined;
-    const action = this.#act(p, plan, 'pick', this.#skuOf(plan.trayId), units, { holdMs, touchG });
+    // Now and then the unit someone put here by mistake goes into this shopper's basket instead.
+    const misplaced = this.#misplacedOn(plan.trayId, plan.startAt);
+    const taken = misplaced.length > 0 && this.#misplacedRng.chance(o.misplacedPickShare) ? this.#misplacedRng.pick(misplaced) : undefined;
+    const action = this.#act(p, plan, 'pick', taken ?? this.#skuOf(plan.trayId), taken === undefined ? units : 1, { holdMs, touchG });
     if (longHold) action.tags.add('long-hold');
     return true;
+  }
+
+  /** SKUs of units put on the tray by mistake that a pick starting at `at` can take (none unless misplaced picks are on). */
+  #misplacedOn(trayId: string, at: number): string[] {
+    if (this.#o.misplacedPickShare === 0) return [];
+    const own = this.#skuOf(trayId);
+    return this.#book.skus(trayId).filter((sku) => sku !== own && this.#book.available(trayId, sku, at) > 0);
   }
 
   /** Puts `unit` (and, now and then, more units of the same pick) back on the tray it came from. */
@@ -839,7 +852,8 @@ export class CheckoutScript {
     const tags = new Set(a.tags);
     if (a.unitIds.length > 1) tags.add('multi-unit');
     if (a.kind === 'put-back') tags.add('put-back');
-    if (a.kind === 'misplace') {
+    // A unit put on the wrong tray, or bought from there later: both are the wrong-tray case (§5.2).
+    if (a.kind === 'misplace' || a.sku !== this.#skuOf(a.trayId)) {
       tags.add('wrong-tray');
       const onTray = this.#skuOf(a.trayId);
       if (Math.abs(this.#unitWeight.get(onTray)! - this.#unitWeight.get(a.sku)!) <= SAME_WEIGHT_G) tags.add('same-weight-swap');

@@ -152,6 +152,12 @@ export function checkoutStore(options: { gondolas: number; baysPerGondola: numbe
   };
 }
 
+/**
+ * The wrong-tray cases "followed by a second shopper buying the misplaced item" (research/checkout.md §5.2): of the picks at
+ * a tray where a misplaced unit lies, this share take that unit. The research gives no rate; 0.3 makes it a few times a run.
+ */
+const MISPLACED_PICK_SHARE = 0.3;
+
 const NO_MIX: CheckoutMix = { pick: 1, putBack: 0, wrongTray: 0, longHold: 0, handOff: 0, sameBay: 0, sameTraySameTime: 0, fourClose: 0 };
 
 interface Case {
@@ -176,19 +182,28 @@ const CASES: readonly Case[] = [
   },
   {
     name: 'wrong-tray-put-back',
-    description: '24 visits; units put back on a tray of another SKU near by (misplacements the shelf must keep track of), plus put-backs to the right tray.',
-    checkout: { shoppers: { visits: 24, arrivalPerMin: 4, durationMs: 540_000 }, party: { groupShare: 0 }, mix: { ...NO_MIX, putBack: 0.2, wrongTray: 0.5 }, sameWeightShare: 0 },
+    description:
+      '24 visits; units put back on a tray of another SKU near by (misplacements the shelf must keep track of), plus put-backs to the right tray; a later shopper at such a tray sometimes buys the misplaced unit.',
+    checkout: {
+      shoppers: { visits: 24, arrivalPerMin: 4, durationMs: 540_000 },
+      party: { groupShare: 0 },
+      mix: { ...NO_MIX, putBack: 0.2, wrongTray: 0.5 },
+      sameWeightShare: 0,
+      misplacedPickShare: MISPLACED_PICK_SHARE,
+    },
     vision: true,
   },
   {
     name: 'same-weight-swap',
-    description: '24 visits; shoppers favour the four SKUs that have a twin within 5 g and put them on the twin\'s tray (one pair sits side by side on one shelf): weight alone cannot tell.',
+    description:
+      '24 visits; shoppers favour the four SKUs that have a twin within 5 g and put them on the twin\'s tray (one pair sits side by side on one shelf), and a later shopper at that tray sometimes buys the misplaced twin: weight alone cannot tell.',
     checkout: {
       shoppers: { visits: 24, arrivalPerMin: 4, durationMs: 540_000 },
       party: { groupShare: 0 },
       mix: { ...NO_MIX, wrongTray: 0.6 },
       sameWeightShare: 1,
       sameWeightPickShare: 0.7,
+      misplacedPickShare: MISPLACED_PICK_SHARE,
     },
     vision: true,
   },

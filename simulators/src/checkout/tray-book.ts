@@ -92,6 +92,11 @@ export class TrayBook {
     return units;
   }
 
+  /** Every SKU the tray has held: its own, and units put on it by mistake (possibly none left). */
+  skus(trayId: string): string[] {
+    return [...this.#stock.get(trayId)!.keys()];
+  }
+
   change(trayId: string, sku: string, at: number, units: number): void {
     const line = this.#line(trayId, sku);
     let i = line.changes.length;

@@ -212,6 +212,39 @@ describe('checkout script (ground truth)', () => {
       }
     });
 
+    it('a misplaced unit is bought by a later shopper at the configured rate, and only while it lies there', () => {
+      const changes: CheckoutActivityInput = { mix: { ...PICKS_ONLY, wrongTray: 0.5 }, sameWeightShare: 0.5, sameWeightPickShare: 1 };
+      const skuOf = new Map(trayPlacements(base.store).map((p) => [p.tray.id, p.tray.facings[0]!.sku]));
+      const misplacedPicks = (truth: CheckoutTruth) => truth.actions.filter((a) => a.kind === 'pick' && a.sku !== skuOf.get(a.trayId));
+      const never = busy(changes);
+      expect(misplacedPicks(never)).toEqual([]);
+      // Its own random stream: drawing the chance for every such pick (and never taking the unit) changes nothing else.
+      expect(busy({ ...changes, misplacedPickShare: 1e-9 })).toEqual(never);
+      const bought = busy({ ...changes, misplacedPickShare: 0.5 });
+      // Of the picks from a tray with a misplaced unit on it, about half take that unit (one each, its own weight).
+      const lying = new Map<string, number>();
+      let chances = 0;
+      let taken = 0;
+      for (const a of [...bought.actions].sort((x, y) => x.startAt - y.startAt)) {
+        const key = a.trayId;
+        const own = skuOf.get(a.trayId);
+        if (a.kind !== 'pick' && a.sku !== own) lying.set(key, (lying.get(key) ?? 0) + a.units);
+        if (a.kind !== 'pick' || a.cases.includes('same-tray-same-time')) continue;
+        if ((lying.get(key) ?? 0) > 0) chances++;
+        if (a.sku === own) continue;
+        taken++;
+        expect(lying.get(key) ?? 0, `action ${a.n}`).toBeGreaterThan(0);
+        lying.set(key, lying.get(key)! - a.units);
+        expect(a.units).toBe(1);
+        expect(a.cases).toContain('wrong-tray');
+        expect(a.deltaG).toBeLessThan(0);
+      }
+      expect(taken).toBe(misplacedPicks(bought).length);
+      expect(taken / chances).toBeGreaterThan(0.35);
+      expect(taken / chances).toBeLessThan(0.65);
+      expect(misplacedPicks(bought).some((a) => a.cases.includes('same-weight-swap'))).toBe(true);
+    });
+
     it('same bay, same tray at the same time, four close: persons of different visits together', () => {
       const truth = busy({ mix: { ...PICKS_ONLY, sameBay: 0.1, sameTraySameTime: 0.1, fourClose: 0.1 } });
       const visitOf = new Map(truth.visits.flatMap((v) => v.persons.map((p) => [p, v.token] as const)));
