@@ -292,6 +292,7 @@ export class StoreAgent {
       settings: this.config.store?.checkout ?? checkoutSettingsSchema.parse({}),
       model: () => this.inventory.model,
       pendingRestocks: (trayId) => this.inventory.pendingRestocks(trayId),
+      restockUnitsOf: (changeId) => this.inventory.restockUnitsOf(changeId),
       unitsOnTray: (trayId) => this.inventory.unitsOnTray(trayId),
       busyTrays: () => new Map((sensing.weight()?.trays() ?? []).flatMap((t) => (t.busySince === null ? [] : [[t.trayId, t.busySince] as const]))),
       decideHeld: (trayIds) => {

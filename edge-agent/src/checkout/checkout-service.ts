@@ -118,6 +118,11 @@ export interface CheckoutServiceOptions {
   model: () => StoreModel | null;
   /** Declared restock units not yet arrived on a tray (positive changes there are staff, not shoppers). */
   pendingRestocks: (trayId: string) => ReadonlyMap<string, number>;
+  /**
+   * Units of a declared restock the inventory booked this shelf change as. The inventory hears a change first and books
+   * arriving units against the pending restock, so by the time the checkout decides it nothing may be pending any more.
+   */
+  restockUnitsOf?: (changeId: string) => number;
   /** Units on a tray now (the inventory's observed stock), per SKU; the shares of a same-weight look-alike. */
   unitsOnTray?: (trayId: string) => ReadonlyMap<string, number>;
   /** Trays whose weight is still moving or held undecided (pending evidence to settle before a receipt), each with since when. */
@@ -484,7 +489,8 @@ export class CheckoutService {
     const s = this.#o.settings;
     const tray = this.#trays.get(change.trayId);
     if (tray === undefined) return;
-    if (change.deltaG > 0 && [...this.#o.pendingRestocks(change.trayId).values()].some((n) => n > 0)) return; // staff restocking
+    // Staff restocking: units the inventory booked against a declared restock, or a restock still pending on the tray.
+    if (change.deltaG > 0 && ((this.#o.restockUnitsOf?.(change.id) ?? 0) > 0 || [...this.#o.pendingRestocks(change.trayId).values()].some((n) => n > 0))) return;
     // Sessions whose hands came near the tray at all (a review names only these); charged only when clearly there.
     const all = candidatesAt(this.#book.persons(), tray, change, s.attribution).filter((c) => this.#sessions.has(c.sessionId) && c.score >= s.minCandidateScore);
     let live = all.filter((c) => this.#sessions.get(c.sessionId)!.state !== 'closed');

@@ -331,6 +331,12 @@ export class InventoryService {
     return new Map(this.#sql.rowsOfTray.all(trayId).map((row) => [row.sku, row.observed]));
   }
 
+  /** Units of a declared restock a recorded shelf change was booked as (0 when it was none, or is not recorded yet). */
+  restockUnitsOf(changeId: string): number {
+    const recorded = this.#ledger.getByKey(`shelf-change:${changeId}`)?.payload as ShelfChanged | undefined;
+    return recorded?.effects.reduce((sum, e) => sum + e.restockConsumed, 0) ?? 0;
+  }
+
   /** Declared restock units of a tray that have not arrived yet, per SKU (the weight pipeline expects them). */
   pendingRestocks(trayId: string): Map<string, number> {
     const pending = new Map<string, number>();

@@ -156,4 +156,28 @@ describe('checkout HTTP API (real agent, real SQLite)', () => {
     expect(bodies.length).toBeGreaterThan(30);
     for (const body of bodies) for (const token of TOKENS) expect(body).not.toContain(token);
   });
+
+  it('staff restocking a tray beside a shopper (declared through the API) is not the shopper\'s put-back', async () => {
+    // The inventory books the arriving units against the declared restock before the checkout sees the change: the
+    // checkout asks the inventory how it booked the change, not only what is still pending.
+    t = await startTestAgent({ store: { model: checkoutModelInput } });
+    const bus = t.agent.bus;
+    const scene = new Scene((e) => bus.emit('tracker.tracks', e), T0);
+    bus.emit('gate.scan', gateScan('gate-in', 'entry', TOKENS[0]!, scene.t));
+    scene.put('a', ENTRY.x, ENTRY.y).advance(100);
+    scene.walk({ a: standAt('t1') });
+    bus.emit('shelf.change', skuChange('c1', 't1', 'cola', -1, scene.reach('a', 't1')));
+    const declared = await fetch(`${t.agent.httpUrl}/api/stock/restock`, {
+      method: 'POST',
+      headers: { authorization: t.authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ trayId: 't1', sku: 'cola', quantity: 4 }),
+    });
+    expect(declared.status).toBe(200);
+    // The shopper's hand is at the tray again as the staff's four colas land.
+    bus.emit('shelf.change', skuChange('r1', 't1', 'cola', 4, scene.reach('a', 't1')));
+    expect(t.agent.ledger.events({ type: 'inventory.shelf.changed' }).map((e) => (e.payload as { outcome: string }).outcome)).toEqual(['pick', 'restock']);
+    expect(t.agent.checkout.reviews()).toEqual([]);
+    const [session] = t.agent.checkout.sessions();
+    expect(session!.cart).toEqual([{ sku: 'cola', quantity: 1 }]);
+  });
 });
