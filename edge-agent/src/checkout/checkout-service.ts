@@ -538,17 +538,20 @@ export class CheckoutService {
       if (units === 0) return;
       const confidence = change.confidence * attribution;
       if (units < 0) {
-        // A foreign unit of the same weight lies on this tray: the pick is the tray's own SKU with the odds of its units
-        // among those that look alike (below the threshold it goes to review; vision will tell them apart).
-        const foreign = this.#foreignLookalike(change.trayId, change.sku);
+        // A foreign unit lies on this tray that weighs what was taken (one like a unit of the SKU, or like several: a 536 g
+        // jar on a tray of 268 g cans): the pick is the tray's own SKU with the odds of its units among those that look
+        // alike (below the threshold it goes to review; vision will tell them apart).
+        const foreign = this.#foreignLookalike(change.trayId, change.deltaG);
         if (foreign !== null) {
           const own = Math.max(0, this.#o.unitsOnTray?.(change.trayId).get(change.sku) ?? 0);
-          const seen = this.#byVision(new Map([[change.sku, own], [foreign.sku, foreign.units]]), vision);
+          const seen = this.#byVision(new Map([[change.sku, own], [foreign.sku, foreign.onTray]]), vision);
           if (seen !== undefined) {
-            if (seen.sku !== change.sku) this.#addForeign(change.trayId, seen.sku, units);
-            return this.#commitLines(change, [{ sessionId: session.id, sku: seen.sku, quantity: -units }], confidence * seen.p, 'pick-beside-lookalike', live, seen.verdict);
+            const taken = seen.sku === change.sku ? -units : foreign.units;
+            if (seen.sku !== change.sku) this.#addForeign(change.trayId, seen.sku, -taken);
+            return this.#commitLines(change, [{ sessionId: session.id, sku: seen.sku, quantity: taken }], confidence * seen.p, 'pick-beside-lookalike', live, seen.verdict);
           }
-          const share = own / (own + foreign.units);
+          // Two units of the SKU or one heavier foreign unit: weight alone cannot say how many were taken — a manager decides.
+          const share = foreign.units === -units ? own / (own + foreign.onTray) : Math.min(0.5, own / (own + foreign.onTray));
           return this.#commitLines(change, [{ sessionId: session.id, sku: change.sku, quantity: -units }], confidence * share, 'pick-beside-lookalike', live);
         }
         return this.#commitLines(change, [{ sessionId: session.id, sku: change.sku, quantity: -units }], confidence, 'pick', live);
@@ -707,7 +710,7 @@ export class CheckoutService {
 
   /** A SKU with a same-weight twin in the catalogue, or a change no SKU of the tray explains: weight may not name it. */
   #wantsVision(change: ShelfChange): boolean {
-    return change.sku === null || change.misplaced || this.#twinSkus().has(change.sku);
+    return change.sku === null || change.misplaced || this.#twinSkus().has(change.sku) || (change.deltaG < 0 && this.#foreignLookalike(change.trayId, change.deltaG) !== null);
   }
 
   /** Is a hand of the best-placed person still at the tray (the unit not out of the shelf yet)? */
@@ -796,18 +799,17 @@ export class CheckoutService {
     return uniqueFit(weightCandidates(Math.abs(deltaG), items, this.#o.settings.weightMatch));
   }
 
-  /** Foreign units on this tray that weigh like its SKU (the pick could be one of them), or null. */
-  #foreignLookalike(trayId: string, sku: string): { sku: string; units: number } | null {
+  /**
+   * A foreign SKU believed to lie on this tray whose units weigh what a change took away (the pick could be them): how many
+   * of them it would be, and how many lie there; or null.
+   */
+  #foreignLookalike(trayId: string, deltaG: number): { sku: string; units: number; onTray: number } | null {
     const onTray = this.#foreignOn(trayId);
     if (onTray.size === 0) return null;
     const catalog = this.#catalog();
-    const own = catalog.get(sku);
-    if (own === undefined) return null;
-    for (const [other, n] of onTray) {
-      const item = catalog.get(other);
-      if (n > 0 && item && weightCandidates(own.unitWeightG, [item], this.#o.settings.weightMatch).length > 0) return { sku: other, units: n };
-    }
-    return null;
+    const items = [...onTray].flatMap(([sku, n]) => (n > 0 && catalog.get(sku) ? [{ ...catalog.get(sku)!, maxUnits: n }] : []));
+    const fit = weightCandidates(Math.abs(deltaG), items, this.#o.settings.weightMatch)[0];
+    return fit === undefined ? null : { sku: fit.sku, units: fit.units, onTray: onTray.get(fit.sku)! };
   }
 
   /**

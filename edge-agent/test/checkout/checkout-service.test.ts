@@ -559,6 +559,60 @@ describe('CheckoutService: a unit put back that weighs like one the putter holds
   });
 });
 
+describe('CheckoutService: a pick that weighs what a foreign unit on the tray weighs', () => {
+  // A 700 g jar on tray t3 (instead of water): as heavy as two colas.
+  const jarModel = storeModel.parse({
+    ...checkoutModelInput,
+    catalog: [...checkoutModelInput.catalog, { sku: 'jar', gtin: '04006381333979', name: 'Pickles jar', unitWeightG: 700, unitWeightSigmaG: 3, priceMinor: 249 }],
+    gondolas: (checkoutModelInput.gondolas ?? []).map((g) => ({
+      ...g,
+      bays: g.bays.map((b) => ({ ...b, shelves: b.shelves.map((sh) => ({ ...sh, trays: sh.trays.map((t) => (t.id === 't3' ? { ...t, facings: [{ ...t.facings[0]!, sku: 'jar' }] } : t)) })) })),
+    })),
+  });
+  // A jar and a can look nothing alike: the camera is sure.
+  const jarSeen: VisionEvidenceSource = {
+    available: () => true,
+    identify: async (q) => ({ cameraId: 'cam-1', frameAtMs: q.atMs, modelVersion: '1.0.0', probabilities: (skus) => new Map(skus.map((s) => [s, s === 'jar' ? 0.99 : 0.01])) }),
+  };
+
+  /** Carol puts a jar on the cola tray; then Bob takes 700 g from it, which the scale reads as two colas. */
+  async function jarTakenFromColaTray(r: CheckoutRig): Promise<{ bob: string; carol: string }> {
+    const carol = enter(r, 'tok-carol-000003', ['c']);
+    shop(r, 'c', 't3', 'c1', 'jar', -1);
+    handOut(r, 'c', 't3', [0.2, 0.35, 0.45, 0.6]);
+    await r.service.settled();
+    r.scene.walk({ c: standAt('t1') });
+    r.bus.emit('shelf.change', misplacedChange('c2', 't1', 700.5, r.scene.reach('c', 't1')));
+    await r.service.settled();
+    const bob = enter(r, 'tok-bob-00000002', ['b']);
+    shop(r, 'b', 't1', 'c3', 'cola', -2);
+    handOut(r, 'b', 't1', [0.2, 0.35, 0.45, 0.6]);
+    await r.service.settled();
+    expect(cartOf(r, carol)).toEqual([]);
+    return { bob, carol };
+  }
+
+  it('without a camera it is not two colas charged but a manager\'s question', async () => {
+    const r = rig({ model: jarModel, stock: new Map([['t1', new Map([['cola', 12]])]]) });
+    const { bob } = await jarTakenFromColaTray(r);
+    expect(cartOf(r, bob)).toEqual([]);
+    expect(r.service.reviews({ state: 'open' })).toMatchObject([{ changeId: 'c3', reason: 'pick-beside-lookalike', proposal: [{ sessionId: bob, sku: 'cola', quantity: 2 }] }]);
+  });
+
+  it('a camera that sees the jar in the hand: one jar charged, and it no longer lies on the tray', async () => {
+    const r = rig({ model: jarModel, vision: jarSeen, stock: new Map([['t1', new Map([['cola', 12]])]]) });
+    const { bob } = await jarTakenFromColaTray(r);
+    expect(cartOf(r, bob)).toEqual([{ sku: 'jar', quantity: 1 }]);
+    expect(r.service.session(bob).lines.at(-1)).toMatchObject({ changeId: 'c3', sku: 'jar', quantity: 1, reason: 'pick-beside-lookalike' });
+    expect(r.service.reviews()).toEqual([]);
+    // The next 700 g taken there is two colas again.
+    const dave = enter(r, 'tok-dave-00000004', ['d']);
+    shop(r, 'd', 't1', 'c4', 'cola', -2);
+    await r.service.settled();
+    expect(cartOf(r, dave)).toEqual([{ sku: 'cola', quantity: 2 }]);
+  });
+});
+
 describe('CheckoutService: device input that is rejected', () => {
   it('a replayed entry token is rejected and counted, and opens no second session', async () => {
     const r = rig();
