@@ -275,6 +275,7 @@ export class StoreAgent {
       logger: this.logger,
       model: () => this.inventory.model,
       declaredRestocks: (trayId) => this.inventory.pendingRestocks(trayId),
+      misplacedUnits: (trayId) => this.inventory.misplacedOnTray(trayId),
       ...(this.config.store ? { weight: this.config.store.weight, rfid: this.config.store.rfid } : {}),
     });
     this.#sensing = sensing;

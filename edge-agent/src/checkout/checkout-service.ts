@@ -522,9 +522,12 @@ export class CheckoutService {
       live = [...live, ...doubt.filter((id) => !live.some((c) => c.sessionId === id)).map(asCandidate)];
     }
 
+    // The weight pipeline may name a unit put on this tray by mistake (a SKU without a facing here) as what was taken: that is
+    // a misplaced unit picked up again, decided below like any change no SKU of the tray explains.
+    const foreignSku = change.sku !== null && this.#traySkus(change.trayId)?.has(change.sku) === false;
     // Same SKU, same tray, same time: two sessions both clearly at the tray, as many units as hands.
     const strong = live.filter((c) => c.score >= s.minAttributionScore && c.score >= s.sharedScoreRatio * best.score);
-    if (strong.length > 1 && change.sku !== null && !change.misplaced && Math.abs(change.quantity) === strong.length) {
+    if (strong.length > 1 && change.sku !== null && !change.misplaced && !foreignSku && Math.abs(change.quantity) === strong.length) {
       const unit = Math.sign(change.quantity);
       const lines = strong.map((c) => ({ sessionId: c.sessionId, sku: change.sku!, quantity: unit > 0 ? -1 : 1 }));
       const confidence = change.confidence * s.sharedConfidence;
@@ -533,7 +536,7 @@ export class CheckoutService {
 
     const session = this.#sessions.get(best.sessionId)!;
     const held = this.#held(session);
-    if (change.sku !== null && !change.misplaced) {
+    if (change.sku !== null && !change.misplaced && !foreignSku) {
       const units = change.quantity;
       if (units === 0) return;
       const confidence = change.confidence * attribution;

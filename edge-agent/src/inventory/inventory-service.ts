@@ -331,6 +331,11 @@ export class InventoryService {
     return new Map(this.#sql.rowsOfTray.all(trayId).map((row) => [row.sku, row.observed]));
   }
 
+  /** Units of SKUs without a facing on the tray that the shelf shows lying there (misplaced), per SKU. */
+  misplacedOnTray(trayId: string): Map<string, number> {
+    return new Map(this.#sql.rowsOfTray.all(trayId).flatMap((row) => (row.facing === 0 && row.observed > 0 ? [[row.sku, row.observed] as const] : [])));
+  }
+
   /** Units of a declared restock a recorded shelf change was booked as (0 when it was none, or is not recorded yet). */
   restockUnitsOf(changeId: string): number {
     const recorded = this.#ledger.getByKey(`shelf-change:${changeId}`)?.payload as ShelfChanged | undefined;

@@ -14,6 +14,8 @@ export interface SensingOptions {
   weight?: WeightPipelineOptionsInput;
   /** Declared restock units not yet arrived, per SKU of a tray (the weight pipeline reads them; see WeightPipelineInit). */
   declaredRestocks?: (trayId: string) => ReadonlyMap<string, number>;
+  /** Units of other SKUs known to lie on a tray by mistake, per SKU (the weight pipeline reads them; see WeightPipelineInit). */
+  misplacedUnits?: (trayId: string) => ReadonlyMap<string, number>;
   rfid?: RfidPresenceOptionsInput;
   /** How often absence timeouts are checked. */
   rfidTickMs?: number;
@@ -61,6 +63,7 @@ export function attachSensing(o: SensingOptions): Sensing {
       model,
       ...(o.weight ? { options: o.weight } : {}),
       ...(o.declaredRestocks ? { declaredRestocks: o.declaredRestocks } : {}),
+      ...(o.misplacedUnits ? { misplacedUnits: o.misplacedUnits } : {}),
       onReject: (r) => reject(r.deviceId, r.code, r.message),
     });
     tracker = new RfidPresenceTracker({

@@ -114,6 +114,20 @@ describe('CheckoutService: sessions and cart lines', () => {
     expect(cartOf(r, s)).toEqual([]);
   });
 
+  it('the weight pipeline naming the misplaced unit taken (its SKU has no facing on the tray) is that unit picked up again', () => {
+    const r = rig();
+    const s = enter(r, 'tok-alice-000001', ['a']);
+    shop(r, 'a', 't1', 'c1', 'cola', -1);
+    r.scene.walk({ a: standAt('t3') });
+    r.bus.emit('shelf.change', misplacedChange('c2', 't3', 350.4, r.scene.reach('a', 't3')));
+    expect(cartOf(r, s)).toEqual([]);
+    // The pipeline knows a cola lies on the water tray and reads −350 g there as that cola.
+    r.bus.emit('shelf.change', skuChange('c3', 't3', 'cola', -1, r.scene.reach('a', 't3'), 1));
+    expect(r.service.session(s).lines.at(-1)).toMatchObject({ changeId: 'c3', trayId: 't3', sku: 'cola', quantity: 1, reason: 'pick-misplaced-unit' });
+    expect(cartOf(r, s)).toEqual([{ sku: 'cola', quantity: 1 }]);
+    expect(r.service.reviews()).toEqual([]);
+  });
+
   it('a unit put on a wrong tray (misplaced, Δ = a cart SKU) leaves the cart; taking it back from there puts it back in', () => {
     const r = rig();
     const s = enter(r, 'tok-alice-000001', ['a']);

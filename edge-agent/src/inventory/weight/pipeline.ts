@@ -28,6 +28,12 @@ export interface WeightPipelineInit {
    * that many units of a declared SKU. Default: none.
    */
   declaredRestocks?: (trayId: string) => ReadonlyMap<string, number>;
+  /**
+   * Units of other SKUs known to lie on a tray (put there by mistake: the inventory's misplaced
+   * units), per SKU. A negative change no SKU of the tray explains may be some of them taken
+   * away — decided like a pick, not held as unexplained (a dynamic planogram). Default: none.
+   */
+  misplacedUnits?: (trayId: string) => ReadonlyMap<string, number>;
 }
 
 export interface WeightPipelineCounters {
@@ -93,6 +99,8 @@ export class WeightPipeline {
   readonly #holding = new Set<TrayRuntime>();
   readonly #onReject: (reject: WeightReject) => void;
   readonly #declaredRestocks: ((trayId: string) => ReadonlyMap<string, number>) | undefined;
+  readonly #misplacedUnits: ((trayId: string) => ReadonlyMap<string, number>) | undefined;
+  readonly #catalog: ReadonlyMap<string, { unitWeightG: number; unitWeightSigmaG: number }>;
   readonly #counters: WeightPipelineCounters = {
     samples: 0,
     changes: 0,
@@ -110,7 +118,9 @@ export class WeightPipeline {
     this.options = resolveWeightPipelineOptions(init.options);
     this.#onReject = init.onReject ?? (() => undefined);
     this.#declaredRestocks = init.declaredRestocks;
+    this.#misplacedUnits = init.misplacedUnits;
     const catalog = new Map(init.model.catalog.map((item) => [item.sku, item]));
+    this.#catalog = catalog;
     const placements = trayPlacements(init.model);
     const byId = new Map<string, TrayRuntime>();
     for (const placement of placements) {
@@ -407,9 +417,25 @@ export class WeightPipeline {
       const restocks = this.#restockWeights(tray);
       if (restocks !== undefined) estimate = explainDelta(own, sigma, restocks, this.options, range);
     }
+    if (estimate.misplaced && own < 0) estimate = this.#misplacedTaken(tray, own, sigma, range) ?? estimate;
     const shares = splitShare(estimate.shareG, hosts);
     if (estimate.crossTalkOnly) return { kind: 'crossTalk', shares };
     return { kind: 'change', deltaG: own - estimate.shareG, estimate, shares };
+  }
+
+  /** A negative Δ explained by units known to lie on the tray by mistake (no more of them than lie there), or undefined. */
+  #misplacedTaken(tray: TrayRuntime, own: number, sigma: number, range: ReturnType<typeof shareRange>): QuantityEstimate | undefined {
+    const lying = this.#misplacedUnits?.(tray.trayId);
+    if (lying === undefined || lying.size === 0) return undefined;
+    const foreign = [...lying].flatMap(([sku, units]) => {
+      const item = this.#catalog.get(sku);
+      return units > 0 && item !== undefined && !tray.skus.some((s) => s.sku === sku) ? [{ sku, unitWeightG: item.unitWeightG, unitWeightSigmaG: item.unitWeightSigmaG }] : [];
+    });
+    if (foreign.length === 0) return undefined;
+    const estimate = explainDelta(own, sigma, [...tray.skus, ...foreign], this.options, range);
+    const best = estimate.best;
+    if (estimate.misplaced || best === null || (lying.get(best.sku) ?? 0) < -best.quantity) return undefined;
+    return estimate;
   }
 
   /** The tray's SKUs with their declared restocks as the most units one change may add, or undefined when none is declared. */

@@ -172,6 +172,27 @@ describe('weight pipeline: misplaced items', () => {
     expect(rig.changes[1]!.deltaG).toBeCloseTo(333, -1);
   });
 
+  it('a unit known to lie on the tray by mistake, taken away, is decided like a pick — not held, so a put-down 10 s later is its own change', () => {
+    // A 250 g tea-a lies on the soup tray (the inventory's misplaced units); a shopper takes it, another puts 158 g down.
+    const run = (misplacedUnits?: (trayId: string) => ReadonlyMap<string, number>) =>
+      new ShelfRig(store(), misplacedUnits ? { misplacedUnits } : {})
+        .handle('t0', { startAt: 5_000, durationMs: 1_500, deltaG: -250, touchG: 200 })
+        .handle('t0', { startAt: 15_000, durationMs: 1_500, deltaG: 158, touchG: 200 })
+        .run(80_000).changes;
+    const known = run((trayId) => new Map(trayId === 't0' ? [['tea-a', 1]] : []));
+    expect(known.map((c) => [c.trayId, c.sku, c.quantity, c.misplaced])).toEqual([
+      ['t0', 'tea-a', -1, false],
+      ['t0', null, 0, true],
+    ]);
+    expect(known[0]!.emittedAt - known[0]!.settledAt).toBeLessThan(3_000);
+    expect(known[1]!.deltaG).toBeCloseTo(158, -1);
+    // Not more of it than lies there: two units' weight is not two of the one misplaced unit.
+    const two = new ShelfRig(store(), { misplacedUnits: () => new Map([['tea-a', 1]]) }).handle('t0', { startAt: 5_000, durationMs: 1_500, deltaG: -500, touchG: 200 }).run(60_000).changes;
+    expect(two.map((c) => [c.sku, c.misplaced])).toEqual([[null, true]]);
+    // Without knowing what lies there the taking is unexplained, held, and the put-down merges into it.
+    expect(run().map((c) => [c.trayId, c.sku, c.misplaced])).toEqual([['t0', null, true]]);
+  });
+
   it('a declared restock larger than one handling is explained as that many units, without the misplaced hold', () => {
     const restock = { startAt: 5_000, durationMs: 4_000, deltaG: 12 * 420, touchG: 500 };
     const declared = new ShelfRig(store(), { declaredRestocks: (trayId) => new Map(trayId === 't0' ? [['soup-400', 12]] : []) })

@@ -60,6 +60,7 @@ export class ShelfRig {
       seed?: number | string;
       pipeline?: WeightPipelineOptionsInput;
       declaredRestocks?: (trayId: string) => ReadonlyMap<string, number>;
+      misplacedUnits?: (trayId: string) => ReadonlyMap<string, number>;
     } = {},
   ) {
     this.model = model;
@@ -80,6 +81,7 @@ export class ShelfRig {
       options: options.pipeline,
       onReject: (r) => this.rejects.push(r),
       ...(options.declaredRestocks ? { declaredRestocks: options.declaredRestocks } : {}),
+      ...(options.misplacedUnits ? { misplacedUnits: options.misplacedUnits } : {}),
     });
     this.#periodMs = 1_000 / this.cells.noise.sampleRateHz;
   }
