@@ -275,7 +275,8 @@ export class StoreAgent {
       logger: this.logger,
       model: () => this.inventory.model,
       declaredRestocks: (trayId) => this.inventory.pendingRestocks(trayId),
-      misplacedUnits: (trayId) => this.inventory.misplacedOnTray(trayId),
+      // What the inventory saw put down by weight alone, and what the checkout placed from the putter's cart or the camera.
+      misplacedUnits: (trayId) => mostOfEach(this.inventory.misplacedOnTray(trayId), checkout.misplacedOn(trayId)),
       ...(this.config.store ? { weight: this.config.store.weight, rfid: this.config.store.rfid } : {}),
     });
     this.#sensing = sensing;
@@ -565,4 +566,11 @@ export class StoreAgent {
       model: () => this.inventory.model,
     };
   }
+}
+
+/** Per key, the larger of two counts (two views of the same units, not units to add up). */
+function mostOfEach(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): Map<string, number> {
+  const out = new Map(a);
+  for (const [key, n] of b) out.set(key, Math.max(n, out.get(key) ?? 0));
+  return out;
 }

