@@ -334,16 +334,21 @@ describe('CheckoutService: people the tracker lost or may have mixed up', () => 
   });
 });
 
-describe('CheckoutService: a unit put back that weighs like one the putter holds', () => {
-  // The water tray holds lemonade instead: 350 g, like cola — weight cannot tell the two apart.
-  const lemonModel = storeModel.parse({
+/** The fixture store with one more catalogue item, faced on tray t3 instead of water. */
+function storeWithT3(item: NonNullable<typeof checkoutModelInput.catalog>[number]) {
+  return storeModel.parse({
     ...checkoutModelInput,
-    catalog: [...checkoutModelInput.catalog, { sku: 'lemon', gtin: '04006381333962', name: 'Lemonade 330 ml', unitWeightG: 350, unitWeightSigmaG: 2, priceMinor: 139 }],
+    catalog: [...checkoutModelInput.catalog, item],
     gondolas: (checkoutModelInput.gondolas ?? []).map((g) => ({
       ...g,
-      bays: g.bays.map((b) => ({ ...b, shelves: b.shelves.map((sh) => ({ ...sh, trays: sh.trays.map((t) => (t.id === 't3' ? { ...t, facings: [{ ...t.facings[0]!, sku: 'lemon' }] } : t)) })) })),
+      bays: g.bays.map((b) => ({ ...b, shelves: b.shelves.map((sh) => ({ ...sh, trays: sh.trays.map((t) => (t.id === 't3' ? { ...t, facings: [{ ...t.facings[0]!, sku: item.sku }] } : t)) })) })),
     })),
   });
+}
+
+describe('CheckoutService: a unit put back that weighs like one the putter holds', () => {
+  // The water tray holds lemonade instead: 350 g, like cola — weight cannot tell the two apart.
+  const lemonModel = storeWithT3({ sku: 'lemon', gtin: '04006381333962', name: 'Lemonade 330 ml', unitWeightG: 350, unitWeightSigmaG: 2, priceMinor: 139 });
   /** A shelf camera that says the unit in the hand is `sku` (0.95) — or, with `sku` undefined, a store without cameras. */
   const camera = (sku: string): VisionEvidenceSource => ({
     available: () => true,
@@ -575,14 +580,7 @@ describe('CheckoutService: a unit put back that weighs like one the putter holds
 
 describe('CheckoutService: a pick that weighs what a foreign unit on the tray weighs', () => {
   // A 700 g jar on tray t3 (instead of water): as heavy as two colas.
-  const jarModel = storeModel.parse({
-    ...checkoutModelInput,
-    catalog: [...checkoutModelInput.catalog, { sku: 'jar', gtin: '04006381333979', name: 'Pickles jar', unitWeightG: 700, unitWeightSigmaG: 3, priceMinor: 249 }],
-    gondolas: (checkoutModelInput.gondolas ?? []).map((g) => ({
-      ...g,
-      bays: g.bays.map((b) => ({ ...b, shelves: b.shelves.map((sh) => ({ ...sh, trays: sh.trays.map((t) => (t.id === 't3' ? { ...t, facings: [{ ...t.facings[0]!, sku: 'jar' }] } : t)) })) })),
-    })),
-  });
+  const jarModel = storeWithT3({ sku: 'jar', gtin: '04006381333979', name: 'Pickles jar', unitWeightG: 700, unitWeightSigmaG: 3, priceMinor: 249 });
   // A jar and a can look nothing alike: the camera is sure.
   const jarSeen: VisionEvidenceSource = {
     available: () => true,
