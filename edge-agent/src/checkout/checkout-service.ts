@@ -181,6 +181,8 @@ export class CheckoutService {
   #book: TrackBook;
   #model: StoreModel | null = null;
   #trays = new Map<string, TrayPoint>();
+  /** Per tray, the SKUs the store model faces there (built on first use after a model change). */
+  #skusByTray: Map<string, Set<string>> | null = null;
   #tracker: string | null = null;
   #clock = 0;
   #lostCheckedAt = 0;
@@ -1310,8 +1312,8 @@ export class CheckoutService {
 
   /** The SKUs the store model faces on a tray; undefined when no model or no such tray. */
   #traySkus(trayId: string): Set<string> | undefined {
-    const placed = this.#model === null ? undefined : trayPlacements(this.#model).find((p) => p.tray.id === trayId);
-    return placed === undefined ? undefined : new Set(placed.tray.facings.map((f) => f.sku));
+    this.#skusByTray ??= new Map(this.#model === null ? [] : trayPlacements(this.#model).map((p) => [p.tray.id, new Set(p.tray.facings.map((f) => f.sku))]));
+    return this.#skusByTray.get(trayId);
   }
 
   #cart(session: Session): Map<string, number> {
@@ -1356,6 +1358,7 @@ export class CheckoutService {
     this.#model = model;
     this.#trays = model ? trayPoints(model) : new Map();
     this.#twins = null;
+    this.#skusByTray = null;
     // Persons and their bindings survive a model swap; only the lanes change.
     this.#book.setGates(model?.gates ?? []);
   }
