@@ -29,8 +29,8 @@ export interface WeightPipelineInit {
    */
   declaredRestocks?: (trayId: string) => ReadonlyMap<string, number>;
   /**
-   * Units of other SKUs known to lie on a tray (put there by mistake: the inventory's misplaced
-   * units), per SKU. A negative change no SKU of the tray explains may be some of them taken
+   * Units of other SKUs known to lie on a tray (put there by mistake: the agent passes what its
+   * inventory and its checkout know), per SKU. A negative change no SKU of the tray explains may be some of them taken
    * away — decided like a pick, not held as unexplained (a dynamic planogram). Default: none.
    */
   misplacedUnits?: (trayId: string) => ReadonlyMap<string, number>;
