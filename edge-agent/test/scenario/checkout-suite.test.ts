@@ -18,7 +18,8 @@ const dir = resolve(root, 'simulators/scenarios');
  * for receipt exact-match and item F1 set just under what seed 1 measures today — regression
  * guards. Issue 4's own targets (exact ≥ 98 %, F1 ≥ 0.99, every case ≥ 0.9, reviewed ≤ 5 %,
  * unreviewed wrong ≤ 0.5 %) are NOT met yet; docs/checkout.md lists the figures per scenario and
- * seed and what fails. The 2 h crowded scenario is run by `storeedge bench checkout`, not here.
+ * seed and what fails. The crowded runs (and the over-capacity crush-short) take minutes each and are
+ * measured with `storeedge sim` and `storeedge bench checkout`, not here.
  */
 const floors: Record<string, { exact: number; f1: number }> = {
   'checkout-single-shopper': { exact: 1, f1: 1 },
@@ -44,7 +45,7 @@ interface Report {
 }
 
 describe('checkout scenario suite (seed 1, simulated time, real MQTT)', () => {
-  const files = readdirSync(dir).filter((f) => f.startsWith('checkout-') && f.endsWith('.json') && !f.startsWith('checkout-crowded'));
+  const files = readdirSync(dir).filter((f) => f.startsWith('checkout-') && f.endsWith('.json') && !/^checkout-(crowded|crush)/.test(f));
 
   it('has a file for every hard case', () => {
     expect(files.map((f) => f.replace(/\.json$/, '')).sort()).toEqual(Object.keys(floors).sort());

@@ -8,8 +8,8 @@ import type { CheckoutActivityInput, CheckoutMix } from './checkout-options.ts';
 
 /**
  * The checkout scenario suite (simulators/scenarios/checkout-*.json, research/checkout.md
- * §5.2): one file per hard case, all in the same small store, plus two crowded runs in a larger
- * one. The files are generated from here so they stay consistent; a test checks that the
+ * §5.2): one file per hard case, all in the same small store, plus two crowded runs in a store
+ * sized for 50 shoppers and a stress run of those 50 in a store a third of that size. The files are generated from here so they stay consistent; a test checks that the
  * committed files equal what this generates. Regenerate with
  * `npx tsx simulators/src/checkout/suite.ts`.
  */
@@ -160,11 +160,32 @@ const MISPLACED_PICK_SHARE = 0.3;
 
 const NO_MIX: CheckoutMix = { pick: 1, putBack: 0, wrongTray: 0, longHold: 0, handOff: 0, sameBay: 0, sameTraySameTime: 0, fourClose: 0 };
 
+/** The crowded runs: 50 persons at once, every behaviour at the default mix, staff restocking. */
+const CROWD: CheckoutActivityInput = {
+  shoppers: { concurrent: 50, durationMs: 7_200_000 },
+  actionsPerPerson: [4, 12],
+  dwellMs: [3_000, 15_000],
+  restocks: { belowShare: 0.3 },
+};
+
+/**
+ * The crowded store: 50 shoppers need about 280 m² of sales floor at the mercantile occupant load
+ * of building codes (IBC: 60 sq ft, 5.6 m², gross per person); checkout-free stores of the
+ * research are 1 900–4 000 sq ft (177–372 m², research/checkout.md §3). Six back-to-back pairs of
+ * 5 m gondolas (60 bays, 540 trays, every SKU on 10 of them) on about 11 m × 20 m: 4.4 m² and
+ * 1.2 m of shelf face per shopper, still more than two others within 1 m of most picks.
+ */
+const CROWDED_STORE = { gondolas: 12, baysPerGondola: 5, copies: 10 };
+/** The crowded store before 2026-12-07: 18 bays on about 10 m × 10 m, 2 m² per shopper of the 50. */
+const OVER_CAPACITY_STORE = { gondolas: 6, baysPerGondola: 3, copies: 3 };
+
 interface Case {
   name: string;
   description: string;
   checkout: CheckoutActivityInput;
   crowded?: boolean;
+  /** The crowd in the small crowded store (`overCapacityStore`) instead of `crowdedStore`. */
+  overCapacity?: boolean;
   /** Shelf cameras on (a camera per bay, `vision.enabled`; knobs at their defaults). */
   vision?: boolean;
 }
@@ -239,25 +260,23 @@ const CASES: readonly Case[] = [
   },
   {
     name: 'crowded',
-    description: 'Two hours with 50 persons in a 162-tray store: every behaviour at the default mix, groups, staff restocks announced through the API.',
+    description: 'Two hours with 50 persons in a 540-tray store of about 220 m² (60 bays): every behaviour at the default mix, groups, staff restocks announced through the API.',
     crowded: true,
-    checkout: {
-      shoppers: { concurrent: 50, durationMs: 7_200_000 },
-      actionsPerPerson: [4, 12],
-      dwellMs: [3_000, 15_000],
-      restocks: { belowShare: 0.3 },
-    },
+    checkout: CROWD,
   },
   {
     name: 'crowded-short',
-    description: 'Ten minutes with 50 persons in a 162-tray store: every behaviour at the default mix, groups, staff restocks announced through the API.',
+    description: 'Ten minutes with 50 persons in a 540-tray store of about 220 m² (60 bays): every behaviour at the default mix, groups, staff restocks announced through the API.',
     crowded: true,
-    checkout: {
-      shoppers: { concurrent: 50, durationMs: 600_000 },
-      actionsPerPerson: [4, 12],
-      dwellMs: [3_000, 15_000],
-      restocks: { belowShare: 0.3 },
-    },
+    checkout: { ...CROWD, shoppers: { concurrent: 50, durationMs: 600_000 } },
+  },
+  {
+    name: 'crush-short',
+    description:
+      'A stress run, outside the suite\'s targets: ten minutes with 50 persons in a 162-tray store of about 100 m² (18 bays), about three times the occupant load a building code allows (the crowded store until 2026-12-07).',
+    crowded: true,
+    overCapacity: true,
+    checkout: { ...CROWD, shoppers: { concurrent: 50, durationMs: 600_000 } },
   },
 ];
 
@@ -265,7 +284,8 @@ const CASES: readonly Case[] = [
 export function checkoutSuite(): Map<string, CheckoutScenarioJson> {
   const small = checkoutStore({ gondolas: 3, baysPerGondola: 2, copies: 1 });
   const smallWithCameras = checkoutStore({ gondolas: 3, baysPerGondola: 2, copies: 1, cameras: true });
-  const large = checkoutStore({ gondolas: 6, baysPerGondola: 3, copies: 3 });
+  const crowded = checkoutStore(CROWDED_STORE);
+  const overCapacity = checkoutStore(OVER_CAPACITY_STORE);
   return new Map(
     CASES.map((c) => [
       `checkout-${c.name}.json`,
@@ -273,7 +293,7 @@ export function checkoutSuite(): Map<string, CheckoutScenarioJson> {
         scenario: `checkout-${c.name}`,
         description: c.description,
         seed: 7,
-        store: c.crowded ? large : c.vision ? smallWithCameras : small,
+        store: c.overCapacity ? overCapacity : c.crowded ? crowded : c.vision ? smallWithCameras : small,
         shelves: { tareG: 350, loadCells: LOAD_CELLS },
         checkout: c.checkout,
         ...(c.vision ? { vision: { enabled: true } } : {}),
