@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { trayPlacements, trayPoints, type GateScanPayload, type StoreModel, type TrayPoint, type TracksPayload } from '@storeedge/device-drivers';
 import { errors } from '../errors.ts';
 import type { DeviceEvent, EventBus, ShelfChange } from '../events.ts';
-import { weightCandidates, uniqueFit } from '../inventory/weight-match.ts';
+import type { WeightCandidate } from '../inventory/ledger-events.ts';
+import { uniqueFit, weightCandidates } from '../inventory/weight-match.ts';
 import type { Ledger, LedgerEvent } from '../ledger/index.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -51,6 +52,10 @@ type Look = { atMs: number; point: Point3 };
 const HANDED_OVER = 0.9;
 /** …and of one seen handing it over (hands together away from the shelves in clearly the most frames: `#giver`). */
 const HANDED_OVER_SEEN = 0.97;
+/** A held SKU this many σ further from a put-back's Δ than the tray's own SKU is not taken for it while someone else holds the tray's SKU. */
+const LOOKALIKE_Z_GAP = 1;
+/** At most this many holders are named as alternatives in one review. */
+const MAX_ALTERNATIVES = 3;
 
 export type SessionState = 'open' | 'exiting' | 'in-review' | 'closed';
 
@@ -582,6 +587,16 @@ export class CheckoutService {
       if (lookalike !== null) {
         const giver = this.#giver(holders, session.id, change.sku, change.startAt)[0];
         const putBackLookalike = [{ sessionId: session.id, sku: lookalike.sku, quantity: -lookalike.units }];
+        // A "look-alike" that weight tells from this tray's SKU (a σ or more further off; twins differ by a third of one) while
+        // someone else holds this SKU: a unit handed over and put back fits better — a manager decides (crowded store: a
+        // 391 g rice put back by the shopper it was handed to was read as her 377 g juice on the wrong tray).
+        if (giver === undefined && holders.length > 0 && lookalike.z - this.#ownZ(change.sku, units, change.deltaG) >= LOOKALIKE_Z_GAP) {
+          // Named first: holders whose hands were at the tray, then those who took the SKU from this tray.
+          const rank = (h: Session) => (live.some((c) => c.sessionId === h.id) ? 0 : h.lines.some((l) => l.trayId === change.trayId && l.sku === change.sku && l.quantity > 0) ? 1 : 2);
+          const named = [...holders].sort((a, b) => rank(a) - rank(b)).slice(0, MAX_ALTERNATIVES);
+          const alternatives = named.map((h) => [{ sessionId: h.id, sku: change.sku!, quantity: -units }]);
+          return this.#openReview(change, [...live, ...named.filter((h) => !live.some((c) => c.sessionId === h.id)).map((h) => asCandidate(h.id))], putBackLookalike, confidence * 0.5, 'put-back-lookalike-or-handed-over', alternatives);
+        }
         if (giver === undefined) {
           this.#addForeign(change.trayId, lookalike.sku, lookalike.units);
           return this.#commitLines(change, putBackLookalike, confidence * 0.95, 'put-back-lookalike', live);
@@ -597,6 +612,12 @@ export class CheckoutService {
         }
         if (giver.state === 'closed') return this.#refundHandedOver(change, giver, units, confidence * HANDED_OVER_SEEN * seen.p);
         return this.#commitLines(change, [{ sessionId: giver.id, sku: change.sku, quantity: -units }], confidence * HANDED_OVER_SEEN * seen.p, 'put-back-handed-over', [...live, asCandidate(giver.id)], seen.verdict);
+      }
+      // The putter holds several SKUs that weigh like this (no one look-alike): their own unit on the wrong tray is as good a
+      // reading as one handed over — a manager decides (crowded store: a group's 377 g juice put on the 373 g juice tray was
+      // taken off another group's receipt).
+      if (givers.length === 1 && givers[0]!.state !== 'closed' && this.#fitsHeld(session, change.deltaG, change.sku).length > 0) {
+        return this.#openReview(change, [...live, asCandidate(givers[0]!.id)], [{ sessionId: givers[0]!.id, sku: change.sku, quantity: -units }], confidence * 0.5, 'put-back-lookalike-or-handed-over');
       }
       if (givers.length === 1) {
         const holder = givers[0]!;
@@ -799,9 +820,24 @@ export class CheckoutService {
 
   /** The one SKU of the session's cart (other than `except`) whose whole units explain Δ, or null. */
   #fitHeld(session: Session, deltaG: number, except: string | null): { sku: string; units: number; z: number } | null {
+    return uniqueFit(this.#fitsHeld(session, deltaG, except));
+  }
+
+  /** Every SKU the session holds (but `except`) whose units weigh Δ, best first. */
+  #fitsHeld(session: Session, deltaG: number, except: string | null): WeightCandidate[] {
     const catalog = this.#catalog();
     const items = [...this.#held(session)].flatMap(([sku, n]) => (sku !== except && n > 0 && catalog.get(sku) ? [{ ...catalog.get(sku)!, maxUnits: n }] : []));
-    return uniqueFit(weightCandidates(Math.abs(deltaG), items, this.#o.settings.weightMatch));
+    return weightCandidates(Math.abs(deltaG), items, this.#o.settings.weightMatch);
+  }
+
+  /** How many σ Δ lies from `units` units of `sku` (as `weightCandidates` measures it; ∞ when the SKU is unknown). */
+  #ownZ(sku: string, units: number, deltaG: number): number {
+    const item = this.#catalog().get(sku);
+    if (item === undefined) return Number.POSITIVE_INFINITY;
+    const w = this.#o.settings.weightMatch;
+    const absDeltaG = Math.abs(deltaG);
+    const sigma = Math.sqrt(units * item.unitWeightSigmaG ** 2 + w.weightNoiseG ** 2 + (w.weightRelativeNoise * absDeltaG) ** 2);
+    return Math.abs(absDeltaG - units * item.unitWeightG) / sigma;
   }
 
   /**
