@@ -3,7 +3,7 @@ import { trayPlacements, trayPoints, type GateScanPayload, type StoreModel, type
 import { errors } from '../errors.ts';
 import type { DeviceEvent, EventBus, ShelfChange } from '../events.ts';
 import type { WeightCandidate } from '../inventory/ledger-events.ts';
-import { uniqueFit, weightCandidates } from '../inventory/weight-match.ts';
+import { uniqueFit, weightCandidates, weightZ } from '../inventory/weight-match.ts';
 import type { Ledger, LedgerEvent } from '../ledger/index.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -591,9 +591,7 @@ export class CheckoutService {
         // someone else holds this SKU: a unit handed over and put back fits better — a manager decides (crowded store: a
         // 391 g rice put back by the shopper it was handed to was read as her 377 g juice on the wrong tray).
         if (giver === undefined && holders.length > 0 && lookalike.z - this.#ownZ(change.sku, units, change.deltaG) >= LOOKALIKE_Z_GAP) {
-          // Named first: holders whose hands were at the tray, then those who took the SKU from this tray.
-          const rank = (h: Session) => (live.some((c) => c.sessionId === h.id) ? 0 : h.lines.some((l) => l.trayId === change.trayId && l.sku === change.sku && l.quantity > 0) ? 1 : 2);
-          const named = [...holders].sort((a, b) => rank(a) - rank(b)).slice(0, MAX_ALTERNATIVES);
+          const named = [...holders].sort((a, b) => this.#holderRank(a, live, change) - this.#holderRank(b, live, change)).slice(0, MAX_ALTERNATIVES);
           const alternatives = named.map((h) => [{ sessionId: h.id, sku: change.sku!, quantity: -units }]);
           return this.#openReview(change, [...live, ...named.filter((h) => !live.some((c) => c.sessionId === h.id)).map((h) => asCandidate(h.id))], putBackLookalike, confidence * 0.5, 'put-back-lookalike-or-handed-over', alternatives);
         }
@@ -628,13 +626,11 @@ export class CheckoutService {
         if (holder.state === 'closed') return this.#refundHandedOver(change, holder, units, sure);
         return this.#commitLines(change, [{ sessionId: holder.id, sku: change.sku, quantity: -units }], sure, 'put-back-handed-over', [...live, asCandidate(holder.id)]);
       }
-      // Several hold it (or nobody): a manager decides. The candidates are the holders whose hands were at the tray too (the
-      // hand the attribution ranked first need not be the putter's), else those who took it from this tray, else every holder:
-      // in a crowd a SKU is in a dozen carts, and every visit a review names waits for it.
+      // Several hold it (or nobody): a manager decides, naming the holders of the best `#holderRank` (the hand the
+      // attribution ranked first need not be the putter's).
       const reason = holders.length === 0 ? 'put-back-not-in-any-cart' : 'put-back-several-holders';
-      const atTray = holders.filter((h) => live.some((c) => c.sessionId === h.id));
-      const fromHere = holders.filter((h) => h.lines.some((l) => l.trayId === change.trayId && l.sku === change.sku && l.quantity > 0));
-      const named = atTray.length > 0 ? atTray : fromHere.length > 0 ? fromHere : holders;
+      const best = Math.min(...holders.map((h) => this.#holderRank(h, live, change)));
+      const named = holders.filter((h) => this.#holderRank(h, live, change) === best);
       return this.#openReview(change, [...live, ...named.filter((h) => !live.some((c) => c.sessionId === h.id)).map((h) => asCandidate(h.id))], [], confidence * 0.5, reason);
     }
 
@@ -833,11 +829,16 @@ export class CheckoutService {
   /** How many σ Δ lies from `units` units of `sku` (as `weightCandidates` measures it; ∞ when the SKU is unknown). */
   #ownZ(sku: string, units: number, deltaG: number): number {
     const item = this.#catalog().get(sku);
-    if (item === undefined) return Number.POSITIVE_INFINITY;
-    const w = this.#o.settings.weightMatch;
-    const absDeltaG = Math.abs(deltaG);
-    const sigma = Math.sqrt(units * item.unitWeightSigmaG ** 2 + w.weightNoiseG ** 2 + (w.weightRelativeNoise * absDeltaG) ** 2);
-    return Math.abs(absDeltaG - units * item.unitWeightG) / sigma;
+    return item === undefined ? Number.POSITIVE_INFINITY : weightZ(Math.abs(deltaG), units, item, this.#o.settings.weightMatch);
+  }
+
+  /**
+   * How likely a holder of the SKU is the one a put-back review is about: 0 when their hands were at the tray, 1 when they
+   * took the SKU from this tray, else 2 (in a crowd a SKU is in a dozen carts, and every visit a review names waits for it).
+   */
+  #holderRank(holder: Session, live: readonly Candidate[], change: ShelfChange): number {
+    if (live.some((c) => c.sessionId === holder.id)) return 0;
+    return holder.lines.some((l) => l.trayId === change.trayId && l.sku === change.sku && l.quantity > 0) ? 1 : 2;
   }
 
   /**

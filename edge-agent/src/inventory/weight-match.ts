@@ -32,12 +32,17 @@ export function weightCandidates(absDeltaG: number, items: Iterable<WeighableIte
     const limit = Math.min(settings.misplacedMaxUnits, item.maxUnits ?? Number.POSITIVE_INFINITY);
     const units = Math.max(1, Math.round(absDeltaG / item.unitWeightG));
     if (units > limit) continue;
-    const sigma = Math.sqrt(units * item.unitWeightSigmaG ** 2 + settings.weightNoiseG ** 2 + (settings.weightRelativeNoise * absDeltaG) ** 2);
-    const residual = Math.abs(absDeltaG - units * item.unitWeightG);
-    const z = sigma > 0 ? residual / sigma : residual === 0 ? 0 : Number.POSITIVE_INFINITY;
+    const z = weightZ(absDeltaG, units, item, settings);
     if (z <= settings.misplacedMaxZ) out.push({ sku: item.sku, units, z: Math.round(z * 1000) / 1000 });
   }
   return out.sort((a, b) => a.z - b.z || a.sku.localeCompare(b.sku));
+}
+
+/** How many σ |Δ| lies from `units` units of `item` (unit spread, scale noise and relative noise together). */
+export function weightZ(absDeltaG: number, units: number, item: Pick<WeighableItem, 'unitWeightG' | 'unitWeightSigmaG'>, settings: WeightMatchSettings): number {
+  const sigma = Math.sqrt(units * item.unitWeightSigmaG ** 2 + settings.weightNoiseG ** 2 + (settings.weightRelativeNoise * absDeltaG) ** 2);
+  const residual = Math.abs(absDeltaG - units * item.unitWeightG);
+  return sigma > 0 ? residual / sigma : residual === 0 ? 0 : Number.POSITIVE_INFINITY;
 }
 
 /**

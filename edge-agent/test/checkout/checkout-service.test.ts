@@ -341,16 +341,17 @@ function storeWithT3(item: CatalogItem) {
   return storeWithFacings({ t3: item });
 }
 
-/** The fixture store with more catalogue items, each faced on its tray instead of that tray's SKU. */
-function storeWithFacings(items: Record<string, CatalogItem>) {
+/** The fixture store with other SKUs faced on some trays: a new catalogue item, or (a string) one the catalogue has. */
+function storeWithFacings(items: Record<string, CatalogItem | string>) {
+  const skuOf = (item: CatalogItem | string) => (typeof item === 'string' ? item : item.sku);
   return storeModel.parse({
     ...checkoutModelInput,
-    catalog: [...checkoutModelInput.catalog, ...Object.values(items)],
+    catalog: [...checkoutModelInput.catalog, ...Object.values(items).filter((item): item is CatalogItem => typeof item !== 'string')],
     gondolas: (checkoutModelInput.gondolas ?? []).map((g) => ({
       ...g,
       bays: g.bays.map((b) => ({
         ...b,
-        shelves: b.shelves.map((sh) => ({ ...sh, trays: sh.trays.map((t) => (items[t.id] !== undefined ? { ...t, facings: [{ ...t.facings[0]!, sku: items[t.id]!.sku }] } : t)) })),
+        shelves: b.shelves.map((sh) => ({ ...sh, trays: sh.trays.map((t) => (items[t.id] !== undefined ? { ...t, facings: [{ ...t.facings[0]!, sku: skuOf(items[t.id]!) }] } : t)) })),
       })),
     })),
   });
@@ -391,18 +392,7 @@ describe('CheckoutService: a unit put back that the putter does not hold, while 
 
   it('of more holders than a review names, it names the one who took it from this tray before those who took it elsewhere', async () => {
     // Cola is faced on t2 as well; Bob, Dave and Eve take theirs from t2 (and enter first), Alice hers from t1.
-    const model = storeModel.parse({
-      ...checkoutModelInput,
-      catalog: [...checkoutModelInput.catalog, iced],
-      gondolas: (checkoutModelInput.gondolas ?? []).map((g) => ({
-        ...g,
-        bays: g.bays.map((b) => ({
-          ...b,
-          shelves: b.shelves.map((sh) => ({ ...sh, trays: sh.trays.map((t) => (t.id === 't2' ? { ...t, facings: [{ ...t.facings[0]!, sku: 'cola' }] } : t.id === 't3' ? { ...t, facings: [{ ...t.facings[0]!, sku: 'iced' }] } : t)) })),
-        })),
-      })),
-    });
-    const r = rig({ model });
+    const r = rig({ model: storeWithFacings({ t2: 'cola', t3: iced }) });
     const ids = ['b', 'd', 'e'];
     for (const [k, id] of ids.entries()) {
       enter(r, `tok-${id}${id}${id}-0000000${k + 5}`, [id]);
