@@ -336,6 +336,24 @@ describe('CheckoutService: people the tracker lost or may have mixed up', () => 
 
 type CatalogItem = NonNullable<typeof checkoutModelInput.catalog>[number];
 
+/**
+ * The one open review is Carol's put-back of a 350 g unit on the cola tray (`changeId`): her `sku` on the wrong tray
+ * proposed, Alice's cola handed over the alternative, both named; neither cart changed yet. Returns the item.
+ */
+function expectLookalikeOrHandedOver(r: CheckoutRig, changeId: string, who: { carol: string; alice: string }, sku: string) {
+  const [item] = r.service.reviews({ state: 'open' });
+  expect(item).toMatchObject({
+    changeId,
+    reason: 'put-back-lookalike-or-handed-over',
+    proposal: [{ sessionId: who.carol, sku, quantity: -1 }],
+    alternatives: [[{ sessionId: who.alice, sku: 'cola', quantity: -1 }]],
+  });
+  expect([...item!.sessionIds].sort()).toEqual([who.alice, who.carol].sort());
+  expect(cartOf(r, who.alice)).toEqual([{ sku: 'cola', quantity: 1 }]);
+  expect(cartOf(r, who.carol)).toEqual([{ sku, quantity: 1 }]);
+  return item!;
+}
+
 /** The fixture store with one more catalogue item, faced on tray t3 instead of water. */
 function storeWithT3(item: CatalogItem) {
   return storeWithFacings({ t3: item });
@@ -378,16 +396,7 @@ describe('CheckoutService: a unit put back that the putter does not hold, while 
   it("a held SKU that weight tells apart from the tray's (15 g, 1.9 σ against 0) is not taken for it: a manager decides, the holder named", async () => {
     const r = rig({ model: storeWithT3(iced) });
     const { alice, carol } = await carolPutsOnCola(r, [['t3', 'iced']]);
-    const [item] = r.service.reviews({ state: 'open' });
-    expect(item).toMatchObject({
-      changeId: 'c9',
-      reason: 'put-back-lookalike-or-handed-over',
-      proposal: [{ sessionId: carol, sku: 'iced', quantity: -1 }],
-      alternatives: [[{ sessionId: alice, sku: 'cola', quantity: -1 }]],
-    });
-    expect([...item!.sessionIds].sort()).toEqual([alice, carol].sort());
-    expect(cartOf(r, alice)).toEqual([{ sku: 'cola', quantity: 1 }]);
-    expect(cartOf(r, carol)).toEqual([{ sku: 'iced', quantity: 1 }]);
+    expectLookalikeOrHandedOver(r, 'c9', { carol, alice }, 'iced');
   });
 
   it('of more holders than a review names, it names the one who took it from this tray before those who took it elsewhere', async () => {
@@ -498,16 +507,7 @@ describe('CheckoutService: a unit put back that weighs like one the putter holds
   it('after a hand-over and without a camera a manager decides, naming both; the look-alike is the proposal', async () => {
     const r = rig({ model: lemonModel });
     const { alice, carol } = await putBackAfterMeeting(r, true);
-    const [item] = r.service.reviews({ state: 'open' });
-    expect(item).toMatchObject({
-      changeId: 'c3',
-      reason: 'put-back-lookalike-or-handed-over',
-      proposal: [{ sessionId: carol, sku: 'lemon', quantity: -1 }],
-      alternatives: [[{ sessionId: alice, sku: 'cola', quantity: -1 }]],
-    });
-    expect([...item!.sessionIds].sort()).toEqual([alice, carol].sort());
-    expect(cartOf(r, alice)).toEqual([{ sku: 'cola', quantity: 1 }]);
-    expect(cartOf(r, carol)).toEqual([{ sku: 'lemon', quantity: 1 }]);
+    const item = expectLookalikeOrHandedOver(r, 'c3', { carol, alice }, 'lemon');
     r.service.resolveReview(item!.id, { lines: item!.alternatives![0]!, actor: 'manager' });
     expect(cartOf(r, alice)).toEqual([]);
     expect(cartOf(r, carol)).toEqual([{ sku: 'lemon', quantity: 1 }]);
