@@ -54,6 +54,8 @@ const HANDED_OVER = 0.9;
 const HANDED_OVER_SEEN = 0.97;
 /** A held SKU this many σ further from a put-back's Δ than the tray's own SKU is not taken for it while someone else holds the tray's SKU. */
 const LOOKALIKE_Z_GAP = 1;
+/** Confidence factor of a look-alike read as put on a wrong tray because the putter took none of the tray's SKU from it (their own unit moved to another tray of the SKU is the other reading). */
+const ELSEWHERE_LOOKALIKE = 0.9;
 /** At most this many holders are named as alternatives in one review. */
 const MAX_ALTERNATIVES = 3;
 
@@ -496,8 +498,10 @@ export class CheckoutService {
     const s = this.#o.settings;
     const tray = this.#trays.get(change.trayId);
     if (tray === undefined) return;
-    // Staff restocking: units the inventory booked against a declared restock, or a restock still pending on the tray.
-    if (change.deltaG > 0 && ((this.#o.restockUnitsOf?.(change.id) ?? 0) > 0 || [...this.#o.pendingRestocks(change.trayId).values()].some((n) => n > 0))) return;
+    // Staff restocking: units the inventory booked against a declared restock, or units of a SKU with a restock still pending
+    // on the tray. A unit no facing explains is not the restock (crowded store: a shopper's jar put on a tray whose restock
+    // was declared was lost, and she paid for it).
+    if (change.deltaG > 0 && ((this.#o.restockUnitsOf?.(change.id) ?? 0) > 0 || (!change.misplaced && change.sku !== null && (this.#o.pendingRestocks(change.trayId).get(change.sku) ?? 0) > 0))) return;
     // Sessions whose hands came near the tray at all (a review names only these); charged only when clearly there.
     const all = candidatesAt(this.#book.persons(), tray, change, s.attribution).filter((c) => this.#sessions.has(c.sessionId) && c.score >= s.minCandidateScore);
     let live = all.filter((c) => this.#sessions.get(c.sessionId)!.state !== 'closed');
@@ -508,11 +512,13 @@ export class CheckoutService {
       const lost = change.quantity !== 0 || change.misplaced ? this.#lostAtTray(change, tray, live) : undefined;
       if (lost === undefined) {
         if (all.length > 0 && live.length === 0) this.#o.metrics.rejects.inc({ code: 'EDGE_ERR_CHECKOUT_SESSION_CLOSED' });
-        if (change.deltaG < 0 && (change.quantity !== 0 || change.misplaced)) {
-          // Taken by someone the tracker does not see bound to a visit: nobody to charge; the inventory has the pick.
-          this.#o.metrics.rejects.inc({ code: 'EDGE_ERR_CHECKOUT_UNATTRIBUTED' });
-          if (live.length > 0) this.#openReview(change, live, [], 0, 'nobody-clearly-at-tray');
-        }
+        if (change.quantity === 0 && !change.misplaced) return;
+        // Taken or put back by someone the tracker does not see bound to a visit: nobody to charge or refund; the inventory
+        // has the change. A manager decides between the visits nearby — for a unit put back, also those who took that SKU
+        // from this tray (crowded store: a group's put-back nobody was seen making left the unit on its receipt).
+        this.#o.metrics.rejects.inc({ code: 'EDGE_ERR_CHECKOUT_UNATTRIBUTED' });
+        const fromHere = change.deltaG > 0 && change.sku !== null && !change.misplaced ? this.#holdersFromHere(change, live) : [];
+        if (live.length + fromHere.length > 0) this.#openReview(change, [...live, ...fromHere.map((h) => asCandidate(h.id))], [], 0, 'nobody-clearly-at-tray');
         return;
       }
       best = lost.candidate;
@@ -568,6 +574,19 @@ export class CheckoutService {
       }
       // A put-back: of this SKU, by whoever holds it — unless they also hold a look-alike and the camera saw that one.
       if ((held.get(change.sku) ?? 0) >= units) {
+        // Units go back where they were taken. The putter took none of this SKU from this tray: a visit that did, seen handing
+        // one over to the putter, gets it back; without a camera, a look-alike the putter holds is read as put on a wrong tray
+        // (crowded store: a receiver who held the SKU from another tray returned the giver's unit, and the giver kept paying).
+        if (this.#tookFrom(session, change.sku, change.trayId) < units) {
+          const fromHere = [...this.#sessions.values()].filter((x) => x.id !== session.id && this.#stillHolds(x, change.sku!, units) && this.#tookFrom(x, change.sku!, change.trayId) >= units);
+          const [giver] = this.#giver(fromHere, session.id, change.sku, change.startAt);
+          if (giver !== undefined) return this.#handedOver(change, giver, units, confidence * HANDED_OVER_SEEN, live);
+          const twin = vision.length === 0 ? this.#fitHeld(session, change.deltaG, change.sku) : null;
+          if (twin !== null) {
+            this.#addForeign(change.trayId, twin.sku, twin.units);
+            return this.#commitLines(change, [{ sessionId: session.id, sku: twin.sku, quantity: -twin.units }], confidence * ELSEWHERE_LOOKALIKE, 'put-back-lookalike', live);
+          }
+        }
         const twin = vision.length > 0 ? this.#fitHeld(session, change.deltaG, change.sku) : null;
         const seen = twin === null ? undefined : this.#byVision(new Map([[change.sku, held.get(change.sku)!], [twin.sku, held.get(twin.sku) ?? 0]]), vision);
         if (seen !== undefined && seen.sku !== change.sku) {
@@ -578,14 +597,17 @@ export class CheckoutService {
       }
       // Handed over: the one other session that holds it — or, of several, the one whose hands met the putter's away from the shelves.
       const holders = [...this.#sessions.values()].filter((x) => x.id !== session.id && this.#stillHolds(x, change.sku!, units));
-      const givers = holders.length > 1 ? this.#giver(holders, session.id, change.sku, change.startAt) : holders;
+      // Units go back where they were taken: of the holders, those who took it from this tray, if any, are the ones it can be.
+      const fromHere = holders.filter((h) => this.#tookFrom(h, change.sku!, change.trayId) >= units);
+      const pool = fromHere.length > 0 ? fromHere : holders;
+      const givers = pool.length > 1 ? this.#giver(pool, session.id, change.sku, change.startAt) : pool;
       // The same weight, another SKU the putter holds: a unit put on the wrong tray that weighs like this tray's SKU — or a
       // unit of this SKU a holder handed over. Hands meeting alone does not tell (people standing side by side touch hands
       // too): without a holder whose hands clearly met the putter's it is the look-alike; with one, the camera decides, and
       // without a camera a manager does (docs/checkout.md "Hand-offs").
       const lookalike = this.#fitHeld(session, change.deltaG, change.sku);
       if (lookalike !== null) {
-        const giver = this.#giver(holders, session.id, change.sku, change.startAt)[0];
+        const giver = this.#giver(pool, session.id, change.sku, change.startAt)[0];
         const putBackLookalike = [{ sessionId: session.id, sku: lookalike.sku, quantity: -lookalike.units }];
         // A "look-alike" that weight tells from this tray's SKU (a σ or more further off; twins differ by a third of one) while
         // someone else holds this SKU: a unit handed over and put back fits better — a manager decides (crowded store: a
@@ -608,8 +630,7 @@ export class CheckoutService {
           this.#addForeign(change.trayId, lookalike.sku, lookalike.units);
           return this.#commitLines(change, putBackLookalike, confidence * seen.p, 'put-back-lookalike', live, seen.verdict);
         }
-        if (giver.state === 'closed') return this.#refundHandedOver(change, giver, units, confidence * HANDED_OVER_SEEN * seen.p);
-        return this.#commitLines(change, [{ sessionId: giver.id, sku: change.sku, quantity: -units }], confidence * HANDED_OVER_SEEN * seen.p, 'put-back-handed-over', [...live, asCandidate(giver.id)], seen.verdict);
+        return this.#handedOver(change, giver, units, confidence * HANDED_OVER_SEEN * seen.p, live, seen.verdict);
       }
       // The putter holds several SKUs that weigh like this (no one look-alike): their own unit on the wrong tray is as good a
       // reading as one handed over — a manager decides (crowded store: a group's 377 g juice put on the 373 g juice tray was
@@ -618,13 +639,10 @@ export class CheckoutService {
         return this.#openReview(change, [...live, asCandidate(givers[0]!.id)], [{ sessionId: givers[0]!.id, sku: change.sku, quantity: -units }], confidence * 0.5, 'put-back-lookalike-or-handed-over');
       }
       if (givers.length === 1) {
-        const holder = givers[0]!;
-        // The one holder is the giver by elimination (0.9); seen handing it over — hands together away from the shelves, the
-        // #giver rule — it is more than that.
-        const sure = (holders.length > 1 || this.#giver(holders, session.id, change.sku, change.startAt).length === 1 ? HANDED_OVER_SEEN : HANDED_OVER) * confidence;
-        // The picker has left already: the unit comes off their receipt as a refund.
-        if (holder.state === 'closed') return this.#refundHandedOver(change, holder, units, sure);
-        return this.#commitLines(change, [{ sessionId: holder.id, sku: change.sku, quantity: -units }], sure, 'put-back-handed-over', [...live, asCandidate(holder.id)]);
+        // The one holder (of those who took it from this tray) is the giver by elimination (0.9); seen handing it over — hands
+        // together away from the shelves, the #giver rule — it is more than that.
+        const sure = (pool.length > 1 || this.#giver(pool, session.id, change.sku, change.startAt).length === 1 ? HANDED_OVER_SEEN : HANDED_OVER) * confidence;
+        return this.#handedOver(change, givers[0]!, units, sure, live);
       }
       // Several hold it (or nobody): a manager decides, naming the holders of the best `#holderRank` (the hand the
       // attribution ranked first need not be the putter's).
@@ -832,13 +850,23 @@ export class CheckoutService {
     return item === undefined ? Number.POSITIVE_INFINITY : weightZ(Math.abs(deltaG), units, item, this.#o.settings.weightMatch);
   }
 
+  /** Open visits (not among `named`) still holding `change.sku` that they took from this tray: up to MAX_ALTERNATIVES, those who took it last first. */
+  #holdersFromHere(change: ShelfChange, named: readonly Candidate[]): Session[] {
+    const units = Math.abs(change.quantity) || 1;
+    const lastTaken = (x: Session) => Math.max(...x.lines.filter((l) => l.sku === change.sku && l.trayId === change.trayId && l.quantity > 0).map((l) => l.evidenceAt));
+    return [...this.#sessions.values()]
+      .filter((x) => x.state !== 'closed' && !named.some((c) => c.sessionId === x.id) && this.#stillHolds(x, change.sku!, units) && this.#tookFrom(x, change.sku!, change.trayId) >= units)
+      .sort((a, b) => lastTaken(b) - lastTaken(a))
+      .slice(0, MAX_ALTERNATIVES);
+  }
+
   /**
    * How likely a holder of the SKU is the one a put-back review is about: 0 when their hands were at the tray, 1 when they
    * took the SKU from this tray, else 2 (in a crowd a SKU is in a dozen carts, and every visit a review names waits for it).
    */
   #holderRank(holder: Session, live: readonly Candidate[], change: ShelfChange): number {
     if (live.some((c) => c.sessionId === holder.id)) return 0;
-    return holder.lines.some((l) => l.trayId === change.trayId && l.sku === change.sku && l.quantity > 0) ? 1 : 2;
+    return this.#tookFrom(holder, change.sku!, change.trayId) > 0 ? 1 : 2;
   }
 
   /**
@@ -997,18 +1025,36 @@ export class CheckoutService {
     return count(receipt.lines) - count(receipt.corrections.flatMap((c) => c.lines)) >= units;
   }
 
-  /** A unit handed over by a visit that has left, put back by the receiver: refunded on the picker's receipt (below the threshold the charge stands; a manager can refund it). */
-  #refundHandedOver(change: ShelfChange, holder: Session, units: number, confidence: number): void {
-    if (confidence < this.#o.settings.reviewThreshold) {
-      this.#o.logger.info({ changeId: change.id, sessionId: holder.id, confidence }, 'put-back of a unit handed over by a visit that has left: not sure enough to refund it');
-      return;
-    }
-    this.correctReceipt(holder.receiptId!, {
+  /**
+   * A unit of `change.sku` handed over by `giver` and put back by the receiver leaves the giver's cart — or, when the giver has
+   * left, is refunded on their receipt. Below the review threshold a manager decides either way (until the seventeenth session a
+   * giver who had left stayed charged without a review).
+   */
+  #handedOver(change: ShelfChange, giver: Session, units: number, confidence: number, live: readonly Candidate[], verdict?: VisionVerdict): void {
+    const lines = [{ sessionId: giver.id, sku: change.sku!, quantity: -units }];
+    const candidates = [...live, asCandidate(giver.id)];
+    if (giver.state !== 'closed') return this.#commitLines(change, lines, confidence, 'put-back-handed-over', candidates, verdict);
+    if (confidence < this.#o.settings.reviewThreshold) return this.#openReview(change, candidates, lines, confidence, 'put-back-handed-over');
+    this.correctReceipt(giver.receiptId!, {
       lines: [{ sku: change.sku!, quantity: units }],
       reason: `put back on ${change.trayId} by the person it was handed to`,
       actor: 'checkout',
       changeId: change.id,
     });
+  }
+
+  /**
+   * Units of `sku` the session took from `trayId` and still holds by its lines there (picks less put-backs and hand-overs back),
+   * counting what its open review items there propose (as `#held` does).
+   */
+  #tookFrom(session: Session, sku: string, trayId: string): number {
+    let n = session.lines.reduce((sum, l) => (l.sku === sku && l.trayId === trayId ? sum + l.quantity : sum), 0);
+    for (const id of session.reviews) {
+      const review = this.#reviews.get(id);
+      if (review?.state !== 'open' || review.trayId !== trayId) continue;
+      for (const p of review.proposal) if (p.sessionId === session.id && p.sku === sku) n += p.quantity;
+    }
+    return n;
   }
 
   /**

@@ -240,6 +240,22 @@ describe('CheckoutService: sessions and cart lines', () => {
     expect(r.service.session(s).lines).toEqual([]);
   });
 
+  it('a put-back nobody was seen making is counted as unattributed and goes to a manager, naming who took that SKU from the tray', async () => {
+    const r = rig();
+    const a = enter(r, 'tok-alice-000001', ['a']);
+    const b = enter(r, 'tok-bob-00000002', ['b']);
+    shop(r, 'a', 't1', 'c1', 'cola', -1);
+    shop(r, 'b', 't2', 'c2', 'chips', -1);
+    r.scene.walk({ a: { x: 3, y: 3 }, b: { x: 4, y: 3 } }); // both far from the shelf, hands down
+    const from = r.scene.t;
+    r.scene.advance(1_500);
+    r.bus.emit('shelf.change', skuChange('c3', 't1', 'cola', 1, { startAt: from + 300, settledAt: r.scene.t - 300 }));
+    expect(await r.rejects('EDGE_ERR_CHECKOUT_UNATTRIBUTED')).toBe(1);
+    expect(r.service.reviews()).toMatchObject([{ changeId: 'c3', reason: 'nobody-clearly-at-tray', sessionIds: [a], proposal: [] }]);
+    expect(cartOf(r, a)).toEqual([{ sku: 'cola', quantity: 1 }]);
+    expect(cartOf(r, b)).toEqual([{ sku: 'chips', quantity: 1 }]);
+  });
+
   it('a pick at a tray a visit was only near (hand at another tray, 0.67 m away) is counted as unattributed and charges nobody', async () => {
     const r = rig();
     const s = enter(r, 'tok-alice-000001', ['a']);
@@ -433,6 +449,82 @@ describe('CheckoutService: a unit put back that the putter does not hold, while 
     expect([...item!.sessionIds].sort()).toEqual([alice, carol].sort());
     expect(cartOf(r, alice)).toEqual([{ sku: 'cola', quantity: 1 }]);
     expect(cartOf(r, carol).map((l) => l.sku).sort()).toEqual(['iced', 'lemon']);
+  });
+});
+
+describe('CheckoutService: units go back where they were taken (cola faced on t1 and t2)', () => {
+  const lemon: CatalogItem = { sku: 'lemon', gtin: '04006381333962', name: 'Lemonade 330 ml', unitWeightG: 350, unitWeightSigmaG: 2, priceMinor: 139 };
+  const reasonOf = (r: CheckoutRig, sessionId: string, changeId: string) => r.service.session(sessionId).lines.find((l) => l.changeId === changeId)?.reason;
+
+  /** Alice takes a cola from t1, Carol one from t2; they meet in the aisle (Alice handing Carol a unit, or not); Carol puts a cola on t1. */
+  async function carolPutsColaOnT1(handOver: boolean) {
+    const r = rig({ model: storeWithFacings({ t2: 'cola' }) });
+    const alice = enter(r, 'tok-alice-000001', ['a']);
+    const carol = enter(r, 'tok-carol-000003', ['c']);
+    shop(r, 'a', 't1', 'c1', 'cola', -1);
+    shop(r, 'c', 't2', 'c2', 'cola', -1);
+    await r.service.settled();
+    meetInAisle(r, handOver);
+    shop(r, 'c', 't1', 'c3', 'cola', 1);
+    await r.service.settled();
+    return { r, alice, carol };
+  }
+
+  it('a cola put back on t1 by a shopper who took hers from t2, just handed one by a shopper who took his from t1, is the giver\'s', async () => {
+    const { r, alice, carol } = await carolPutsColaOnT1(true);
+    expect(cartOf(r, alice)).toEqual([]);
+    expect(reasonOf(r, alice, 'c3')).toBe('put-back-handed-over');
+    expect(cartOf(r, carol)).toEqual([{ sku: 'cola', quantity: 1 }]);
+    expect(r.service.reviews()).toEqual([]);
+  });
+
+  it('…and her own when nobody was seen handing her one', async () => {
+    const { r, alice, carol } = await carolPutsColaOnT1(false);
+    expect(cartOf(r, alice)).toEqual([{ sku: 'cola', quantity: 1 }]);
+    expect(cartOf(r, carol)).toEqual([]);
+    expect(reasonOf(r, carol, 'c3')).toBe('put-back');
+  });
+
+  it('a cola put on t1 by someone who holds none is the one holder who took it from t1, not a review among every holder', async () => {
+    const r = rig({ model: storeWithFacings({ t2: 'cola' }) });
+    const alice = enter(r, 'tok-alice-000001', ['a']);
+    const bob = enter(r, 'tok-bob-00000002', ['b']);
+    const carol = enter(r, 'tok-carol-000003', ['c']);
+    shop(r, 'a', 't1', 'c1', 'cola', -1);
+    shop(r, 'b', 't2', 'c2', 'cola', -1);
+    await r.service.settled();
+    r.scene.walk({ a: { x: 6, y: 6 }, b: { x: 7, y: 6 } });
+    shop(r, 'c', 't1', 'c3', 'cola', 1);
+    await r.service.settled();
+    expect(r.service.reviews()).toEqual([]);
+    expect(r.service.session(alice).lines.at(-1)).toMatchObject({ changeId: 'c3', reason: 'put-back-handed-over', quantity: -1, confidence: 0.873 }); // 0.97 × 0.9
+    expect(cartOf(r, bob)).toEqual([{ sku: 'cola', quantity: 1 }]);
+    expect(cartOf(r, carol)).toEqual([]);
+  });
+
+  it('a cola from t1 still in review counts as taken from t1: put back there, it is that cola, not her lemonade', async () => {
+    const r = rig({ model: storeWithFacings({ t3: lemon }) });
+    const carol = enter(r, 'tok-carol-000003', ['c']);
+    shop(r, 'c', 't1', 'c1', 'cola', -1, 0.5); // below the threshold: a review proposing her cola
+    shop(r, 'c', 't3', 'c2', 'lemon', -1);
+    await r.service.settled();
+    shop(r, 'c', 't1', 'c3', 'cola', 1);
+    await r.service.settled();
+    expect(r.service.session(carol).lines.at(-1)).toMatchObject({ changeId: 'c3', reason: 'put-back', sku: 'cola', quantity: -1 });
+    expect(r.service.misplacedOn('t1')).toEqual(new Map());
+  });
+
+  it('without a camera, a 350 g unit on t1 from a shopper holding a cola from t2 and a same-weight lemonade is the lemonade on the wrong tray', async () => {
+    const r = rig({ model: storeWithFacings({ t2: 'cola', t3: lemon }) });
+    const carol = enter(r, 'tok-carol-000003', ['c']);
+    shop(r, 'c', 't2', 'c1', 'cola', -1);
+    shop(r, 'c', 't3', 'c2', 'lemon', -1);
+    await r.service.settled();
+    shop(r, 'c', 't1', 'c3', 'cola', 1);
+    await r.service.settled();
+    expect(cartOf(r, carol)).toEqual([{ sku: 'cola', quantity: 1 }]);
+    expect(r.service.session(carol).lines.at(-1)).toMatchObject({ changeId: 'c3', reason: 'put-back-lookalike', sku: 'lemon', quantity: -1 });
+    expect(r.service.misplacedOn('t1')).toEqual(new Map([['lemon', 1]]));
   });
 });
 
@@ -982,6 +1074,16 @@ describe('CheckoutService: exit, receipt, payment', () => {
     expect(r.service.receipt(receiptId).corrections).toMatchObject([{ correctionId: 'c-1', changeId: 'c2', actor: 'checkout', lines: [{ sku: 'cola', quantity: 1 }] }]);
     expect(cartOf(r, carol)).toEqual([]);
     expect(r.service.reviews()).toEqual([]);
+
+    // Bob takes a cola and leaves; Carol puts one back that the scale is unsure of (0.5): not refunded, but not left standing either — a manager decides.
+    const bob = enter(r, 'tok-bob-00000002', ['b']);
+    shop(r, 'b', 't1', 'c3', 'cola', -1);
+    leave(r, 'b');
+    r.scene.advance(2_000);
+    const bobReceipt = r.service.session(bob).receiptId!;
+    shop(r, 'c', 't1', 'c4', 'cola', 1, 0.5);
+    expect(r.service.receipt(bobReceipt).corrections).toEqual([]);
+    expect(r.service.reviews({ state: 'open' })).toMatchObject([{ changeId: 'c4', reason: 'put-back-handed-over', proposal: [{ sessionId: bob, sku: 'cola', quantity: -1 }] }]);
   });
 
   it('does not wait for a tray the visit touched that became busy only after its hands left it', () => {
@@ -1005,6 +1107,17 @@ describe('CheckoutService: exit, receipt, payment', () => {
     shop(r, 'a', 't1', 'c2', 'cola', 1);
     expect(cartOf(r, s)).toEqual([{ sku: 'cola', quantity: 1 }]);
     expect(r.service.reviews()).toEqual([]);
+  });
+
+  it('a unit no facing explains, put on a tray with a declared restock pending, is a shopper\'s misplaced unit, not staff', () => {
+    const restocks = new Map([['t1', new Map([['cola', 6]])]]);
+    const r = rig({ restocks });
+    const s = enter(r, 'tok-alice-000001', ['a']);
+    shop(r, 'a', 't2', 'c1', 'chips', -1);
+    r.scene.walk({ a: standAt('t1') });
+    r.bus.emit('shelf.change', misplacedChange('c2', 't1', 160, r.scene.reach('a', 't1')));
+    expect(cartOf(r, s)).toEqual([]);
+    expect(r.service.session(s).lines.at(-1)).toMatchObject({ changeId: 'c2', reason: 'put-on-wrong-tray', sku: 'chips', quantity: -1 });
   });
 
   it('a visit with an open review item goes in-review and gets its receipt only when the item is resolved', async () => {
