@@ -613,7 +613,7 @@ export class CheckoutService {
         // someone else holds this SKU: a unit handed over and put back fits better — a manager decides (crowded store: a
         // 391 g rice put back by the shopper it was handed to was read as her 377 g juice on the wrong tray).
         if (giver === undefined && holders.length > 0 && lookalike.z - this.#ownZ(change.sku, units, change.deltaG) >= LOOKALIKE_Z_GAP) {
-          const named = [...holders].sort((a, b) => this.#holderRank(a, live, change) - this.#holderRank(b, live, change)).slice(0, MAX_ALTERNATIVES);
+          const named = [...pool].sort((a, b) => this.#holderRank(a, live, change) - this.#holderRank(b, live, change)).slice(0, MAX_ALTERNATIVES);
           const alternatives = named.map((h) => [{ sessionId: h.id, sku: change.sku!, quantity: -units }]);
           return this.#openReview(change, [...live, ...named.filter((h) => !live.some((c) => c.sessionId === h.id)).map((h) => asCandidate(h.id))], putBackLookalike, confidence * 0.5, 'put-back-lookalike-or-handed-over', alternatives);
         }
@@ -644,11 +644,11 @@ export class CheckoutService {
         const sure = (pool.length > 1 || this.#giver(pool, session.id, change.sku, change.startAt).length === 1 ? HANDED_OVER_SEEN : HANDED_OVER) * confidence;
         return this.#handedOver(change, givers[0]!, units, sure, live);
       }
-      // Several hold it (or nobody): a manager decides, naming the holders of the best `#holderRank` (the hand the
-      // attribution ranked first need not be the putter's).
+      // Several hold it (or nobody): a manager decides, naming the holders (of those who took it from this tray, if any did)
+      // of the best `#holderRank` (the hand the attribution ranked first need not be the putter's).
       const reason = holders.length === 0 ? 'put-back-not-in-any-cart' : 'put-back-several-holders';
-      const best = Math.min(...holders.map((h) => this.#holderRank(h, live, change)));
-      const named = holders.filter((h) => this.#holderRank(h, live, change) === best);
+      const best = Math.min(...pool.map((h) => this.#holderRank(h, live, change)));
+      const named = pool.filter((h) => this.#holderRank(h, live, change) === best);
       return this.#openReview(change, [...live, ...named.filter((h) => !live.some((c) => c.sessionId === h.id)).map((h) => asCandidate(h.id))], [], confidence * 0.5, reason);
     }
 
