@@ -451,6 +451,28 @@ describe('CheckoutService: a unit put back that the putter does not hold, while 
   });
 });
 
+/**
+ * Alice, Bob and Dave each take a cola (from the trays in `from`); then Carol, who holds none, puts one back on t1 with her
+ * hand in the tray's middle while `beside`'s hand is at its edge (the attribution ranks Carol first); the other two are away.
+ * Returns the visits and the one open review, a `put-back-several-holders`.
+ */
+async function colaBackBesideHolder(r: CheckoutRig, from: { a: string; b: string; d: string }, beside: 'b' | 'd') {
+  const [alice, bob, dave] = [enter(r, 'tok-alice-000001', ['a']), enter(r, 'tok-bob-00000002', ['b']), enter(r, 'tok-dave-0000004', ['d'])];
+  shop(r, 'a', from.a, 'c1', 'cola', -1);
+  shop(r, 'b', from.b, 'c2', 'cola', -1);
+  shop(r, 'd', from.d, 'c3', 'cola', -1);
+  const [first, second] = (['a', 'b', 'd'] as const).filter((id) => id !== beside);
+  r.scene.walk({ [first!]: { x: 1, y: 1 }, [second!]: { x: 4, y: 1 } });
+  const carol = enter(r, 'tok-carol-000003', ['c']);
+  r.scene.walk({ c: standAt('t1'), [beside]: { x: standAt('t1').x + 0.2, y: standAt('t1').y } });
+  const w = r.scene.reachAll([{ id: 'c', trayId: 't1' }, { id: beside, trayId: 't1', offsetM: 0.15 }]);
+  r.bus.emit('shelf.change', skuChange('c4', 't1', 'cola', 1, w));
+  await r.service.settled();
+  const [item] = r.service.reviews({ state: 'open' });
+  expect(item).toMatchObject({ changeId: 'c4', reason: 'put-back-several-holders' });
+  return { alice, bob, carol, dave, item: item! };
+}
+
 describe('CheckoutService: units go back where they were taken (cola faced on t1 and t2)', () => {
   const lemon: CatalogItem = { sku: 'lemon', gtin: '04006381333962', name: 'Lemonade 330 ml', unitWeightG: 350, unitWeightSigmaG: 2, priceMinor: 139 };
   const reasonOf = (r: CheckoutRig, sessionId: string, changeId: string) => r.service.session(sessionId).lines.find((l) => l.changeId === changeId)?.reason;
@@ -515,19 +537,8 @@ describe('CheckoutService: units go back where they were taken (cola faced on t1
 
   it('of several who took it from t1, none seen handing it over, the review names them — not only a holder from t2 whose hand was at the tray too', async () => {
     const r = rig({ model: storeWithFacings({ t2: 'cola' }) });
-    const [alice, bob, dave] = [enter(r, 'tok-alice-000001', ['a']), enter(r, 'tok-bob-00000002', ['b']), enter(r, 'tok-dave-0000004', ['d'])];
-    shop(r, 'a', 't1', 'c1', 'cola', -1);
-    shop(r, 'b', 't1', 'c2', 'cola', -1);
-    shop(r, 'd', 't2', 'c3', 'cola', -1);
-    r.scene.walk({ a: { x: 1, y: 1 }, b: { x: 4, y: 1 } });
-    const carol = enter(r, 'tok-carol-000003', ['c']);
-    r.scene.walk({ c: standAt('t1'), d: { x: standAt('t1').x + 0.2, y: standAt('t1').y } });
-    const w = r.scene.reachAll([{ id: 'c', trayId: 't1' }, { id: 'd', trayId: 't1', offsetM: 0.15 }]);
-    r.bus.emit('shelf.change', skuChange('c4', 't1', 'cola', 1, w));
-    await r.service.settled();
-    const [item] = r.service.reviews({ state: 'open' });
-    expect(item).toMatchObject({ changeId: 'c4', reason: 'put-back-several-holders' });
-    expect(item!.sessionIds).toEqual(expect.arrayContaining([alice, bob]));
+    const { alice, bob, dave, item } = await colaBackBesideHolder(r, { a: 't1', b: 't1', d: 't2' }, 'd');
+    expect(item.sessionIds).toEqual(expect.arrayContaining([alice, bob]));
     expect(cartOf(r, dave)).toEqual([{ sku: 'cola', quantity: 1 }]);
   });
 
@@ -1040,22 +1051,10 @@ describe('CheckoutService: exit, receipt, payment', () => {
 
   it('a put-back by someone who holds none, with a holder\'s hand at the tray too: the review names the two at the tray, not every visit holding the SKU', async () => {
     const r = rig();
-    const [alice, bob, dave] = [enter(r, 'tok-alice-000001', ['a']), enter(r, 'tok-bob-00000002', ['b']), enter(r, 'tok-dave-0000004', ['d'])];
-    shop(r, 'a', 't1', 'c1', 'cola', -1);
-    shop(r, 'b', 't1', 'c2', 'cola', -1);
-    shop(r, 'd', 't1', 'c3', 'cola', -1);
-    r.scene.walk({ a: { x: 1, y: 1 }, d: { x: 4, y: 1 } });
-    const carol = enter(r, 'tok-carol-000003', ['c']);
-    r.scene.walk({ c: standAt('t1'), b: { x: standAt('t1').x + 0.2, y: standAt('t1').y } });
-    // Carol's hand is in the tray's middle, Bob's at its edge, as a cola comes back: the attribution ranks Carol first.
-    const w = r.scene.reachAll([{ id: 'c', trayId: 't1' }, { id: 'b', trayId: 't1', offsetM: 0.15 }]);
-    r.bus.emit('shelf.change', skuChange('c4', 't1', 'cola', 1, w));
-    await r.service.settled();
-    const [item] = r.service.reviews({ state: 'open' });
-    expect(item).toMatchObject({ changeId: 'c4', reason: 'put-back-several-holders' });
-    expect([...item!.sessionIds].sort()).toEqual([carol, bob].sort());
-    expect(item!.sessionIds).not.toContain(alice);
-    expect(item!.sessionIds).not.toContain(dave);
+    const { alice, bob, carol, dave, item } = await colaBackBesideHolder(r, { a: 't1', b: 't1', d: 't1' }, 'b');
+    expect([...item.sessionIds].sort()).toEqual([carol, bob].sort());
+    expect(item.sessionIds).not.toContain(alice);
+    expect(item.sessionIds).not.toContain(dave);
   });
 
   it('the one holder seen handing the unit over is surer than the one holder by elimination (a weight confidence of 0.85: a line, or a review)', () => {
