@@ -578,8 +578,7 @@ export class CheckoutService {
         // one over to the putter, gets it back; without a camera, a look-alike the putter holds is read as put on a wrong tray
         // (crowded store: a receiver who held the SKU from another tray returned the giver's unit, and the giver kept paying).
         if (this.#tookFrom(session, change.sku, change.trayId) < units) {
-          const fromHere = [...this.#sessions.values()].filter((x) => x.id !== session.id && this.#stillHolds(x, change.sku!, units) && this.#tookFrom(x, change.sku!, change.trayId) >= units);
-          const [giver] = this.#giver(fromHere, session.id, change.sku, change.startAt);
+          const [giver] = this.#giver(this.#holdersOf(change, units, session.id).fromHere, session.id, change.sku, change.startAt);
           if (giver !== undefined) return this.#handedOver(change, giver, units, confidence * HANDED_OVER_SEEN, live);
           const twin = vision.length === 0 ? this.#fitHeld(session, change.deltaG, change.sku) : null;
           if (twin !== null) {
@@ -596,9 +595,8 @@ export class CheckoutService {
         return this.#commitLines(change, [{ sessionId: session.id, sku: change.sku, quantity: -units }], confidence * (seen?.p ?? 1), 'put-back', live, seen?.verdict);
       }
       // Handed over: the one other session that holds it — or, of several, the one whose hands met the putter's away from the shelves.
-      const holders = [...this.#sessions.values()].filter((x) => x.id !== session.id && this.#stillHolds(x, change.sku!, units));
       // Units go back where they were taken: of the holders, those who took it from this tray, if any, are the ones it can be.
-      const fromHere = holders.filter((h) => this.#tookFrom(h, change.sku!, change.trayId) >= units);
+      const { holders, fromHere } = this.#holdersOf(change, units, session.id);
       const pool = fromHere.length > 0 ? fromHere : holders;
       const givers = pool.length > 1 ? this.#giver(pool, session.id, change.sku, change.startAt) : pool;
       // The same weight, another SKU the putter holds: a unit put on the wrong tray that weighs like this tray's SKU — or a
@@ -850,12 +848,17 @@ export class CheckoutService {
     return item === undefined ? Number.POSITIVE_INFINITY : weightZ(Math.abs(deltaG), units, item, this.#o.settings.weightMatch);
   }
 
+  /** Visits (but `except`) still holding `units` of `change.sku` (`#stillHolds`), and of those the ones that took them from this tray (`#tookFrom`). */
+  #holdersOf(change: ShelfChange, units: number, except: string | null): { holders: Session[]; fromHere: Session[] } {
+    const holders = [...this.#sessions.values()].filter((x) => x.id !== except && this.#stillHolds(x, change.sku!, units));
+    return { holders, fromHere: holders.filter((h) => this.#tookFrom(h, change.sku!, change.trayId) >= units) };
+  }
+
   /** Open visits (not among `named`) still holding `change.sku` that they took from this tray: up to MAX_ALTERNATIVES, those who took it last first. */
   #holdersFromHere(change: ShelfChange, named: readonly Candidate[]): Session[] {
-    const units = Math.abs(change.quantity) || 1;
     const lastTaken = (x: Session) => Math.max(...x.lines.filter((l) => l.sku === change.sku && l.trayId === change.trayId && l.quantity > 0).map((l) => l.evidenceAt));
-    return [...this.#sessions.values()]
-      .filter((x) => x.state !== 'closed' && !named.some((c) => c.sessionId === x.id) && this.#stillHolds(x, change.sku!, units) && this.#tookFrom(x, change.sku!, change.trayId) >= units)
+    return this.#holdersOf(change, Math.abs(change.quantity) || 1, null)
+      .fromHere.filter((x) => x.state !== 'closed' && !named.some((c) => c.sessionId === x.id))
       .sort((a, b) => lastTaken(b) - lastTaken(a))
       .slice(0, MAX_ALTERNATIVES);
   }
