@@ -604,7 +604,22 @@ export class CheckoutService {
       // too): without a holder whose hands clearly met the putter's it is the look-alike; with one, the camera decides, and
       // without a camera a manager does (docs/checkout.md "Hand-offs").
       const lookalike = this.#fitHeld(session, change.deltaG, change.sku);
-      if (lookalike !== null) {
+      // The camera, when there is one, says which of them it was: the putter's own look-alike (or one of several that weigh
+      // like it), or a unit of this SKU — handed over by a holder (crowded store with cameras: these were a third of its reviews).
+      const alike = lookalike !== null ? [lookalike] : this.#fitsHeld(session, change.deltaG, change.sku);
+      const seen = alike.length > 0 ? this.#byVision(new Map([[change.sku, units], ...alike.map((f): [string, number] => [f.sku, f.units])]), vision) : undefined;
+      if (seen !== undefined) {
+        if (seen.sku !== change.sku) {
+          const fit = alike.find((f) => f.sku === seen.sku)!;
+          this.#addForeign(change.trayId, fit.sku, fit.units);
+          return this.#commitLines(change, [{ sessionId: session.id, sku: fit.sku, quantity: -fit.units }], confidence * seen.p, 'put-back-lookalike', live, seen.verdict);
+        }
+        // Seen handing it over, or the one holder by elimination; of several holders none seen, a manager decides (below).
+        const seenGiver = this.#giver(pool, session.id, change.sku, change.startAt)[0];
+        const giver = seenGiver ?? (pool.length === 1 ? pool[0] : undefined);
+        if (giver !== undefined) return this.#handedOver(change, giver, units, confidence * (seenGiver !== undefined ? HANDED_OVER_SEEN : HANDED_OVER) * seen.p, live, seen.verdict);
+      }
+      if (lookalike !== null && seen === undefined) {
         const giver = this.#giver(pool, session.id, change.sku, change.startAt)[0];
         const putBackLookalike = [{ sessionId: session.id, sku: lookalike.sku, quantity: -lookalike.units }];
         // A "look-alike" that weight tells from this tray's SKU (a σ or more further off; twins differ by a third of one) while
@@ -619,21 +634,13 @@ export class CheckoutService {
           this.#addForeign(change.trayId, lookalike.sku, lookalike.units);
           return this.#commitLines(change, putBackLookalike, confidence * 0.95, 'put-back-lookalike', live);
         }
-        const seen = this.#byVision(new Map([[change.sku, units], [lookalike.sku, lookalike.units]]), vision);
-        if (seen === undefined) {
-          const handedOver = [{ sessionId: giver.id, sku: change.sku, quantity: -units }];
-          return this.#openReview(change, [...live, asCandidate(giver.id)], putBackLookalike, confidence * 0.5, 'put-back-lookalike-or-handed-over', [handedOver]);
-        }
-        if (seen.sku !== change.sku) {
-          this.#addForeign(change.trayId, lookalike.sku, lookalike.units);
-          return this.#commitLines(change, putBackLookalike, confidence * seen.p, 'put-back-lookalike', live, seen.verdict);
-        }
-        return this.#handedOver(change, giver, units, confidence * HANDED_OVER_SEEN * seen.p, live, seen.verdict);
+        const handedOver = [{ sessionId: giver.id, sku: change.sku, quantity: -units }];
+        return this.#openReview(change, [...live, asCandidate(giver.id)], putBackLookalike, confidence * 0.5, 'put-back-lookalike-or-handed-over', [handedOver]);
       }
       // The putter holds several SKUs that weigh like this (no one look-alike): their own unit on the wrong tray is as good a
       // reading as one handed over — a manager decides (crowded store: a group's 377 g juice put on the 373 g juice tray was
       // taken off another group's receipt).
-      if (givers.length === 1 && givers[0]!.state !== 'closed' && this.#fitsHeld(session, change.deltaG, change.sku).length > 0) {
+      if (seen === undefined && givers.length === 1 && givers[0]!.state !== 'closed' && alike.length > 0) {
         return this.#openReview(change, [...live, asCandidate(givers[0]!.id)], [{ sessionId: givers[0]!.id, sku: change.sku, quantity: -units }], confidence * 0.5, 'put-back-lookalike-or-handed-over');
       }
       if (givers.length === 1) {

@@ -69,6 +69,18 @@ function handOut(r: CheckoutRig, trackId: string, trayId: string, backs: number[
   }
 }
 
+/** The track steps up to the tray and its hand goes in from the hip, one tracker frame (0.1 s) at each tenth of the way (what a camera looks at). */
+function handInto(r: CheckoutRig, trackId: string, trayId: string): void {
+  r.scene.walk({ [trackId]: standAt(trayId) });
+  const p = tray(trayId);
+  const body = r.scene.tracks.get(trackId)!;
+  for (let k = 1; k <= 10; k++) {
+    const f = k / 10;
+    body.hands = [{ x: p.x, y: body.y + (p.y - body.y) * f, z: 0.9 + (p.z - 0.9) * f }];
+    r.scene.advance(100);
+  }
+}
+
 /**
  * Alice (track a) and Carol (track c) meet in the aisle, 2 m from the shelf, for 0.7 s: with
  * `handOver` their hands are together (Alice hands Carol a unit), else each hangs by its own body.
@@ -352,6 +364,12 @@ describe('CheckoutService: people the tracker lost or may have mixed up', () => 
 
 type CatalogItem = NonNullable<typeof checkoutModelInput.catalog>[number];
 
+/** A shelf camera that says the unit in the hand is `sku` (0.95). */
+const camera = (sku: string): VisionEvidenceSource => ({
+  available: () => true,
+  identify: async (q) => ({ cameraId: 'cam-1', frameAtMs: q.atMs, modelVersion: '1.0.0', probabilities: (skus) => new Map(skus.map((s) => [s, s === sku ? 0.95 : 0.05 / Math.max(1, skus.length - 1)])) }),
+});
+
 /**
  * The one open review is Carol's put-back of a 350 g unit on the cola tray (`changeId`): her `sku` on the wrong tray
  * proposed, Alice's cola handed over the alternative, both named; neither cart changed yet. Returns the item.
@@ -396,7 +414,7 @@ describe('CheckoutService: a unit put back that the putter does not hold, while 
   /** 15 g heavier than cola: within 3 σ of a 350 g reading (σ ≈ 7.9 g with the 2 % relative noise), but no twin. */
   const iced: CatalogItem = { sku: 'iced', gtin: '04006381333979', name: 'Iced tea 330 ml', unitWeightG: 365, unitWeightSigmaG: 2, priceMinor: 149 };
 
-  /** Alice takes a cola; Carol takes one unit from each tray of `carolTrays`; they never meet; Carol puts a 350 g unit on the cola tray. */
+  /** Alice takes a cola; Carol takes one unit from each tray of `carolTrays`; they never meet; Carol puts a 350 g unit on the cola tray, her hand going in from her hip. */
   async function carolPutsOnCola(r: CheckoutRig, carolTakes: ReadonlyArray<[string, string]>) {
     const alice = enter(r, 'tok-alice-000001', ['a']);
     const carol = enter(r, 'tok-carol-000003', ['c']);
@@ -404,6 +422,7 @@ describe('CheckoutService: a unit put back that the putter does not hold, while 
     carolTakes.forEach(([trayId, sku], k) => shop(r, 'c', trayId, `c${k + 2}`, sku, -1));
     await r.service.settled();
     r.scene.walk({ a: { x: 6, y: 6 } });
+    handInto(r, 'c', 't1');
     shop(r, 'c', 't1', 'c9', 'cola', 1);
     await r.service.settled();
     return { alice, carol };
@@ -448,6 +467,33 @@ describe('CheckoutService: a unit put back that the putter does not hold, while 
     expect([...item!.sessionIds].sort()).toEqual([alice, carol].sort());
     expect(cartOf(r, alice)).toEqual([{ sku: 'cola', quantity: 1 }]);
     expect(cartOf(r, carol).map((l) => l.sku).sort()).toEqual(['iced', 'lemon']);
+  });
+
+  it('with a camera none of these goes to a manager: it says whether the unit was the cola (off the one holder) or her own', async () => {
+    const cases: Array<{ model: ReturnType<typeof storeWithFacings>; takes: Array<[string, string]> }> = [
+      { model: storeWithT3(iced), takes: [['t3', 'iced']] }, // a look-alike weight tells apart from cola
+      { model: storeWithT3(lemon), takes: [['t3', 'lemon']] }, // a twin
+      { model: storeWithFacings({ t2: iced, t3: lemon }), takes: [['t2', 'iced'], ['t3', 'lemon']] }, // two that weigh like it
+    ];
+    for (const { model, takes } of cases) {
+      for (const seen of ['cola', takes.at(-1)![1]]) {
+        const r = rig({ model, vision: camera(seen) });
+        const { alice, carol } = await carolPutsOnCola(r, takes);
+        const what = `${takes.map(([, sku]) => sku).join('+')}, seen ${seen}`;
+        expect(r.service.reviews(), what).toEqual([]);
+        const carolHeld = takes.map(([, sku]) => sku).filter((sku) => sku !== seen);
+        if (seen === 'cola') {
+          expect(cartOf(r, alice), what).toEqual([]);
+          expect(r.service.session(alice).lines.at(-1), what).toMatchObject({ changeId: 'c9', reason: 'put-back-handed-over', sku: 'cola', quantity: -1 });
+          expect(cartOf(r, carol).map((l) => l.sku).sort(), what).toEqual(takes.map(([, sku]) => sku).sort());
+        } else {
+          expect(cartOf(r, alice), what).toEqual([{ sku: 'cola', quantity: 1 }]);
+          expect(r.service.session(carol).lines.at(-1), what).toMatchObject({ changeId: 'c9', reason: 'put-back-lookalike', sku: seen, quantity: -1 });
+          expect(cartOf(r, carol).map((l) => l.sku).sort(), what).toEqual(carolHeld.sort());
+          expect(r.service.misplacedOn('t1'), what).toEqual(new Map([[seen, 1]]));
+        }
+      }
+    }
   });
 });
 
@@ -559,11 +605,6 @@ describe('CheckoutService: units go back where they were taken (cola faced on t1
 describe('CheckoutService: a unit put back that weighs like one the putter holds', () => {
   // The water tray holds lemonade instead: 350 g, like cola — weight cannot tell the two apart.
   const lemonModel = storeWithT3({ sku: 'lemon', gtin: '04006381333962', name: 'Lemonade 330 ml', unitWeightG: 350, unitWeightSigmaG: 2, priceMinor: 139 });
-  /** A shelf camera that says the unit in the hand is `sku` (0.95) — or, with `sku` undefined, a store without cameras. */
-  const camera = (sku: string): VisionEvidenceSource => ({
-    available: () => true,
-    identify: async (q) => ({ cameraId: 'cam-1', frameAtMs: q.atMs, modelVersion: '1.0.0', probabilities: (skus) => new Map(skus.map((s) => [s, s === sku ? 0.95 : 0.05 / Math.max(1, skus.length - 1)])) }),
-  });
   /**
    * Alice takes a cola, Carol a lemonade; Alice hands Carol something (hands together 0.7 s, in
    * the aisle) — or they only stand side by side — and Carol puts a 350 g unit on the cola tray,
@@ -583,14 +624,7 @@ describe('CheckoutService: a unit put back that weighs like one the putter holds
       r.scene.advance(2_000);
       await r.service.settled();
     }
-    r.scene.walk({ c: standAt('t1') });
-    const p = tray('t1');
-    const body = r.scene.tracks.get('c')!;
-    for (let k = 1; k <= 10; k++) {
-      const f = k / 10;
-      body.hands = [{ x: p.x, y: body.y + (p.y - body.y) * f, z: 0.9 + (p.z - 0.9) * f }];
-      r.scene.advance(100);
-    }
+    handInto(r, 'c', 't1');
     r.bus.emit('shelf.change', skuChange('c3', 't1', 'cola', 1, r.scene.reach('c', 't1')));
     await r.service.settled();
     return { alice, carol };
