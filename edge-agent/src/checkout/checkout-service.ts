@@ -54,6 +54,12 @@ const HANDED_OVER = 0.9;
 const HANDED_OVER_SEEN = 0.97;
 /** A held SKU this many σ further from a put-back's Δ than the tray's own SKU is not taken for it while someone else holds the tray's SKU. */
 const LOOKALIKE_Z_GAP = 1;
+/**
+ * Prior odds, for the camera, of a twin the putter holds against a unit of the tray's SKU handed over when no hand-over was seen
+ * (weight alone reads it as the look-alike, × 0.95): the camera overturns that only when it is sure (same-weight-swap seed 1:
+ * the camera's doubt sent a right look-alike reading to a manager).
+ */
+const LOOKALIKE_ODDS = 19;
 /** Confidence factor of a look-alike read as put on a wrong tray because the putter took none of the tray's SKU from it (their own unit moved to another tray of the SKU is the other reading). */
 const ELSEWHERE_LOOKALIKE = 0.9;
 /** At most this many holders are named as alternatives in one review. */
@@ -604,10 +610,17 @@ export class CheckoutService {
       // too): without a holder whose hands clearly met the putter's it is the look-alike; with one, the camera decides, and
       // without a camera a manager does (docs/checkout.md "Hand-offs").
       const lookalike = this.#fitHeld(session, change.deltaG, change.sku);
-      // The camera, when there is one, says which of them it was: the putter's own look-alike (or one of several that weigh
-      // like it), or a unit of this SKU — handed over by a holder (crowded store with cameras: these were a third of its reviews).
+      const giver = this.#giver(pool, session.id, change.sku, change.startAt)[0];
+      // A "look-alike" that weight tells from this tray's SKU (a σ or more further off; twins differ by a third of one) while
+      // someone else holds this SKU: a unit handed over and put back fits better.
+      const worseFit = lookalike !== null && holders.length > 0 && lookalike.z - this.#ownZ(change.sku, units, change.deltaG) >= LOOKALIKE_Z_GAP;
+      // The camera, when there is one, says which it was: the putter's own look-alike (or one of several that weigh like it), or
+      // a unit of this SKU handed over by a holder (crowded store with cameras: these were a third of its reviews). Priors one to
+      // one per unit — except that a twin with no hand-over seen is the look-alike by weight (× 0.95 below), so it takes a sure
+      // camera to overturn that (LOOKALIKE_ODDS).
       const alike = lookalike !== null ? [lookalike] : this.#fitsHeld(session, change.deltaG, change.sku);
-      const seen = alike.length > 0 ? this.#byVision(new Map([[change.sku, units], ...alike.map((f): [string, number] => [f.sku, f.units])]), vision) : undefined;
+      const odds = lookalike !== null && giver === undefined && !worseFit ? LOOKALIKE_ODDS : 1;
+      const seen = alike.length > 0 ? this.#byVision(new Map([[change.sku, units], ...alike.map((f): [string, number] => [f.sku, f.units * odds])]), vision) : undefined;
       if (seen !== undefined) {
         if (seen.sku !== change.sku) {
           const fit = alike.find((f) => f.sku === seen.sku)!;
@@ -615,17 +628,14 @@ export class CheckoutService {
           return this.#commitLines(change, [{ sessionId: session.id, sku: fit.sku, quantity: -fit.units }], confidence * seen.p, 'put-back-lookalike', live, seen.verdict);
         }
         // Seen handing it over, or the one holder by elimination; of several holders none seen, a manager decides (below).
-        const seenGiver = this.#giver(pool, session.id, change.sku, change.startAt)[0];
-        const giver = seenGiver ?? (pool.length === 1 ? pool[0] : undefined);
-        if (giver !== undefined) return this.#handedOver(change, giver, units, confidence * (seenGiver !== undefined ? HANDED_OVER_SEEN : HANDED_OVER) * seen.p, live, seen.verdict);
+        const from = giver ?? (pool.length === 1 ? pool[0] : undefined);
+        if (from !== undefined) return this.#handedOver(change, from, units, confidence * (giver !== undefined ? HANDED_OVER_SEEN : HANDED_OVER) * seen.p, live, seen.verdict);
       }
       if (lookalike !== null && seen === undefined) {
-        const giver = this.#giver(pool, session.id, change.sku, change.startAt)[0];
         const putBackLookalike = [{ sessionId: session.id, sku: lookalike.sku, quantity: -lookalike.units }];
-        // A "look-alike" that weight tells from this tray's SKU (a σ or more further off; twins differ by a third of one) while
-        // someone else holds this SKU: a unit handed over and put back fits better — a manager decides (crowded store: a
+        // Without a camera, a worse-fitting look-alike while someone else holds this SKU goes to a manager (crowded store: a
         // 391 g rice put back by the shopper it was handed to was read as her 377 g juice on the wrong tray).
-        if (giver === undefined && holders.length > 0 && lookalike.z - this.#ownZ(change.sku, units, change.deltaG) >= LOOKALIKE_Z_GAP) {
+        if (giver === undefined && worseFit) {
           const named = [...pool].sort((a, b) => this.#holderRank(a, live, change) - this.#holderRank(b, live, change)).slice(0, MAX_ALTERNATIVES);
           const alternatives = named.map((h) => [{ sessionId: h.id, sku: change.sku!, quantity: -units }]);
           return this.#openReview(change, [...live, ...named.filter((h) => !live.some((c) => c.sessionId === h.id)).map((h) => asCandidate(h.id))], putBackLookalike, confidence * 0.5, 'put-back-lookalike-or-handed-over', alternatives);
