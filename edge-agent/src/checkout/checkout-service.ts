@@ -606,9 +606,9 @@ export class CheckoutService {
       const pool = fromHere.length > 0 ? fromHere : holders;
       const givers = pool.length > 1 ? this.#giver(pool, session.id, change.sku, change.startAt) : pool;
       // The same weight, another SKU the putter holds: a unit put on the wrong tray that weighs like this tray's SKU — or a
-      // unit of this SKU a holder handed over. Hands meeting alone does not tell (people standing side by side touch hands
-      // too): without a holder whose hands clearly met the putter's it is the look-alike; with one, the camera decides, and
-      // without a camera a manager does (docs/checkout.md "Hand-offs").
+      // unit of this SKU a holder handed over. The camera decides when there is one. Without one, hands meeting alone does not
+      // tell (people standing side by side touch hands too): without a holder whose hands clearly met the putter's it is the
+      // look-alike, with one a manager decides (docs/checkout.md "Hand-offs").
       const lookalike = this.#fitHeld(session, change.deltaG, change.sku);
       const giver = this.#giver(pool, session.id, change.sku, change.startAt)[0];
       // A "look-alike" that weight tells from this tray's SKU (a σ or more further off; twins differ by a third of one) while
