@@ -23,6 +23,7 @@ const focus: Record<string, CheckoutCase | undefined> = {
   'checkout-group-entry.json': 'group',
   'checkout-crowded.json': 'crowded',
   'checkout-crowded-short.json': 'crowded',
+  'checkout-crowded-short-cameras.json': 'crowded',
   'checkout-crush-short.json': 'crowded',
 };
 
