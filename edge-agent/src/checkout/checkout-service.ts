@@ -604,13 +604,16 @@ export class CheckoutService {
       // Units go back where they were taken: of the holders, those who took it from this tray, if any, are the ones it can be.
       const { holders, fromHere } = this.#holdersOf(change, units, session.id);
       const pool = fromHere.length > 0 ? fromHere : holders;
-      const givers = pool.length > 1 ? this.#giver(pool, session.id, change.sku, change.startAt) : pool;
+      // Those of them seen handing it over (the #giver rule): asked once, it reads the track history.
+      const seenGivers = this.#giver(pool, session.id, change.sku, change.startAt);
+      const givers = pool.length > 1 ? seenGivers : pool;
       // The same weight, another SKU the putter holds: a unit put on the wrong tray that weighs like this tray's SKU — or a
       // unit of this SKU a holder handed over. The camera decides when there is one. Without one, hands meeting alone does not
       // tell (people standing side by side touch hands too): without a holder whose hands clearly met the putter's it is the
       // look-alike, with one a manager decides (docs/checkout.md "Hand-offs").
-      const lookalike = this.#fitHeld(session, change.deltaG, change.sku);
-      const giver = this.#giver(pool, session.id, change.sku, change.startAt)[0];
+      const fits = this.#fitsHeld(session, change.deltaG, change.sku);
+      const lookalike = uniqueFit(fits);
+      const giver = seenGivers[0];
       // A "look-alike" that weight tells from this tray's SKU (a σ or more further off; twins differ by a third of one) while
       // someone else holds this SKU: a unit handed over and put back fits better.
       const worseFit = lookalike !== null && holders.length > 0 && lookalike.z - this.#ownZ(change.sku, units, change.deltaG) >= LOOKALIKE_Z_GAP;
@@ -618,7 +621,7 @@ export class CheckoutService {
       // a unit of this SKU handed over by a holder (crowded store with cameras: these were a third of its reviews). Priors one to
       // one per unit — except that a twin with no hand-over seen is the look-alike by weight (× 0.95 below), so it takes a sure
       // camera to overturn that (LOOKALIKE_ODDS).
-      const alike = lookalike !== null ? [lookalike] : this.#fitsHeld(session, change.deltaG, change.sku);
+      const alike = lookalike !== null ? [lookalike] : fits;
       const odds = lookalike !== null && giver === undefined && !worseFit ? LOOKALIKE_ODDS : 1;
       const seen = alike.length > 0 ? this.#byVision(new Map([[change.sku, units], ...alike.map((f): [string, number] => [f.sku, f.units * odds])]), vision) : undefined;
       if (seen !== undefined) {
@@ -656,7 +659,7 @@ export class CheckoutService {
       if (givers.length === 1) {
         // The one holder (of those who took it from this tray) is the giver by elimination (0.9); seen handing it over — hands
         // together away from the shelves, the #giver rule — it is more than that.
-        const sure = (pool.length > 1 || this.#giver(pool, session.id, change.sku, change.startAt).length === 1 ? HANDED_OVER_SEEN : HANDED_OVER) * confidence;
+        const sure = (pool.length > 1 || seenGivers.length === 1 ? HANDED_OVER_SEEN : HANDED_OVER) * confidence;
         return this.#handedOver(change, givers[0]!, units, sure, live);
       }
       // Several hold it (or nobody): a manager decides, naming the holders (of those who took it from this tray, if any did)
