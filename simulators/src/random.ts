@@ -22,6 +22,34 @@ export class Rng {
     return xoshiro128ss(this.#state) / 0x1_0000_0000;
   }
 
+  /**
+   * Fills `out` with `floor(next() * 2^16)` draws (each step's top 16 bits), in order: the same
+   * values as `out.length` calls of `next()`, with the generator's steps inlined for per-pixel use.
+   */
+  fillUint16(out: Uint16Array): void {
+    const state = this.#state;
+    let s0 = state[0]!;
+    let s1 = state[1]!;
+    let s2 = state[2]!;
+    let s3 = state[3]!;
+    for (let i = 0; i < out.length; i++) {
+      const m = Math.imul(s1, 5);
+      const r = Math.imul((m << 7) | (m >>> 25), 9);
+      out[i] = r >>> 16;
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+    }
+    state[0] = s0;
+    state[1] = s1;
+    state[2] = s2;
+    state[3] = s3;
+  }
+
   /** A uniform integer in [lo, hi], both ends included. */
   int(lo: number, hi: number): number {
     if (!Number.isInteger(lo) || !Number.isInteger(hi) || hi < lo) {

@@ -88,6 +88,15 @@ describe('Rng', () => {
     expect(rng.token(22)).not.toBe(token);
   });
 
+  it('fillUint16() gives the top 16 bits of the same draws as next(), and leaves the stream where next() would', () => {
+    const bulk = new Rng('fill');
+    const out = new Uint16Array(10_001);
+    bulk.fillUint16(out);
+    const one = new Rng('fill');
+    expect(Array.from(out)).toEqual(Array.from({ length: out.length }, () => Math.floor(one.next() * 2 ** 16)));
+    expect(draw(bulk, 100)).toEqual(draw(one, 100));
+  });
+
   it('fork() is deterministic, independent of the parent and of its siblings', () => {
     const parent = new Rng(7);
     const forkA = draw(parent.fork('a'), 2_000);

@@ -55,8 +55,11 @@ function standardNormals(): Float32Array {
  */
 export function exposeAndAddNoise(rgb: Uint8Array, gains: readonly [number, number, number], noiseSigma: number, rng: Rng): void {
   const normals = standardNormals();
+  // One uniform draw per channel value, in pixel order (the table index is a draw's top 16 bits).
+  const draws = noiseSigma > 0 ? new Uint16Array(rgb.length) : undefined;
+  if (draws !== undefined) rng.fillUint16(draws);
   for (let i = 0; i < rgb.length; i++) {
-    const noise = noiseSigma > 0 ? noiseSigma * normals[Math.floor(rng.next() * NORMAL_TABLE_SIZE)]! : 0;
+    const noise = draws !== undefined ? noiseSigma * normals[draws[i]!]! : 0;
     const value = Math.round(rgb[i]! * gains[i % 3]! + noise);
     rgb[i] = value < 0 ? 0 : value > 255 ? 255 : value;
   }
