@@ -43,6 +43,8 @@ import { VisionService, type CatalogImages } from './vision/vision-service.ts';
 export const version = '0.1.0';
 /** How often registry changes made by another process (the CLI) are picked up. */
 const registryRefreshMs = 2_000;
+/** Frames kept from this long before a held shelf change started: the checkout looks at the hand up to 1.5 s before, with up to three frames each. */
+const HELD_FRAMES_LEAD_MS = 3_000;
 
 export interface AgentOptions {
   logger?: Logger;
@@ -109,6 +111,8 @@ export class StoreAgent {
   #catalogModel: StoreModel | null = null;
   #catalogBySku = new Map<string, StoreModel['catalog'][number]>();
   #bayOfTray = new Map<string, string>();
+  #cameraTraysModel: StoreModel | null = null;
+  #traysOfCamera = new Map<string, string[]>();
   readonly #payment: PaymentService;
   #sensing: Sensing | undefined;
   readonly #serial: SerialDevices;
@@ -171,6 +175,7 @@ export class StoreAgent {
       metrics: this.metrics,
       logger: this.logger,
       recordReject: (deviceId, code, message) => this.ingest.recordDriverReject(deviceId, code, message),
+      keepFrom: (cameraId) => this.#framesWantedFrom(cameraId),
     });
     this.ingest = new DeviceIngest({
       registry: this.registry,
@@ -378,6 +383,31 @@ export class StoreAgent {
       this.logger.info('agent stopped');
     })();
     return this.#stopping;
+  }
+
+  /**
+   * From when a camera's frames are still wanted although older than the frame store's window: a little before the oldest
+   * change the weight pipeline holds undecided on a tray the camera watches. An unexplained change (a unit put on a wrong
+   * tray) is held up to `unexplainedHoldMs` (30 s) and the checkout then looks at the hand that brought it — in frames the
+   * 10 s window had let go (crowded store with cameras: every one came 20–31 s late, and none could be looked at).
+   */
+  #framesWantedFrom(cameraId: string): number | undefined {
+    const weight = this.#sensing?.weight();
+    const model = this.inventory.model;
+    if (weight === undefined || model === null) return undefined;
+    if (model !== this.#cameraTraysModel) {
+      this.#cameraTraysModel = model;
+      this.#traysOfCamera = new Map();
+      for (const gondola of model.gondolas) {
+        for (const bay of gondola.bays) {
+          const trays = bay.shelves.flatMap((shelf) => shelf.trays.map((t) => t.id));
+          for (const camera of bay.cameras.length > 0 ? bay.cameras : [`cam-${bay.id}`]) this.#traysOfCamera.set(camera, [...(this.#traysOfCamera.get(camera) ?? []), ...trays]);
+        }
+      }
+    }
+    let since = Number.POSITIVE_INFINITY;
+    for (const trayId of this.#traysOfCamera.get(cameraId) ?? []) since = Math.min(since, weight.busySince(trayId) ?? Number.POSITIVE_INFINITY);
+    return since === Number.POSITIVE_INFINITY ? undefined : since - HELD_FRAMES_LEAD_MS;
   }
 
   /** The checkout's question to the cameras: the product in the hand at `point` near a tray, at `atMs` (the bay's cameras; weight-only when they cannot say). */

@@ -44,6 +44,11 @@ export const frameStoreOptions = z.strictObject({
   windowMs: z.number().int().positive().max(600_000).default(10_000),
   /** …and at most this many frames (10 s at 30 fps). Default 300. */
   maxFramesPerCamera: z.number().int().min(1).max(10_000).default(300),
+  /**
+   * Frames a camera may keep beyond those while evidence is still pending (`FrameStoreHooks.keepFrom`: a shelf change the
+   * weight pipeline holds undecided for up to 30 s). Default 600 (60 s at 10 fps, 20 s at 30 fps).
+   */
+  maxRetainedFramesPerCamera: z.number().int().min(0).max(10_000).default(600),
   /** Frames per camera waiting for validation; when full, the oldest waiting frame is dropped. Default 4. */
   queueLimit: z.number().int().min(1).max(1_000).default(4),
   /** JPEG validations (decodes) in flight at once, over all cameras; one per camera at a time. Default 2. */
@@ -64,6 +69,11 @@ export interface FrameStoreHooks {
   onFrame?: (frame: StoredFrame) => void;
   /** Full JPEG check; default `verifyJpeg` (sharp). Tests inject one to control timing. */
   verify?: (jpeg: Buffer, size: FrameSize) => Promise<Reject | undefined>;
+  /**
+   * The capture time from which a camera's frames are still wanted although older than the window (a decision about what
+   * it saw is pending), or undefined when none are. Asked as frames arrive; kept up to `maxRetainedFramesPerCamera` more.
+   */
+  keepFrom?: (cameraId: string) => number | undefined;
   /** Clock for `receivedAt`; default Date.now. */
   now?: () => number;
 }
@@ -84,7 +94,9 @@ interface CameraState {
 /**
  * The agent's short memory of what each camera saw, so fusion can ask for the frames around a
  * shelf event. Per camera: a bounded queue in front of validation (drop oldest, counted), then a
- * ring buffer of the last `windowMs` / `maxFramesPerCamera` frames ordered by capture time.
+ * ring buffer of the last `windowMs` / `maxFramesPerCamera` frames ordered by capture time —
+ * and, while the caller still has a decision pending about what a camera saw (`keepFrom`),
+ * its frames since then too, up to `maxRetainedFramesPerCamera` more.
  *
  * Time is the cameras' own (frame timestamps), so the store behaves the same in simulated time.
  * Late frames inside the window are slotted in order; frames older than the newest minus the
@@ -289,8 +301,17 @@ export class FrameStore {
     camera.stats.accepted += 1;
     const newest = ring.at(-1)!.timestampMs;
     camera.stats.lastTimestampMs = newest;
-    let evict = Math.max(0, ring.length - this.options.maxFramesPerCamera);
-    while (evict < ring.length && ring[evict]!.timestampMs < newest - this.options.windowMs) evict += 1;
+    // Frames older than the window go, unless a pending decision still wants them (then up to the retained allowance more).
+    const cutoff = newest - this.options.windowMs;
+    let keepFrom = cutoff;
+    try {
+      keepFrom = Math.min(cutoff, this.#hooks.keepFrom?.(frame.cameraId) ?? cutoff);
+    } catch {
+      // A caller's bug must not stop the store: the window alone applies.
+    }
+    const cap = this.options.maxFramesPerCamera + (keepFrom < cutoff ? this.options.maxRetainedFramesPerCamera : 0);
+    let evict = Math.max(0, ring.length - cap);
+    while (evict < ring.length && ring[evict]!.timestampMs < keepFrom) evict += 1;
     if (evict > 0) ring.splice(0, evict);
     try {
       this.#hooks.onFrame?.(frame);

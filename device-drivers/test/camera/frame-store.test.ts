@@ -84,6 +84,27 @@ describe('FrameStore ring buffer (simulated time: the frames’ own timestamps)'
     expect(timesOf(store.framesAround('cam-a', 100, 1_000, 1_000))).toEqual([66, 100, 133]);
   });
 
+  it('keeps the frames a pending decision wants past the window (keepFrom), up to maxRetainedFramesPerCamera more', async () => {
+    let keepFrom: number | undefined = 100;
+    const { store } = harness({ windowMs: 300, maxFramesPerCamera: 4, maxRetainedFramesPerCamera: 3 }, { keepFrom: (id) => (id === 'cam-a' ? keepFrom : undefined) });
+    await offerEach(store, 'cam-a', [0, 100, 200, 300, 400, 500]);
+    await offerEach(store, 'cam-b', [0, 100, 200, 300, 400, 500]);
+    // cam-a: 100 and 200 are older than the window but wanted; 0 is not. cam-b: the window alone.
+    expect(timesOf(store.framesAround('cam-a', 0, 1e9, 1e9))).toEqual([100, 200, 300, 400, 500]);
+    expect(timesOf(store.framesAround('cam-b', 0, 1e9, 1e9))).toEqual([200, 300, 400, 500]);
+    // The allowance bounds them: 4 + 3 frames at most, the oldest go first.
+    await offerEach(store, 'cam-a', [600, 700, 800]);
+    expect(timesOf(store.framesAround('cam-a', 0, 1e9, 1e9))).toEqual([200, 300, 400, 500, 600, 700, 800]);
+    // Decided: the next frame brings the ring back to the window.
+    keepFrom = undefined;
+    await offerEach(store, 'cam-a', [900]);
+    expect(timesOf(store.framesAround('cam-a', 0, 1e9, 1e9))).toEqual([600, 700, 800, 900]);
+    // A throwing hook is the window alone.
+    const broken = harness({ windowMs: 300 }, { keepFrom: () => { throw new Error('bug'); } }).store;
+    await offerEach(broken, 'cam-a', [0, 100, 200, 300, 400]);
+    expect(timesOf(broken.framesAround('cam-a', 0, 1e9, 1e9))).toEqual([100, 200, 300, 400]);
+  });
+
   it('answers framesAround (inclusive bounds, oldest first) and nearest (earlier on a tie, maxGapMs)', async () => {
     const { store } = harness({ windowMs: 10_000 });
     await offerEach(store, 'cam-a', [1_000, 1_100, 1_200, 1_300, 1_400]);

@@ -13,6 +13,8 @@ export interface CameraFramesOptions {
   /** Where the store's rejects are counted (the ingest's `recordDriverReject`). */
   recordReject: (deviceId: string, code: DriverErrorCode, message: string) => void;
   store?: FrameStoreOptionsInput;
+  /** From when a camera's frames are still wanted past the store's window (a shelf change held undecided on a tray it watches). */
+  keepFrom?: (cameraId: string) => number | undefined;
 }
 
 /**
@@ -45,6 +47,7 @@ export function createCameraFrames(o: CameraFramesOptions): FrameStore {
     calibration: (cameraId) => explicit.get(cameraId) ?? fromModel().get(cameraId),
     onReject: (cameraId, reject) => o.recordReject(cameraId, reject.code, reject.reason),
     onFrame: () => o.metrics.messagesIn.inc({ type: 'camera.frame' }),
+    ...(o.keepFrom ? { keepFrom: o.keepFrom } : {}),
   }, o.store);
   const buffered = new Gauge({ name: 'storeedge_camera_frames_buffered', help: 'Validated frames held in memory per camera', labelNames: ['camera'], registers: [o.metrics.registry] });
   o.metrics.onCollect(() => {

@@ -1,6 +1,7 @@
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeCameraFrame, storeModel, topics, type StoreModelInput } from '@storeedge/device-drivers';
+import { encodeCameraFrame, storeModel, topics, trayPlacements, type StoreModelInput } from '@storeedge/device-drivers';
+import { Rng, ShelfLoadModel, weightPayloads } from '@storeedge/simulators';
 import { SimulatedShelfCamera } from '@storeedge/simulators/vision/index.ts';
 import { storeModelFixture } from '../inventory/store-fixture.ts';
 import { closed, counter, eventually, startTestAgent, type TestAgent } from '../helpers/agent-harness.ts';
@@ -94,6 +95,47 @@ describe('camera frames over MQTT (real agent, embedded broker, TCP)', () => {
     expect(metrics).toContain('storeedge_queue_depth{queue="camera.frames"} 0');
     const device = (await (await fetch(`${t.agent.httpUrl}/api/devices/cam-b1`, { headers: { authorization: t.authorization } })).json()) as { rejects: Record<string, number>; messages: number };
     expect(device.rejects.DRV_ERR_CAMERA_FRAME_SIZE).toBe(1);
+  });
+
+  it('keeps a camera’s frames past its 10 s window while a tray of its bay holds a shelf change undecided, and lets them go once it is decided', async () => {
+    t = await startTestAgent({ store: { model } });
+    const parsed = storeModel.parse(model);
+    const frame = await new SimulatedShelfCamera({ model: parsed, bayId: 'b1', seed: 7, vision: steady }).render({}, 0);
+    const cam = await t.connect('cam-b1', await t.addDevice('cam-b1', 'camera'));
+    const shelf = await t.connect('shelf-1', await t.addDevice('shelf-1', 'shelf'));
+    // Load cells at 10 Hz under tray t1 (cola) and t2 (chips); at 5 s a hand puts 158 g on t1, which no SKU of it explains:
+    // the weight pipeline holds that change for unexplainedHoldMs (30 s) before it decides it.
+    const catalog = new Map(parsed.catalog.map((c) => [c.sku, c.unitWeightG]));
+    const placements = trayPlacements(parsed).filter((p) => p.tray.device === 'shelf-1');
+    const cells = new ShelfLoadModel({
+      trays: placements.map((p) => ({ id: p.tray.id, tareG: 400, loadG: p.tray.facings.reduce((g, f) => g + f.initial * catalog.get(f.sku)!, 0), neighbours: p.neighbours, burstGroup: p.shelf })),
+      noise: { sampleRateHz: 10, noiseSigmaG: 2, driftGPerSqrtHour: 0, creepFraction: 0, bursts: null, crossTalk: null },
+      random: new Rng(3),
+    });
+    cells.handle('t1', { startAt: 5_000, durationMs: 1_500, deltaG: 158, touchG: 200 });
+    const channels = placements.map((p) => ({ trayId: p.tray.id, deviceId: p.tray.device, channel: p.tray.channel }));
+    const base = 1_700_000_000_000;
+    const changes: number[] = [];
+    t.agent.bus.on('shelf.change', (c) => changes.push(c.settledAt));
+    const heldAt = (ms: number) => t.agent.frames.nearest('cam-b1', base + ms, 0) !== undefined;
+    const run = async (from: number, to: number) => {
+      for (let ms = from; ms < to; ms += 100) {
+        for (const { payload } of weightPayloads(cells.sample(ms), channels, base + ms, ms / 100)) await shelf.publishAsync(topics.event(t.storeId, 'shelf-1', 'weight'), JSON.stringify(payload), { qos: 1 });
+        if (ms % 500 !== 0) continue;
+        await cam.publishAsync(topics.event(t.storeId, 'cam-b1', 'frame'), encodeCameraFrame(base + ms, frame.jpeg), { qos: 1 });
+        // Each frame validated before the next: a camera faster than the JPEG checks would have its oldest waiting frames dropped.
+        await eventually(() => t.agent.frames.stats('cam-b1')?.lastTimestampMs === base + ms, `frame ${ms} buffered`);
+      }
+    };
+    await run(0, 25_000);
+    // 20 s after the put-down, still undecided: the frames from a little before it on are held (the hand coming in); older
+    // ones went with the window, as did everything before 15 s on the old 10 s window alone.
+    expect(changes).toEqual([]);
+    expect([0, 1_000, 4_500, 5_000, 7_000, 14_000].map(heldAt)).toEqual([false, false, true, true, true, true]);
+    await run(25_000, 45_000);
+    // Decided (about 30 s after it settled): the window alone applies again.
+    expect(changes).toHaveLength(1);
+    expect([5_000, 34_000, 35_000, 44_500].map(heldAt)).toEqual([false, false, true, true]);
   });
 
   it('refuses frames from a camera with no calibration, counted, without decoding them', async () => {

@@ -96,6 +96,7 @@ export class WeightPipeline {
   readonly options: Readonly<WeightPipelineOptions>;
   readonly #byDevice = new Map<string, Array<TrayRuntime | undefined>>();
   readonly #trays: TrayRuntime[] = [];
+  readonly #trayById = new Map<string, TrayRuntime>();
   readonly #holding = new Set<TrayRuntime>();
   readonly #onReject: (reject: WeightReject) => void;
   readonly #declaredRestocks: ((trayId: string) => ReadonlyMap<string, number>) | undefined;
@@ -138,6 +139,7 @@ export class WeightPipeline {
         segmenter: new TraySegmenter(tray.id, this.options),
       };
       byId.set(tray.id, runtime);
+      this.#trayById.set(tray.id, runtime);
       this.#trays.push(runtime);
       let channels = this.#byDevice.get(tray.device);
       if (channels === undefined) this.#byDevice.set(tray.device, (channels = []));
@@ -214,6 +216,14 @@ export class WeightPipeline {
 
   counters(): WeightPipelineCounters {
     return { ...this.#counters, rejects: { ...this.#counters.rejects } };
+  }
+
+  /** Since when a tray's weight has been moving or held undecided (`trays()`'s `busySince`), or null; null for an unknown tray. */
+  busySince(trayId: string): number | null {
+    const tray = this.#trayById.get(trayId);
+    if (tray === undefined) return null;
+    const d = tray.segmenter.detector;
+    return busySince(tray.segmenter.pending?.startAt, d.state === 'active' ? d.activeSince : undefined);
   }
 
   /** Per-tray state for metrics and the dashboard. */
