@@ -810,14 +810,19 @@ export class CheckoutService {
     return { sku: fused.best, p, verdict };
   }
 
-  /** Of several held SKUs whose weight explains Δ, the one the camera saw put down (weight alone left it open). */
+  /**
+   * Of several held SKUs whose weight explains Δ, the one the camera saw put down (weight alone left it open). Each starts
+   * from the units held times how well its weight fits (the normal density at its z): a fit 2 σ off is a seventh as likely
+   * as an exact one, so a camera that barely leans to it does not outweigh that (crowded store: a 521 g put-down the
+   * putter's toothpaste fitted at 0.3 σ was proposed as her 551 g hand soap, 2.4 σ off, on the camera's word).
+   */
   #heldBySight(session: Session, deltaG: number, readings: readonly VisionReading[]): { fit: { sku: string; units: number; z: number }; p: number; verdict: VisionVerdict } | undefined {
     if (readings.length === 0) return undefined;
     const catalog = this.#catalog();
     const held = this.#held(session);
     const fits = weightCandidates(Math.abs(deltaG), [...held].flatMap(([sku, n]) => (n > 0 && catalog.get(sku) ? [{ ...catalog.get(sku)!, maxUnits: n }] : [])), this.#o.settings.weightMatch);
     if (fits.length < 2) return undefined;
-    const seen = this.#byVision(new Map(fits.map((f) => [f.sku, held.get(f.sku) ?? 0])), readings);
+    const seen = this.#byVision(new Map(fits.map((f) => [f.sku, (held.get(f.sku) ?? 0) * Math.exp(-(f.z ** 2) / 2)])), readings);
     if (seen === undefined) return undefined;
     return { fit: fits.find((f) => f.sku === seen.sku)!, p: seen.p, verdict: seen.verdict };
   }

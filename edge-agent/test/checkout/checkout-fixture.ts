@@ -70,7 +70,7 @@ export function tray(id: string): TrayPoint {
   return t;
 }
 
-const unitWeight: Record<string, number> = { cola: 350, chips: 160, water: 500, lemon: 350, jar: 700, iced: 365 };
+const unitWeight: Record<string, number> = { cola: 350, chips: 160, water: 500, lemon: 350, jar: 700, iced: 365, nuts: 150 };
 const channelOf: Record<string, number> = { t1: 0, t2: 1, t3: 2 };
 
 // ── device events ─────────────────────────────────────────────────────────────────────────

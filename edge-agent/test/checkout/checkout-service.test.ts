@@ -512,6 +512,43 @@ describe('CheckoutService: a unit put back that the putter does not hold, while 
   });
 });
 
+describe('CheckoutService: a unit put on a wrong tray that two held SKUs weigh like, with a camera', () => {
+  // Nuts (150 g) are faced on t3; Alice holds chips (160 g) and nuts and puts 160 g on the cola tray. Both weigh like it: the
+  // chips exactly, the nuts 2.2 σ off (weight noise 3 g and 2 % of Δ, the nuts' own 1.5 g) — a nuts unit that heavy is rare.
+  const nuts: CatalogItem = { sku: 'nuts', gtin: '04006381333986', name: 'Nuts 150 g', unitWeightG: 150, unitWeightSigmaG: 1.5, priceMinor: 249 };
+  const leaning = (p: Record<string, number>): VisionEvidenceSource => ({
+    available: () => true,
+    identify: async (q) => ({ cameraId: 'cam-1', frameAtMs: q.atMs, modelVersion: '1.0.0', probabilities: (skus) => new Map(skus.map((s) => [s, p[s] ?? 0])) }),
+  });
+  async function alicePutsDown(vision: VisionEvidenceSource) {
+    const r = rig({ model: storeWithFacings({ t3: nuts }), vision });
+    const alice = enter(r, 'tok-alice-000001', ['a']);
+    shop(r, 'a', 't2', 'c1', 'chips', -1);
+    shop(r, 'a', 't3', 'c2', 'nuts', -1);
+    // Twins both: each pick waits (≤ 3 s) for a look at the hand coming out of the shelf.
+    r.scene.walk({ a: { x: 6, y: 6 } });
+    await r.service.settled();
+    handInto(r, 'a', 't1');
+    r.bus.emit('shelf.change', misplacedChange('c3', 't1', 160, r.scene.reach('a', 't1')));
+    await r.service.settled();
+    return { r, alice };
+  }
+
+  it('weighs each by how well its weight fits: a camera leaning 60:40 to the nuts does not make the chips the nuts', async () => {
+    const { r, alice } = await alicePutsDown(leaning({ chips: 0.4, nuts: 0.6 }));
+    expect(r.service.reviews()).toEqual([]);
+    expect(r.service.session(alice).lines.at(-1)).toMatchObject({ changeId: 'c3', reason: 'put-on-wrong-tray', sku: 'chips', quantity: -1 });
+    expect(cartOf(r, alice)).toEqual([{ sku: 'nuts', quantity: 1 }]);
+  });
+
+  it('a camera sure it was the nuts still names the nuts, but not surely enough to charge without a manager', async () => {
+    const { r, alice } = await alicePutsDown(leaning({ chips: 0.02, nuts: 0.98 }));
+    const [item] = r.service.reviews({ state: 'open' });
+    expect(item).toMatchObject({ changeId: 'c3', proposal: [{ sessionId: alice, sku: 'nuts', quantity: -1 }] });
+    expect(cartOf(r, alice).map((l) => l.sku).sort()).toEqual(['chips', 'nuts']);
+  });
+});
+
 /**
  * Alice, Bob and Dave each take a cola (from the trays in `from`); then Carol, who holds none, puts one back on t1 with her
  * hand in the tray's middle while `beside`'s hand is at its edge (the attribution ranks Carol first); the other two are away.
