@@ -389,7 +389,7 @@ export class StoreAgent {
    * From when a camera's frames are still wanted although older than the frame store's window: a little before the oldest
    * change the weight pipeline holds undecided on a tray the camera watches. An unexplained change (a unit put on a wrong
    * tray) is held up to `unexplainedHoldMs` (30 s) and the checkout then looks at the hand that brought it — in frames the
-   * 10 s window had let go (crowded store with cameras: every one came 20–31 s late, and none could be looked at).
+   * 10 s window had let go (crowded store with cameras: they came 9–31 s late, most of them 31 s, and none got a verdict).
    */
   #framesWantedFrom(cameraId: string): number | undefined {
     const weight = this.#sensing?.weight();
