@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { trayPlacements, type CameraCalibration, type FrameStore, type FrameStoreOptionsInput, type StoreModel } from '@storeedge/device-drivers';
+import { bayCameraIds, trayPlacements, type CameraCalibration, type FrameStore, type FrameStoreOptionsInput, type StoreModel } from '@storeedge/device-drivers';
 import type { ResolvedConfig } from './config/load.ts';
 import { inventorySettingsSchema, visionSettingsSchema } from './config/schema.ts';
 import { CheckoutService } from './checkout/checkout-service.ts';
@@ -401,7 +401,7 @@ export class StoreAgent {
       for (const gondola of model.gondolas) {
         for (const bay of gondola.bays) {
           const trays = bay.shelves.flatMap((shelf) => shelf.trays.map((t) => t.id));
-          for (const camera of bay.cameras.length > 0 ? bay.cameras : [`cam-${bay.id}`]) this.#traysOfCamera.set(camera, [...(this.#traysOfCamera.get(camera) ?? []), ...trays]);
+          for (const camera of bayCameraIds(bay)) this.#traysOfCamera.set(camera, [...(this.#traysOfCamera.get(camera) ?? []), ...trays]);
         }
       }
     }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { driverErrors } from '../errors.ts';
-import { defaultShelfHeightM, type Gondola, type StoreModel } from '../store-model.ts';
+import { defaultShelfHeightM, type Bay, type Gondola, type StoreModel } from '../store-model.ts';
 import { deviceIdPattern } from '../topics.ts';
 
 /**
@@ -216,11 +216,20 @@ export const bayCameraOptions = z.strictObject({
 export type BayCameraOptions = z.input<typeof bayCameraOptions>;
 
 /**
+ * The cameras that see a bay: its own list, else the one camera `bayCamera` places for it,
+ * `cam-{bay id}` made a device id (lowercase; other characters "-"). Every part that looks for a
+ * bay's frames names its cameras this way: a bay id may have capitals, a camera's device id may not.
+ */
+export function bayCameraIds(bay: Pick<Bay, 'id' | 'cameras'>): string[] {
+  return bay.cameras.length > 0 ? [...bay.cameras] : [`cam-${bay.id.toLowerCase().replace(/[^a-z0-9._-]/g, '-')}`];
+}
+
+/**
  * A camera facing one bay of a placed gondola from across the aisle: centred on the bay, out
  * `distanceM` on the shoppers' side, aimed so the bay's face sits in the middle of the image,
  * with a focal length that fits the bay's front edge from the lowest shelf to `headroomM` above
  * the top one (and the top shelf's back edge) into the image. The id is the bay's first listed camera, or
- * `cam-{bay id}`.
+ * `cam-{bay id}` (`bayCameraIds`).
  */
 export function bayCamera(gondola: Gondola, bayId: string, options: BayCameraOptions = {}): CameraCalibration {
   const o = parseBayCameraOptions(options);
@@ -270,7 +279,7 @@ export function bayCamera(gondola: Gondola, bayId: string, options: BayCameraOpt
   }
   focal *= 1 - o.marginShare;
   return {
-    camera: bay.cameras[0] ?? `cam-${bay.id.toLowerCase().replace(/[^a-z0-9._-]/g, '-')}`,
+    camera: bayCameraIds(bay)[0]!,
     position,
     lookAt,
     width: o.width,

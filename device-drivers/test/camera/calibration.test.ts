@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bayCamera, bayCameras, PinholeCamera, type CameraCalibration, type StorePoint } from '../../src/camera/calibration.ts';
+import { bayCamera, bayCameraIds, bayCameras, PinholeCamera, type CameraCalibration, type StorePoint } from '../../src/camera/calibration.ts';
 import { DriverError } from '../../src/errors.ts';
 import { storeModel, trayPoints, type StoreModelInput } from '../../src/store-model.ts';
 
@@ -156,6 +156,15 @@ describe('bayCamera', () => {
     const cameras = bayCameras(model);
     expect(cameras.get('g1b1')!.camera).toBe('cam-g1b1');
     expect(cameras.get('g1b2')!.camera).toBe('cam-left-7');
+  });
+
+  it('names a bay’s cameras as every part looks them up (bayCameraIds): its list, else the placed camera’s device id', () => {
+    const bays = model.gondolas.filter((g) => g.placement !== undefined).flatMap((g) => g.bays);
+    expect(bays).toHaveLength(3);
+    for (const bay of bays) expect(bayCameraIds(bay)[0]).toBe(bayCameras(model).get(bay.id)!.camera);
+    // A bay id may have capitals and ":"; a device id may not.
+    expect(bayCameraIds({ id: 'Aisle:3.B', cameras: [] })).toEqual(['cam-aisle-3.b']);
+    expect(bayCameraIds({ id: 'Aisle:3.B', cameras: ['cam-x', 'cam-y'] })).toEqual(['cam-x', 'cam-y']);
   });
 
   it('hangs the camera across the aisle on the shoppers’ side, above the shelves, centred on the bay', () => {

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { cropFrame, trayPoints, type FrameStore, type StoreModel, type TrayPoint } from '@storeedge/device-drivers';
+import { bayCameraIds, cropFrame, trayPoints, type FrameStore, type StoreModel, type TrayPoint } from '@storeedge/device-drivers';
 import type { EventBus, ShelfChange } from '../events.ts';
 import { silentLogger, type Logger } from '../log.ts';
 
@@ -84,7 +84,7 @@ export class ReviewCropRecorder {
     while (this.#crops.size > this.#o.maxChanges) this.#crops.delete(this.#crops.keys().next().value!);
   }
 
-  /** The tray's front-edge point and its bay's cameras (the bay's own list, else `cam-<bay>`). */
+  /** The tray's front-edge point and its bay's cameras (`bayCameraIds`). */
   #tray(trayId: string): (TrayPoint & { cameras: string[] }) | undefined {
     const model = this.#o.model();
     if (model === null) return undefined;
@@ -94,7 +94,7 @@ export class ReviewCropRecorder {
       this.#points = new Map();
       for (const gondola of model.gondolas) {
         for (const bay of gondola.bays) {
-          const cameras = bay.cameras.length > 0 ? [...bay.cameras] : [`cam-${bay.id}`];
+          const cameras = bayCameraIds(bay);
           for (const shelf of bay.shelves) {
             for (const tray of shelf.trays) {
               const point = points.get(tray.id);

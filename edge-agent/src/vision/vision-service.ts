@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { cropFrameWindows, type FrameStore, type StoredFrame, type StoreModel, type StorePoint } from '@storeedge/device-drivers';
+import { bayCameraIds, cropFrameWindows, type FrameStore, type StoredFrame, type StoreModel, type StorePoint } from '@storeedge/device-drivers';
 import {
   InferenceService,
   ModelError,
@@ -398,7 +398,7 @@ export class VisionService extends EventEmitter<VisionServiceEvents> {
     if (input.bayId === undefined) return [];
     for (const gondola of this.#o.model()?.gondolas ?? []) {
       const bay = gondola.bays.find((b) => b.id === input.bayId);
-      if (bay) return bay.cameras.length > 0 ? [...bay.cameras] : [`cam-${bay.id}`];
+      if (bay) return bayCameraIds(bay);
     }
     return [];
   }

@@ -48,4 +48,20 @@ describe('review crops', () => {
     await recorder.record({ id: 'c5', trayId: 't2', startAt: 1_800, settledAt: 2_600 });
     expect([recorder.crops('c1').length, recorder.crops('c4').length, recorder.crops('c5').length]).toEqual([0, 2, 2]);
   });
+
+  it('finds the frames of a bay whose id is not a device id (capitals, ":") under the camera id the bay camera gets', async () => {
+    // A bay id may have capitals and ":"; a camera's device id may not: its default camera is "cam-bay-1".
+    const renamed = { ...model, gondolas: model.gondolas.map((g) => ({ ...g, bays: g.bays.map((b) => ({ ...b, id: 'Bay:1' })) })) };
+    const camera = bayCameras(renamed).get('Bay:1')!;
+    expect(camera.camera).toBe('cam-bay-1');
+    const frames = new FrameStore({ calibration: (id) => (id === camera.camera ? camera : undefined) }, { windowMs: 10_000 });
+    for (let t = 0; t <= 4_000; t += 500) expect(frames.offer(camera.camera, await frame(t, [200, 30, 30]))).toBeUndefined();
+    await frames.idle();
+    const recorder = new ReviewCropRecorder({ frames, model: () => renamed });
+    await recorder.record({ id: 'c1', trayId: 't1', startAt: 1_800, settledAt: 2_600 });
+    expect(recorder.crops('c1').map((c) => [c.cameraId, c.when])).toEqual([
+      ['cam-bay-1', 'before'],
+      ['cam-bay-1', 'after'],
+    ]);
+  });
 });
