@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deviceIdPattern } from './topics.ts';
 
 /**
  * The store model shared by the agent, the simulators and (later) HQ planogram documents:
@@ -8,6 +9,8 @@ import { z } from 'zod';
  */
 
 const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/, 'ids are letters, digits and . _ : -');
+/** A device the model names (a tray's shelf controller, a bay's camera): a device id, as it connects over MQTT. */
+const deviceId = z.string().regex(deviceIdPattern, 'device ids are lowercase letters, digits, ".", "_" and "-" (as the device connects)');
 
 /** GTIN-8/12/13/14 written as 14 digits, with a valid GS1 check digit. [GS1 General Specifications §7.9.1] */
 export const gtin14 = z
@@ -53,7 +56,7 @@ export const facing = z.object({
 export const tray = z.object({
   id,
   /** The shelf controller (device id) and its load-cell channel that weigh this tray. */
-  device: id,
+  device: deviceId,
   channel: z.number().int().min(0).max(255),
   facings: z.array(facing).min(1).max(16),
 });
@@ -69,7 +72,7 @@ export const shelf = z.object({
 export const bay = z.object({
   id,
   /** Camera device ids that see this bay. */
-  cameras: z.array(id).default([]),
+  cameras: z.array(deviceId).default([]),
   /** Shelves bottom to top. */
   shelves: z.array(shelf).min(1).max(16),
 });
@@ -99,7 +102,7 @@ export const gondola = z.object({
 
 /** An entry or exit lane: the gate device that scans tokens there, and where it is (metres). */
 export const gate = z.object({
-  device: id,
+  device: deviceId,
   lane: z.enum(['entry', 'exit']),
   x: z.number().finite(),
   y: z.number().finite(),

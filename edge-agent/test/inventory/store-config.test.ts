@@ -19,12 +19,17 @@ describe('config: store section', () => {
     const model = structuredClone(storeModelFixture);
     model.gondolas![0]!.bays[0]!.shelves[0]!.trays[0]!.facings[0]!.sku = 'fanta-330';
     model.gondolas![0]!.bays[0]!.shelves[0]!.trays[1]!.channel = 0;
+    // Devices the model names connect under device ids (lowercase): "Shelf-2" or "Cam:1" could never report.
+    model.gondolas![1]!.bays[0]!.shelves[0]!.trays[0]!.device = 'Shelf-2';
+    model.gondolas![0]!.bays[0]!.cameras = ['Cam:1'];
     const error = errorOf(() =>
       loadConfig({ storeId: 's1', store: { model, gln: '4299990000100', timeZone: 'Mars/Olympus', inventory: { minConfidence: 2, hysteresis: 1 } } }),
     );
     expect(error.code).toBe('EDGE_ERR_CONFIG_INVALID');
     expect(error.message).toContain('store.model.gondolas.0.bays.0.shelves.0.trays.0.facings.0.sku: SKU "fanta-330" is not in the catalog');
     expect(error.message).toContain('store.model.gondolas.0.bays.0.shelves.0.trays.1.channel: load-cell channel shelf-1#0 is used by two trays');
+    expect(error.message).toContain('store.model.gondolas.1.bays.0.shelves.0.trays.0.device: device ids are lowercase');
+    expect(error.message).toContain('store.model.gondolas.0.bays.0.cameras.0: device ids are lowercase');
     expect(error.message).toContain('store.gln: GLN check digit is wrong');
     expect(error.message).toContain('store.timeZone: use an IANA time zone');
     expect(error.message).toContain('store.inventory.minConfidence');
