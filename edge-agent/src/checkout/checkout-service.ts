@@ -14,7 +14,7 @@ import type { PriceBook } from '../pricing/price-book.ts';
 import { priceCart, type PriceBookItem, type Promotion } from './pricing.ts';
 import type { CheckoutSettings } from './settings.ts';
 import { TrackBook, type Point3, type TrackDecision } from './track-book.ts';
-import { fuseVision, handLooks, handStillAt, MAX_LOOKS, type VisionEvidenceSource, type VisionReading, type VisionVerdict } from './vision-evidence.ts';
+import { fuseVision, handLooks, handStillAt, MAX_LOOKS, takerBySight, type VisionEvidenceSource, type VisionReading, type VisionVerdict } from './vision-evidence.ts';
 
 const stream = 'checkout';
 /** A visit's hands "reached" a tray over a window when their attribution score there is at least this (half a close sample). */
@@ -47,6 +47,8 @@ const LOOK_AFTER_WAIT_MS = 500;
 const ONE_LOOK_OVERTURNS = 0.5;
 
 type Look = { atMs: number; point: Point3 };
+/** Where to look for a change: at the unit (`looks`), and at each of two visits' hands when both were at the tray (`rivals`). */
+type Looks = { looks: Look[]; rivals?: Map<string, Look[]> | undefined };
 
 /** Confidence factor of a put-back charged off the one other visit holding the SKU (the giver by elimination)… */
 const HANDED_OVER = 0.9;
@@ -206,7 +208,7 @@ export class CheckoutService {
   #waiting = 0;
   #chain: Promise<void> = Promise.resolve();
   /** Changes whose hand was still in the shelf when they settled: their looks, once it has come out (or at `until`). */
-  readonly #awaitingHand: Array<{ change: ShelfChange; until: number; resolve: (looks: Look[]) => void }> = [];
+  readonly #awaitingHand: Array<{ change: ShelfChange; until: number; asking: boolean; rivals: readonly Candidate[]; resolve: (looks: Looks) => void }> = [];
   /** The cameras' answers asked for and not yet given (inference runs in real time, not store time). */
   readonly #asking = new Set<Promise<unknown>>();
   /** SKUs with another catalogue SKU of the same weight (within the weight match): weight alone cannot name them. */
@@ -279,11 +281,15 @@ export class CheckoutService {
     this.#advance(change.settledAt);
     if (this.#decided.has(change.id)) return;
     this.#decided.add(change.id);
-    const asking = this.#o.vision?.available() === true && this.#wantsVision(change);
+    const available = this.#o.vision?.available() === true;
+    const asking = available && this.#wantsVision(change);
+    const rivals = available ? this.#rivalsAt(change) : [];
     const looks = asking ? this.#visionLooks(change) : [];
+    const rivalLooks = rivals.length > 0 ? this.#rivalLooks(change, rivals) : undefined;
     // A unit taken while the hand is still in the shelf: the look at it on its way out comes later (at most HAND_WAIT_MS).
-    const waitForHand = asking && looks.length === 0 && change.deltaG < 0 && this.#handStillIn(change);
-    if (looks.length === 0 && !waitForHand && this.#waiting === 0) {
+    const waitForHand =
+      change.deltaG < 0 && ((asking && looks.length === 0 && this.#handStillIn(change)) || (rivals.length > 0 && rivalLooks === undefined && this.#handStillIn(change, rivals)));
+    if (looks.length === 0 && rivalLooks === undefined && !waitForHand && this.#waiting === 0) {
       this.#fuse(change);
       this.#tick();
       return;
@@ -292,12 +298,18 @@ export class CheckoutService {
     // Recorded first, so a restart before the decision sends the change to review instead of losing it.
     this.#append<ChangeDeferred>(types.changeDeferred, `deferred:${change.id}`, { changeId: change.id, change, sessionIds: this.#nearSessions(change), at: this.#clock });
     this.#waiting++;
-    const looked = waitForHand ? new Promise<Look[]>((resolve) => this.#awaitingHand.push({ change, until: change.settledAt + HAND_WAIT_MS, resolve })) : Promise.resolve(looks);
-    const readings = looked.then((ready) => this.#asked(Promise.all(ready.map((look) => this.#o.vision!.identify({ trayId: change.trayId, ...look }).catch(() => undefined)))));
+    const looked = waitForHand
+      ? new Promise<Looks>((resolve) => this.#awaitingHand.push({ change, until: change.settledAt + HAND_WAIT_MS, asking, rivals, resolve }))
+      : Promise.resolve({ looks, rivals: rivalLooks });
+    const identify = (ready: readonly Look[]) =>
+      Promise.all(ready.map((look) => this.#o.vision!.identify({ trayId: change.trayId, ...look }).catch(() => undefined))).then((r) => r.filter((x): x is VisionReading => x !== undefined));
+    const readings = looked.then((ready) =>
+      this.#asked(Promise.all([identify(ready.looks), Promise.all([...(ready.rivals ?? [])].map(async ([sessionId, l]) => [sessionId, await identify(l)] as const))])),
+    );
     this.#chain = this.#chain
       .then(async () => {
-        const answers = (await readings).filter((r): r is VisionReading => r !== undefined);
-        this.#fuse(change, answers);
+        const [answers, byRival] = await readings;
+        this.#fuse(change, answers, new Map(byRival));
         this.#append<ChangeDecided>(types.changeDecided, `decided:${change.id}`, { changeId: change.id, at: this.#clock });
       })
       .catch((err: unknown) => this.#o.logger.error({ err, changeId: change.id }, 'checkout: deciding a shelf change failed'))
@@ -338,13 +350,15 @@ export class CheckoutService {
   /** Changes waiting for the hand to come out of the shelf: asked about once it has (or once `now` passed their wait). */
   #lookForHands(now: number): void {
     if (this.#awaitingHand.length === 0) return;
+    // The hand on its way out: up to MAX_LOOKS frames of it (they come one per tracker frame).
+    const ready = (looks: readonly Look[]) => looks.length >= MAX_LOOKS || (looks.length > 0 && now - looks[0]!.atMs >= LOOK_AFTER_WAIT_MS);
     for (const entry of [...this.#awaitingHand]) {
-      const looks = this.#visionLooks(entry.change, HAND_WAIT_MS + LOOK_AFTER_WAIT_MS);
-      // The hand on its way out: up to MAX_LOOKS frames of it (they come one per tracker frame).
-      const enough = looks.length >= MAX_LOOKS || (looks.length > 0 && now - looks[0]!.atMs >= LOOK_AFTER_WAIT_MS);
+      const looks = entry.asking ? this.#visionLooks(entry.change, HAND_WAIT_MS + LOOK_AFTER_WAIT_MS) : [];
+      const rivals = entry.rivals.length > 0 ? this.#rivalLooks(entry.change, entry.rivals, HAND_WAIT_MS + LOOK_AFTER_WAIT_MS) : undefined;
+      const enough = (!entry.asking || ready(looks)) && (entry.rivals.length === 0 || (rivals !== undefined && [...rivals.values()].every(ready)));
       if (!enough && now < entry.until) continue;
       this.#awaitingHand.splice(this.#awaitingHand.indexOf(entry), 1);
-      entry.resolve(looks);
+      entry.resolve({ looks, rivals });
     }
   }
 
@@ -500,7 +514,7 @@ export class CheckoutService {
    * putter's cart (MPS: put-back candidates are the shopper's own items); a foreign unit taken
    * from a tray is one known to lie there.
    */
-  #fuse(change: ShelfChange, vision: readonly VisionReading[] = []): void {
+  #fuse(change: ShelfChange, vision: readonly VisionReading[] = [], byRival: ReadonlyMap<string, readonly VisionReading[]> = new Map()): void {
     const s = this.#o.settings;
     const tray = this.#trays.get(change.trayId);
     if (tray === undefined) return;
@@ -575,6 +589,11 @@ export class CheckoutService {
           // Two units of the SKU or one heavier foreign unit: weight alone cannot say how many were taken — a manager decides.
           const share = foreign.units === -units ? own / (own + foreign.onTray) : Math.min(0.5, own / (own + foreign.onTray));
           return this.#commitLines(change, [{ sessionId: session.id, sku: change.sku, quantity: -units }], confidence * share, 'pick-beside-lookalike', live);
+        }
+        // Two visits' hands at the tray: the one whose hand the camera saw the unit in on its way out.
+        const seen = doubt.length === 0 ? this.#takerSeen(change, live, byRival) : undefined;
+        if (seen !== undefined) {
+          return this.#commitLines(change, [{ sessionId: seen.sessionId, sku: change.sku, quantity: -units }], change.confidence * seen.p, 'pick-seen-in-hand', live, seen.verdict);
         }
         return this.#commitLines(change, [{ sessionId: session.id, sku: change.sku, quantity: -units }], confidence, 'pick', live);
       }
@@ -771,15 +790,79 @@ export class CheckoutService {
     return change.sku === null || change.misplaced || this.#twinSkus().has(change.sku) || (change.deltaG < 0 && this.#foreignLookalike(change.trayId, change.deltaG) !== null);
   }
 
-  /** Is a hand of the best-placed person still at the tray (the unit not out of the shelf yet)? */
-  #handStillIn(change: ShelfChange): boolean {
+  /** Is a hand of the best-placed person (or of any of `candidates`) still at the tray (the unit not out of the shelf yet)? */
+  #handStillIn(change: ShelfChange, candidates?: readonly Candidate[]): boolean {
     const tray = this.#trays.get(change.trayId);
     if (tray === undefined) return false;
-    const best = candidatesAt(this.#book.persons(), tray, change, this.#o.settings.attribution)[0];
-    return best !== undefined && best.persons.some((id) => {
-      const person = this.#book.person(id);
-      return person !== undefined && handStillAt(person, tray);
-    });
+    const who = candidates ?? candidatesAt(this.#book.persons(), tray, change, this.#o.settings.attribution).slice(0, 1);
+    return who.some((c) =>
+      c.persons.some((id) => {
+        const person = this.#book.person(id);
+        return person !== undefined && handStillAt(person, tray);
+      }),
+    );
+  }
+
+  /**
+   * One unit taken while the hands of two visits were at the tray, too close to call by where they were (the pick would go
+   * to review): the two, best placed first, whose hands the camera is asked about on their way out (`#takerSeen`).
+   */
+  #rivalsAt(change: ShelfChange): Candidate[] {
+    const s = this.#o.settings;
+    if (change.quantity !== -1 || change.sku === null || change.misplaced || this.#traySkus(change.trayId)?.has(change.sku) === false) return [];
+    const tray = this.#trays.get(change.trayId);
+    if (tray === undefined) return [];
+    const live = candidatesAt(this.#book.persons(), tray, change, s.attribution).filter(
+      (c) => c.score >= s.minCandidateScore && this.#sessions.has(c.sessionId) && this.#sessions.get(c.sessionId)!.state !== 'closed',
+    );
+    if (live.length < 2 || live[0]!.score < s.minAttributionScore) return [];
+    return change.confidence * (live[0]!.score / (live[0]!.score + live[1]!.score)) < s.reviewThreshold ? live.slice(0, 2) : [];
+  }
+
+  /** Each rival's hand on its way out of the shelf (`handLooks`); undefined unless both have one. */
+  #rivalLooks(change: ShelfChange, rivals: readonly Candidate[], lagMs?: number): Map<string, Look[]> | undefined {
+    const tray = this.#trays.get(change.trayId);
+    if (tray === undefined) return undefined;
+    const out = new Map<string, Look[]>();
+    for (const rival of rivals) {
+      for (const id of rival.persons) {
+        const person = this.#book.person(id);
+        const looks = person === undefined ? [] : handLooks(person, tray, change, true, lagMs);
+        if (looks.length > 0) {
+          out.set(rival.sessionId, looks);
+          break;
+        }
+      }
+      if (!out.has(rival.sessionId)) return undefined;
+    }
+    return out;
+  }
+
+  /**
+   * Of the two visits best placed at the tray, the one whose hand held the unit (`takerBySight`), with its probability;
+   * undefined unless the camera saw both hands (the pick is then decided by where the hands were, as without a camera).
+   */
+  #takerSeen(change: ShelfChange, live: readonly Candidate[], byRival: ReadonlyMap<string, readonly VisionReading[]>): { sessionId: string; p: number; verdict: VisionVerdict } | undefined {
+    const [a, b] = live;
+    const ra = a && byRival.get(a.sessionId);
+    const rb = b && byRival.get(b.sessionId);
+    if (!a || !b || !ra?.length || !rb?.length) return undefined;
+    const sight = takerBySight(change.sku!, { score: a.score, readings: ra }, { score: b.score, readings: rb });
+    if (sight === undefined) return undefined;
+    const [taker, p] = sight.pA >= 0.5 ? [a, sight.pA] : [b, 1 - sight.pA];
+    const first = (taker === a ? ra : rb)[0]!;
+    return {
+      sessionId: taker.sessionId,
+      p,
+      verdict: {
+        posterior: { [change.sku!]: 1 },
+        sku: change.sku!,
+        cameraId: first.cameraId,
+        frames: ra.length + rb.length,
+        modelVersion: first.modelVersion,
+        takers: { [a.sessionId]: round3(sight.pA), [b.sessionId]: round3(1 - sight.pA) },
+      },
+    };
   }
 
   #twinSkus(): Set<string> {

@@ -15,6 +15,8 @@ export interface VisionReading {
   modelVersion: string;
   /** Probability of each of `skus` (summing to 1 over them); SKUs the gallery lacks get none. */
   probabilities(skus: readonly string[]): Map<string, number>;
+  /** How much the crops look like each SKU of the gallery (cosine, combined over the crops); what `probabilities` is a softmax of. */
+  scores?: ReadonlyArray<{ sku: string; score: number }>;
 }
 
 /** The agent's vision service as the checkout sees it; `undefined` when it cannot say (no frame, no model, no gallery). */
@@ -32,6 +34,12 @@ export interface VisionVerdict {
   cameraId: string;
   frames: number;
   modelVersion: string;
+  /**
+   * A unit taken with two visits' hands at the tray, the taker told by sight: the probability
+   * of each visit, from where their hands were and how much the crops around each hand, on its
+   * way out, look like the SKU (`takerBySight`).
+   */
+  takers?: Record<string, number>;
 }
 
 /** A hand is at a tray within this distance of its front-edge point (tracker σ 5 cm per axis). */
@@ -116,3 +124,37 @@ export function fuseVision(priors: ReadonlyMap<string, number>, readings: readon
   const [best, p] = [...posterior].sort((a, b) => b[1] - a[1])[0]!;
   return { posterior, best, p, looks: used };
 }
+
+/**
+ * How strongly the camera sees the unit in one hand rather than the other: the odds of visit `a`
+ * over visit `b` from where their hands were (the attribution scores' ratio) times
+ * exp(temperature × (cos_a − cos_b)), where cos is how much the crops around that visit's hand,
+ * on its way out of the shelf, look like the SKU taken. An empty hand's crops show the shelf
+ * behind it and look less like the unit than the crops of the hand that holds it (a rendered,
+ * stocked bay: the holder's higher in all 24 frames, by 0.34 on average beside an empty hand, by
+ * 0.06 beside one holding another product 12 cm away — vision-service.test.ts). Undefined
+ * without a score for both.
+ */
+export function takerBySight(
+  sku: string,
+  a: { score: number; readings: readonly VisionReading[] },
+  b: { score: number; readings: readonly VisionReading[] },
+  temperature = TAKER_SIGHT_TEMPERATURE,
+): { pA: number; cosA: number; cosB: number } | undefined {
+  const cos = (readings: readonly VisionReading[]): number | undefined => {
+    const scores = readings.flatMap((r) => r.scores?.filter((s) => s.sku === sku).map((s) => s.score) ?? []);
+    return scores.length === 0 ? undefined : scores.reduce((x, y) => x + y, 0) / scores.length;
+  };
+  const cosA = cos(a.readings);
+  const cosB = cos(b.readings);
+  if (cosA === undefined || cosB === undefined || !(a.score > 0) || !(b.score > 0)) return undefined;
+  const odds = (a.score / b.score) * Math.exp(temperature * (cosA - cosB));
+  return { pA: odds / (1 + odds), cosA, cosB };
+}
+
+/**
+ * How much a difference in cosine between the two hands counts (`takerBySight`): a tenth makes one
+ * e (2.7) times as likely — half the recogniser's own softmax temperature, because the two hands'
+ * crops are not independent (both show the same shelf) and hands 10 cm apart share part of a crop.
+ */
+export const TAKER_SIGHT_TEMPERATURE = 10;

@@ -912,6 +912,103 @@ describe('CheckoutService: a pick that weighs what a foreign unit on the tray we
   });
 });
 
+describe('CheckoutService: one unit taken with two visits\' hands at the tray, and a camera', () => {
+  /**
+   * Alice (a) and Bob (b) both reach into t1 (6 cm apart) for 1 s; then their hands come out of the
+   * shelf, Alice's to the left and Bob's to the right, and one cola is gone. By where the hands were
+   * it could be either (a manager decides without a camera).
+   */
+  function bothReach(r: CheckoutRig): { alice: string; bob: string; w: { startAt: number; settledAt: number } } {
+    const alice = enter(r, 'tok-alice-000001', ['a']);
+    r.scene.walk({ a: { x: 1, y: 2 } });
+    const bob = enter(r, 'tok-bob-00000002', ['b']);
+    r.scene.walk({ a: standAt('t1', -0.3), b: standAt('t1', 0.3) });
+    const w = r.scene.reachAll([
+      { id: 'a', trayId: 't1', offsetM: -0.03 },
+      { id: 'b', trayId: 't1', offsetM: 0.03 },
+    ]);
+    const p = tray('t1');
+    for (const back of [0.15, 0.3, 0.45]) {
+      r.scene.tracks.get('a')!.hands = [{ x: p.x - 0.03 - back / 2, y: p.y - back, z: p.z }];
+      r.scene.tracks.get('b')!.hands = [{ x: p.x + 0.03 + back / 2, y: p.y - back, z: p.z }];
+      r.scene.advance(100);
+    }
+    return { alice, bob, w };
+  }
+
+  /** A camera whose crops look like the cola (cosine `holder`) around the hand left of the tray, less (`other`) around the one to the right. */
+  const sees = (holder: number, other: number, asked: Array<{ atMs: number; x: number }> = []): VisionEvidenceSource => ({
+    available: () => true,
+    identify: async (q) => {
+      asked.push({ atMs: q.atMs, x: q.point.x });
+      const cos = q.point.x < tray('t1').x ? holder : other;
+      return { cameraId: 'cam-1', frameAtMs: q.atMs, modelVersion: '1.0.0', scores: [{ sku: 'cola', score: cos }], probabilities: (skus) => new Map(skus.map((s) => [s, 1 / skus.length])) };
+    },
+  });
+
+  it('without a camera a manager decides between the two', async () => {
+    const r = rig();
+    const { alice, bob, w } = bothReach(r);
+    r.bus.emit('shelf.change', skuChange('c1', 't1', 'cola', -1, w));
+    await r.service.settled();
+    expect(r.service.reviews()).toMatchObject([{ reason: 'pick', sessionIds: expect.arrayContaining([alice, bob]) }]);
+    expect([cartOf(r, alice), cartOf(r, bob)]).toEqual([[], []]);
+  });
+
+  it('the camera sees the cola in one hand on its way out: that visit is charged, the other not, nobody asked', async () => {
+    for (const [holder, other, charged] of [
+      [0.8, 0.35, 'alice'],
+      [0.3, 0.75, 'bob'],
+    ] as const) {
+      const asked: Array<{ atMs: number; x: number }> = [];
+      const r = rig({ vision: sees(holder, other, asked) });
+      const { alice, bob, w } = bothReach(r);
+      r.bus.emit('shelf.change', skuChange('c1', 't1', 'cola', -1, w));
+      await r.service.settled();
+      expect(r.service.reviews()).toEqual([]);
+      // Both hands were looked at, after they left the tray.
+      expect(asked.some((q) => q.x < tray('t1').x) && asked.some((q) => q.x > tray('t1').x)).toBe(true);
+      expect(Math.min(...asked.map((q) => q.atMs))).toBeGreaterThan(w.settledAt);
+      const [taker, bystander] = charged === 'alice' ? [alice, bob] : [bob, alice];
+      expect(cartOf(r, taker)).toEqual([{ sku: 'cola', quantity: 1 }]);
+      expect(cartOf(r, bystander)).toEqual([]);
+      const line = r.service.session(taker).lines[0]!;
+      expect(line).toMatchObject({ reason: 'pick-seen-in-hand', sku: 'cola', quantity: 1 });
+      expect(line.confidence).toBeGreaterThan(0.9);
+      const event = eventsOf(r, checkoutEventTypes.cartChanged).find((e) => (e.payload as { changeId: string }).changeId === 'c1')!;
+      const takers = (event.payload as { vision: { takers: Record<string, number> } }).vision.takers;
+      expect(takers[taker]).toBeGreaterThan(0.9);
+      expect(takers[taker]! + takers[bystander]!).toBeCloseTo(1, 2);
+    }
+  });
+
+  it('crops that look alike around both hands (hands close, both holding something) leave it to a manager', async () => {
+    const r = rig({ vision: sees(0.72, 0.7) });
+    const { alice, bob, w } = bothReach(r);
+    r.bus.emit('shelf.change', skuChange('c1', 't1', 'cola', -1, w));
+    await r.service.settled();
+    expect(r.service.reviews()).toMatchObject([{ reason: 'pick-seen-in-hand', sessionIds: expect.arrayContaining([alice, bob]) }]);
+    expect([cartOf(r, alice), cartOf(r, bob)]).toEqual([[], []]);
+  });
+
+  it('a hand the tracker lost on its way out: decided by where the hands were, as without a camera', async () => {
+    const r = rig({ vision: sees(0.8, 0.3) });
+    const alice = enter(r, 'tok-alice-000001', ['a']);
+    r.scene.walk({ a: { x: 1, y: 2 } });
+    const bob = enter(r, 'tok-bob-00000002', ['b']);
+    r.scene.walk({ a: standAt('t1', -0.3), b: standAt('t1', 0.3) });
+    const w = r.scene.reachAll([
+      { id: 'a', trayId: 't1', offsetM: -0.03 },
+      { id: 'b', trayId: 't1', offsetM: 0.03 },
+    ]);
+    r.scene.advance(4_000);
+    r.bus.emit('shelf.change', skuChange('c1', 't1', 'cola', -1, w));
+    await r.service.settled();
+    expect(r.service.reviews()).toMatchObject([{ reason: 'pick' }]);
+    expect([cartOf(r, alice), cartOf(r, bob)]).toEqual([[], []]);
+  });
+});
+
 describe('CheckoutService: device input that is rejected', () => {
   it('a replayed entry token is rejected and counted, and opens no second session', async () => {
     const r = rig();

@@ -237,6 +237,52 @@ describe('vision service in the agent', () => {
     expect((await json<{ alerts: StoreAlert[] }>(agent, '/api/alerts?kind=vision-unavailable')).alerts).toEqual([]);
   });
 
+  it('tells the hand that holds a unit from a hand beside it: its crops look more like the unit (what the checkout charges a pick by when two visits reached in)', { timeout: 180_000 }, async () => {
+    // A stocked bay at the scenario's default camera knobs (lighting, blur, noise, passing shoppers); one hand holds the
+    // tray's product on its way out, another comes out beside it, empty or holding another product (checkout-service.ts
+    // `#takerSeen`: odds × exp(10 × (cos_holder − cos_other))).
+    running = await startAgent(undefined, await catalogImages([...SKUS, ADDED]));
+    const { agent } = running;
+    const camera = new SimulatedShelfCamera({ model, bayId: 'b1', seed: 12 });
+    const secret = (await agent.registry.add({ id: 'cam-b1', kind: 'camera', actor: 'test' })).secret;
+    const cam = await mqtt.connectAsync(agent.addresses.mqtt!, { clientId: 'cam-b1', username: 'cam-b1', password: secret, reconnectPeriod: 0, connectTimeout: 5_000 });
+    running.clients.push(cam);
+    const stocked = new Map(model.gondolas.flatMap((g) => g.bays.flatMap((b) => b.shelves.flatMap((s) => s.trays.map((t) => [t.id, [5]] as const)))));
+    const points = trayPoints(model);
+    let t = 1_700_000_000_000;
+    const margins: Array<{ other: 'empty' | 'holding'; margin: number }> = [];
+    for (const [trayId, sku] of [['t2-1', SKUS[2]], ['t2-2', SKUS[3]], ['t2-3', SKUS[4]], ['t3-2', SKUS[0]]] as const) {
+      const tray = points.get(trayId)!;
+      for (const back of [0.1, 0.25]) {
+        for (const [dx, other] of [[0.15, 'empty'], [-0.2, 'empty'], [0.12, 'holding']] as const) {
+          const holder = { x: tray.x, y: tray.y - back, z: tray.z + 0.08 };
+          const beside = { x: tray.x + dx, y: tray.y - back - 0.05, z: tray.z + 0.05 };
+          const arms: ArmPose[] = [
+            { shoulder: { x: tray.x - 0.2, y: tray.y - 0.45, z: 1.4 }, hand: holder, look: shopperLook(`holder-${t}`), holding: sku },
+            { shoulder: { x: beside.x + 0.2, y: tray.y - 0.45, z: 1.4 }, hand: beside, look: shopperLook(`beside-${t}`), holding: other === 'holding' ? SKUS[(SKUS.indexOf(sku) + 2) % SKUS.length] : undefined },
+          ];
+          const frame = await camera.render({ stock: stocked, arms }, t);
+          await cam.publishAsync(topics.event('store-test', 'cam-b1', 'frame'), encodeCameraFrame(frame.timestampMs, frame.jpeg), { qos: 1 });
+          const at = t;
+          await eventually(() => agent.frames.nearest('cam-b1', at, 0) !== undefined, 'frame buffered');
+          const cos = async (point: StorePoint) => (await agent.vision.identify({ bayId: 'b1', atMs: at, point }))?.scores.find((m) => m.sku === sku)?.score;
+          const [a, b] = [await cos(holder), await cos(beside)];
+          expect(a, `${trayId} ${back} ${other}`).toBeDefined();
+          expect(b, `${trayId} ${back} ${other}`).toBeDefined();
+          margins.push({ other, margin: a! - b! });
+          t += 10_000;
+        }
+      }
+    }
+    const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
+    const empty = margins.filter((m) => m.other === 'empty').map((m) => m.margin);
+    const holding = margins.filter((m) => m.other === 'holding').map((m) => m.margin);
+    console.log(`holder's cosine minus the other hand's, ${margins.length} frames: beside an empty hand min ${Math.min(...empty).toFixed(3)} mean ${mean(empty).toFixed(3)}; beside a hand holding another product min ${Math.min(...holding).toFixed(3)} mean ${mean(holding).toFixed(3)}`);
+    // The holder's crops look more like the unit in every frame, clearly so beside an empty hand.
+    expect(Math.min(...margins.map((m) => m.margin))).toBeGreaterThan(0);
+    expect(mean(empty)).toBeGreaterThan(0.15);
+  });
+
   it('a tampered model leaves vision off with an alert while the agent serves; a swap to a good model and catalogue images clear it', { timeout: 120_000 }, async () => {
     running = await startAgent({ manifest: modelCopy(true) }, undefined);
     const { agent } = running;
