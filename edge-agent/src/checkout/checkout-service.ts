@@ -804,12 +804,13 @@ export class CheckoutService {
   }
 
   /**
-   * One unit taken while the hands of two visits were at the tray, too close to call by where they were (the pick would go
-   * to review): the two, best placed first, whose hands the camera is asked about on their way out (`#takerSeen`).
+   * Units of the tray's SKU taken while the hands of two visits were at the tray, too close to call by where they were (the
+   * pick would go to review; two units and two hands clearly there are one each, `shared`, before this): the two, best
+   * placed first, whose hands the camera is asked about on their way out (`#takerSeen`).
    */
   #rivalsAt(change: ShelfChange): Candidate[] {
     const s = this.#o.settings;
-    if (change.quantity !== -1 || change.sku === null || change.misplaced || this.#traySkus(change.trayId)?.has(change.sku) === false) return [];
+    if (change.quantity >= 0 || change.sku === null || change.misplaced || this.#traySkus(change.trayId)?.has(change.sku) === false) return [];
     const tray = this.#trays.get(change.trayId);
     if (tray === undefined) return [];
     const live = candidatesAt(this.#book.persons(), tray, change, s.attribution).filter(

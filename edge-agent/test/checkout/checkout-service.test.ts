@@ -912,22 +912,25 @@ describe('CheckoutService: a pick that weighs what a foreign unit on the tray we
   });
 });
 
-describe('CheckoutService: one unit taken with two visits\' hands at the tray, and a camera', () => {
+describe('CheckoutService: units taken with two visits\' hands at the tray, and a camera', () => {
   /**
    * Alice (a) and Bob (b) both reach into t1 (6 cm apart) for 1 s; then their hands come out of the
    * shelf, Alice's to the left and Bob's to the right, and one cola is gone. By where the hands were
    * it could be either (a manager decides without a camera).
    */
-  function bothReach(r: CheckoutRig): { alice: string; bob: string; w: { startAt: number; settledAt: number } } {
+  function bothReach(r: CheckoutRig, bobMs = 1_000): { alice: string; bob: string; w: { startAt: number; settledAt: number } } {
     const alice = enter(r, 'tok-alice-000001', ['a']);
     r.scene.walk({ a: { x: 1, y: 2 } });
     const bob = enter(r, 'tok-bob-00000002', ['b']);
     r.scene.walk({ a: standAt('t1', -0.3), b: standAt('t1', 0.3) });
-    const w = r.scene.reachAll([
-      { id: 'a', trayId: 't1', offsetM: -0.03 },
-      { id: 'b', trayId: 't1', offsetM: 0.03 },
-    ]);
     const p = tray('t1');
+    const from = r.scene.t;
+    // Alice's hand is in the tray for 1 s, Bob's for the last `bobMs` of it.
+    r.scene.tracks.get('a')!.hands = [{ x: p.x - 0.03, y: p.y, z: p.z }];
+    r.scene.advance(1_000 - bobMs);
+    r.scene.tracks.get('b')!.hands = [{ x: p.x + 0.03, y: p.y, z: p.z }];
+    r.scene.advance(bobMs);
+    const w = { startAt: from + 200, settledAt: from + 900 };
     for (const back of [0.15, 0.3, 0.45]) {
       r.scene.tracks.get('a')!.hands = [{ x: p.x - 0.03 - back / 2, y: p.y - back, z: p.z }];
       r.scene.tracks.get('b')!.hands = [{ x: p.x + 0.03 + back / 2, y: p.y - back, z: p.z }];
@@ -979,6 +982,29 @@ describe('CheckoutService: one unit taken with two visits\' hands at the tray, a
       const takers = (event.payload as { vision: { takers: Record<string, number> } }).vision.takers;
       expect(takers[taker]).toBeGreaterThan(0.9);
       expect(takers[taker]! + takers[bystander]!).toBeCloseTo(1, 2);
+    }
+  });
+
+  it('two units gone, one hand clearly at the tray and one less so (not one each): both to the hand the camera saw them in', async () => {
+    // Bob's hand is in the tray for 0.4 s of Alice's 1 s: his score is under half hers, so it is not "one each" (shared), and
+    // by where the hands were Alice took both with about 0.7 — a manager's question without a camera.
+    for (const [holder, other, charged] of [
+      [0.35, 0.8, 'bob'],
+      [0.8, 0.35, 'alice'],
+      [0.6, 0.58, undefined],
+    ] as const) {
+      const r = rig({ vision: sees(holder, other) });
+      const { alice, bob, w } = bothReach(r, 400);
+      r.bus.emit('shelf.change', skuChange('c1', 't1', 'cola', -2, w));
+      await r.service.settled();
+      if (charged === undefined) {
+        expect(r.service.reviews()).toMatchObject([{ reason: 'pick-seen-in-hand', proposal: [{ sessionId: alice, sku: 'cola', quantity: 2 }] }]);
+        continue;
+      }
+      expect(r.service.reviews()).toEqual([]);
+      const [taker, bystander] = charged === 'alice' ? [alice, bob] : [bob, alice];
+      expect(cartOf(r, taker)).toEqual([{ sku: 'cola', quantity: 2 }]);
+      expect(cartOf(r, bystander)).toEqual([]);
     }
   });
 
