@@ -810,7 +810,8 @@ export class CheckoutService {
    */
   #rivalsAt(change: ShelfChange): Candidate[] {
     const s = this.#o.settings;
-    if (change.quantity >= 0 || change.sku === null || change.misplaced || this.#traySkus(change.trayId)?.has(change.sku) === false) return [];
+    // Only where who is the question: a change weight itself is unsure of stays unsure however clearly one hand held it.
+    if (change.quantity >= 0 || change.sku === null || change.misplaced || change.confidence < s.reviewThreshold || this.#traySkus(change.trayId)?.has(change.sku) === false) return [];
     const tray = this.#trays.get(change.trayId);
     if (tray === undefined) return [];
     const live = candidatesAt(this.#book.persons(), tray, change, s.attribution).filter(

@@ -1008,6 +1008,16 @@ describe('CheckoutService: units taken with two visits\' hands at the tray, and 
     }
   });
 
+  it('a change weight itself is unsure of (0.6) is not looked at for who took it: sure hands would not make it sure', async () => {
+    const asked: Array<{ atMs: number; x: number }> = [];
+    const r = rig({ vision: sees(0.8, 0.3, asked) });
+    const { alice, bob, w } = bothReach(r);
+    r.bus.emit('shelf.change', skuChange('c1', 't1', 'cola', -1, w, 0.6));
+    await r.service.settled();
+    expect(asked).toEqual([]);
+    expect(r.service.reviews()).toMatchObject([{ reason: 'pick', sessionIds: expect.arrayContaining([alice, bob]) }]);
+  });
+
   it('crops that look alike around both hands (hands close, both holding something) leave it to a manager', async () => {
     const r = rig({ vision: sees(0.72, 0.7) });
     const { alice, bob, w } = bothReach(r);
