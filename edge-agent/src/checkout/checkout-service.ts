@@ -296,7 +296,7 @@ export class CheckoutService {
     }
     // Asked now (the frames are in the ring buffer now), decided in arrival order after any change still waiting.
     // Recorded first, so a restart before the decision sends the change to review instead of losing it.
-    this.#append<ChangeDeferred>(types.changeDeferred, `deferred:${change.id}`, { changeId: change.id, change, sessionIds: this.#nearSessions(change), at: this.#clock });
+    this.#append<ChangeDeferred>(types.changeDeferred, `deferred:${change.id}`, { changeId: change.id, change, sessionIds: this.#nearCandidates(change).map((c) => c.sessionId), at: this.#clock });
     this.#waiting++;
     const looked = waitForHand
       ? new Promise<Looks>((resolve) => this.#awaitingHand.push({ change, until: change.settledAt + HAND_WAIT_MS, asking, rivals, resolve }))
@@ -812,11 +812,7 @@ export class CheckoutService {
     const s = this.#o.settings;
     // Only where who is the question: a change weight itself is unsure of stays unsure however clearly one hand held it.
     if (change.quantity >= 0 || change.sku === null || change.misplaced || change.confidence < s.reviewThreshold || this.#traySkus(change.trayId)?.has(change.sku) === false) return [];
-    const tray = this.#trays.get(change.trayId);
-    if (tray === undefined) return [];
-    const live = candidatesAt(this.#book.persons(), tray, change, s.attribution).filter(
-      (c) => c.score >= s.minCandidateScore && this.#sessions.has(c.sessionId) && this.#sessions.get(c.sessionId)!.state !== 'closed',
-    );
+    const live = this.#nearCandidates(change);
     if (live.length < 2 || live[0]!.score < s.minAttributionScore) return [];
     return change.confidence * (live[0]!.score / (live[0]!.score + live[1]!.score)) < s.reviewThreshold ? live.slice(0, 2) : [];
   }
@@ -912,13 +908,13 @@ export class CheckoutService {
     return { fit: fits.find((f) => f.sku === seen.sku)!, p: seen.p, verdict: seen.verdict };
   }
 
-  /** Open visits whose hands came near the change's tray while it changed (the candidates a review would name). */
-  #nearSessions(change: ShelfChange): string[] {
+  /** Open visits whose hands came near the change's tray while it changed (the candidates a review would name), best placed first. */
+  #nearCandidates(change: ShelfChange): Candidate[] {
     const tray = this.#trays.get(change.trayId);
     if (tray === undefined) return [];
-    return candidatesAt(this.#book.persons(), tray, change, this.#o.settings.attribution)
-      .filter((c) => c.score >= this.#o.settings.minCandidateScore && this.#sessions.has(c.sessionId) && this.#sessions.get(c.sessionId)!.state !== 'closed')
-      .map((c) => c.sessionId);
+    return candidatesAt(this.#book.persons(), tray, change, this.#o.settings.attribution).filter(
+      (c) => c.score >= this.#o.settings.minCandidateScore && this.#sessions.has(c.sessionId) && this.#sessions.get(c.sessionId)!.state !== 'closed',
+    );
   }
 
   #openReview(change: ShelfChange, candidates: readonly Candidate[], proposal: CartLineProposal[], confidence: number, reason: string, alternatives?: CartLineProposal[][]): void {
